@@ -1,0 +1,75 @@
+# exectrail — the two commands a newcomer needs are `make demo` and
+# `make test`; both install missing system packages first (`make deps`).
+
+GO      ?= go
+BIN     := bin/exectrail
+PKGS    := ./filter/... ./procfs/... ./supervisor/... ./cmd/...
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+export CGO_ENABLED := 1
+
+# Debian packages the build and the tests need.
+DEB_PKGS := libseccomp-dev gcc libc6-dev pkg-config
+
+.PHONY: all deps build demo test vet fmt-check unit race fuzz-seed integration fuzz clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing packages:$$missing"; \
+	    echo "run: sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/exectrail
+
+# The classic example: a relative exec after cd. ls's own listing goes to
+# /dev/null; the records go to stderr, first for people, then as JSON.
+demo: build
+	@echo '$$ $(BIN) run --format text -- sh -c '"'"'cd /bin && ./ls'"'"' >/dev/null'
+	@$(BIN) run --format text -- sh -c 'cd /bin && ./ls' >/dev/null
+	@echo
+	@echo '$$ $(BIN) run --format json -- sh -c '"'"'cd /bin && ./ls'"'"' >/dev/null'
+	@$(BIN) run --format json -- sh -c 'cd /bin && ./ls' >/dev/null
+
+test: deps fmt-check vet build unit fuzz-seed integration
+
+fmt-check:
+	@out="$$(gofmt -l . 2>&1)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+
+vet:
+	$(GO) vet ./...
+
+# Unit tests run with the race detector. Fuzz targets run their seed
+# corpora here too (that is what `go test` does with them).
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+fuzz-seed:
+	$(GO) test -count=1 -run '^Fuzz' $(PKGS)
+
+integration: build
+	$(GO) test -count=1 -timeout 15m ./integration/...
+
+# Run each fuzz target for a while (not part of `make test`).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $(PKGS); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

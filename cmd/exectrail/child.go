@@ -1,0 +1,239 @@
+package main
+
+// The child stage: the hidden first act of the job.
+//
+// `exectrail run` re-executes its own binary (/proc/self/exe) with
+// childStageArg as argv[1]. That process becomes the job's root: it installs
+// the seccomp filter on itself and then execs COMMAND, so COMMAND's exec is
+// the first trapped call. The handshake:
+//
+//	step | supervisor (exectrail run)              | child stage
+//	-----+-----------------------------------------+------------------------------------------
+//	 1   | socketpair; the child's end is the one  |
+//	     | fd without CLOEXEC; start the child      |
+//	 2   | close the child's end; wait on recvmsg   | find COMMAND on PATH (exit 127 / 126)
+//	 3   |                                          | no_new_privs unless root; build and load
+//	     |                                          | the filter with NEW_LISTENER|TSYNC|
+//	     |                                          | WAIT_KILLABLE_RECV (exit 125 on failure)
+//	 4   |                                          | send the listener fd (SCM_RIGHTS), close
+//	     |                                          | the listener and the socket
+//	 5   | receive the fd, start serving; EOF       | restore inherited signal dispositions and
+//	     | instead means the child exited: report   | mask; execve(COMMAND) — held until the
+//	     | its status                               | supervisor has written its record
+//
+// Nothing else is passed: the environment, the other inherited fds and the
+// process group reach COMMAND untouched.
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/exectrail/exectrail/filter"
+	"golang.org/x/sys/unix"
+)
+
+const childStageArg = "__exectrail_child"
+
+// childArgs is what the supervisor tells the child stage.
+type childArgs struct {
+	sockFD  int
+	nnp     bool
+	ignored uint64
+	blocked uint64
+	argv    []string
+}
+
+func (a childArgs) encode() []string {
+	nnp := "0"
+	if a.nnp {
+		nnp = "1"
+	}
+	return append([]string{childStageArg,
+		strconv.Itoa(a.sockFD), nnp,
+		strconv.FormatUint(a.ignored, 16), strconv.FormatUint(a.blocked, 16), "--"}, a.argv...)
+}
+
+func decodeChildArgs(args []string) (childArgs, error) {
+	var a childArgs
+	if len(args) < 6 || args[4] != "--" {
+		return a, errors.New("bad child stage arguments")
+	}
+	var err error
+	if a.sockFD, err = strconv.Atoi(args[0]); err != nil {
+		return a, err
+	}
+	a.nnp = args[1] == "1"
+	if a.ignored, err = strconv.ParseUint(args[2], 16, 64); err != nil {
+		return a, err
+	}
+	if a.blocked, err = strconv.ParseUint(args[3], 16, 64); err != nil {
+		return a, err
+	}
+	a.argv = args[5:]
+	return a, nil
+}
+
+// Exit statuses of a command that cannot be started, as a shell reports
+// them.
+const (
+	exitSetup       = 125
+	exitNotExec     = 126
+	exitNotFound    = 127
+	exitSignalShift = 128
+)
+
+func childMain(args []string) int {
+	runtime.LockOSThread()
+	a, err := decodeChildArgs(args)
+	if err != nil {
+		errorf("internal: %v", err)
+		return exitSetup
+	}
+	ensureStdFDs()
+	path, code, err := lookPath(a.argv[0])
+	if err != nil {
+		unix.Close(a.sockFD)
+		errorf("%v", err)
+		return code
+	}
+	listener, err := installFilter(a.nnp)
+	if err != nil {
+		unix.Close(a.sockFD)
+		errorf("%v", err)
+		return exitSetup
+	}
+	rights := unix.UnixRights(listener)
+	if err := unix.Sendmsg(a.sockFD, []byte{'L'}, rights, nil, 0); err != nil {
+		errorf("handing the seccomp listener to the supervisor: %v", err)
+		return exitSetup
+	}
+	unix.Close(listener)
+	unix.Close(a.sockFD)
+
+	restoreSignalsForExec(a.ignored, a.blocked)
+	err = unix.Exec(path, a.argv, os.Environ())
+	if err == unix.ENOEXEC {
+		// As execvp does: a file with no recognised format is a shell
+		// script.
+		err = unix.Exec("/bin/sh", append([]string{"sh", path}, a.argv[1:]...), os.Environ())
+	}
+	errorf("%s: %v", a.argv[0], err)
+	if err == unix.ENOENT {
+		return exitNotFound
+	}
+	return exitNotExec
+}
+
+// ensureStdFDs opens /dev/null on any of fds 0–2 that is closed, so that
+// the command never gets one of its own files as stdin, stdout or stderr.
+func ensureStdFDs() {
+	for fd := 0; fd <= 2; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == unix.EBADF {
+			flags := unix.O_RDWR
+			nfd, err := unix.Open("/dev/null", flags, 0)
+			if err == nil && nfd != fd {
+				unix.Dup2(nfd, fd)
+				unix.Close(nfd)
+			}
+		}
+	}
+}
+
+// installFilter loads the notify filter on every thread. Root loads it
+// without no_new_privs so that setuid programs keep working in the job;
+// otherwise no_new_privs is required by the kernel.
+func installFilter(nnp bool) (int, error) {
+	prog, err := filter.Build(filter.Notify)
+	if err != nil {
+		return -1, fmt.Errorf("installing seccomp filter: %w", err)
+	}
+	if nnp {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return -1, fmt.Errorf("setting no_new_privs: %w", err)
+		}
+	}
+	fd, err := filter.Load(prog)
+	if !nnp && errors.Is(err, unix.EACCES) {
+		// Root without CAP_SYS_ADMIN (a container): the kernel insists
+		// on no_new_privs.
+		warnf("no CAP_SYS_ADMIN: running the command with no_new_privs (setuid programs will not gain privileges)")
+		if perr := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); perr == nil {
+			fd, err = filter.Load(prog)
+		}
+	}
+	if errors.Is(err, filter.ErrListenerBusy) {
+		return -1, errors.New("cannot install a seccomp listener: this process is already supervised by one (exectrail under exectrail, or a container's seccomp agent); the ptrace backend, which can nest, is not implemented yet")
+	}
+	if err != nil {
+		return -1, fmt.Errorf("installing seccomp filter: %w", err)
+	}
+	return fd, nil
+}
+
+// lookPath finds a command as a POSIX shell does: a name with a slash is
+// used as is; otherwise each PATH entry is tried and the first executable
+// regular file wins. It returns the exit status a shell would use when it
+// fails.
+func lookPath(name string) (string, int, error) {
+	if name == "" {
+		return "", exitNotFound, errors.New("empty command name")
+	}
+	if strings.Contains(name, "/") {
+		code, err := checkExecutable(name)
+		if err != nil {
+			return "", code, fmt.Errorf("%s: %w", name, err)
+		}
+		return name, 0, nil
+	}
+	pathEnv, ok := os.LookupEnv("PATH")
+	if !ok {
+		pathEnv = "/usr/local/bin:/usr/bin:/bin"
+	}
+	var denied error
+	for _, dir := range strings.Split(pathEnv, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + name
+		code, err := checkExecutable(p)
+		if err == nil {
+			return p, 0, nil
+		}
+		if code == exitNotExec && denied == nil {
+			denied = fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	if denied != nil {
+		return "", exitNotExec, denied
+	}
+	return "", exitNotFound, fmt.Errorf("%s: command not found", name)
+}
+
+func checkExecutable(p string) (int, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		if err == unix.ENOENT || err == unix.ENOTDIR {
+			return exitNotFound, errors.New("no such file or directory")
+		}
+		return exitNotExec, err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return exitNotExec, errors.New("is a directory")
+	}
+	if err := unix.Faccessat(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return exitNotExec, errors.New("permission denied")
+	}
+	return 0, nil
+}
+
+func errorf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "exectrail: "+format+"\n", args...)
+}
+
+func warnf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "exectrail: warning: "+format+"\n", args...)
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/exectrail/exectrail/supervisor"
+	"golang.org/x/sys/unix"
+)
+
+// job is one `exectrail run`: the root process and everything under it.
+type job struct {
+	opt     *options
+	pid     int // the root: the child stage, then COMMAND
+	pidfd   int
+	self    int
+	writer  *supervisor.Writer
+	loop    *supervisor.NotifyLoop
+	loopErr chan error
+}
+
+type reapedChild struct {
+	pid int
+	ws  unix.WaitStatus
+}
+
+func run(opt *options) int {
+	ignored, blocked := initialSignals()
+	j := &job{opt: opt, self: os.Getpid(), pidfd: -1}
+
+	// Orphaned descendants come back to us, so that none is ever left
+	// behind unserved and unnoticed.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		errorf("becoming a child subreaper: %v", err)
+		return exitSetup
+	}
+
+	var sigPipe [2]int
+	if err := unix.Pipe2(sigPipe[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		errorf("pipe: %v", err)
+		return exitSetup
+	}
+	for _, sig := range forwarded {
+		if ignored&(1<<(sig-1)) != 0 {
+			// Inherited as ignored: stay deaf to it, like the command.
+			ignoreSignal(sig)
+			continue
+		}
+		if err := catchSignal(sigPipe[1], sig); err != nil {
+			errorf("%v", err)
+			return exitSetup
+		}
+	}
+	sigs := make(chan forwardedSignal, 16)
+	go readSignals(sigPipe[0], sigs)
+
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		errorf("socketpair: %v", err)
+		return exitSetup
+	}
+	// The child's end must survive its exec of the child stage; nothing
+	// else in this process forks, so clearing CLOEXEC here is race-free.
+	if _, err := unix.FcntlInt(uintptr(sp[1]), unix.F_SETFD, 0); err != nil {
+		errorf("fcntl: %v", err)
+		return exitSetup
+	}
+	ca := childArgs{sockFD: sp[1], nnp: os.Geteuid() != 0, ignored: ignored, blocked: blocked, argv: opt.argv}
+	attr := &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{PidFD: &j.pidfd},
+	}
+	pid, err := syscall.ForkExec("/proc/self/exe", append([]string{os.Args[0]}, ca.encode()...), attr)
+	unix.Close(sp[1])
+	if err != nil {
+		errorf("starting the child stage: %v", err)
+		return exitSetup
+	}
+	j.pid = pid
+
+	reaped := make(chan reapedChild, 64)
+	go reapAll(reaped)
+
+	j.writer = supervisor.NewWriter(supervisor.FDWriter(opt.outFD), opt.format)
+	listener, err := receiveListener(sp[0])
+	unix.Close(sp[0])
+	if err == nil {
+		h := supervisor.NewHandler("/proc")
+		j.loop, err = supervisor.NewNotifyLoop(listener, j.writer, h, opt.log)
+		if err != nil {
+			errorf("%v", err)
+			unix.Close(listener)
+		}
+	}
+	if j.loop != nil {
+		j.loopErr = make(chan error, 1)
+		go func() { j.loopErr <- j.loop.Run() }()
+	}
+	// Without a listener the child stage has failed and says why; its
+	// exit status is the answer.
+	return j.wait(reaped, sigs)
+}
+
+// receiveListener takes the seccomp listener fd from the child stage. EOF
+// means the child stage exited without one.
+func receiveListener(sock int) (int, error) {
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, err
+		}
+		if n == 0 {
+			return -1, errors.New("child stage exited")
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			return -1, errors.New("no listener in the child stage's message")
+		}
+		fds, err := unix.ParseUnixRights(&msgs[0])
+		if err != nil || len(fds) != 1 {
+			return -1, errors.New("no listener in the child stage's message")
+		}
+		return fds[0], nil
+	}
+}
+
+// reapAll waits for every child, ours or orphaned onto us, and closes the
+// channel when none is left.
+func reapAll(out chan<- reapedChild) {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			close(out)
+			return
+		}
+		out <- reapedChild{pid, ws}
+	}
+}
+
+type forwardedSignal struct {
+	sig  syscall.Signal
+	code int32
+}
+
+const siKernel = 0x80 // SI_KERNEL
+
+func readSignals(fd int, out chan<- forwardedSignal) {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	var b [8]byte
+	for {
+		n, err := unix.Read(fd, b[:])
+		if err == unix.EAGAIN || err == unix.EINTR {
+			_, _ = unix.Poll(pfd, -1)
+			continue
+		}
+		if err != nil || n != 8 {
+			continue
+		}
+		sig := int32(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
+		code := int32(uint32(b[4]) | uint32(b[5])<<8 | uint32(b[6])<<16 | uint32(b[7])<<24)
+		out <- forwardedSignal{syscall.Signal(sig), code}
+	}
+}
+
+// wait runs the job to its end and returns exectrail's exit status (or
+// dies of the command's signal).
+func (j *job) wait(reaped <-chan reapedChild, sigs <-chan forwardedSignal) int {
+	var (
+		rootStatus unix.WaitStatus
+		rootDone   bool
+		fatal      error
+		killAt     time.Time
+		sentTerm   = map[int]bool{}
+		tick       <-chan time.Time
+		ticker     *time.Ticker
+	)
+	startOrphanPhase := func() {
+		if ticker != nil {
+			return
+		}
+		ticker = time.NewTicker(50 * time.Millisecond)
+		tick = ticker.C
+		killAt = time.Now().Add(j.opt.killGrace)
+	}
+	signalLeftovers := func() {
+		kill := fatal != nil || time.Now().After(killAt)
+		for _, pid := range childrenOf(j.self) {
+			if kill {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			} else if !sentTerm[pid] {
+				sentTerm[pid] = true
+				_ = unix.Kill(pid, unix.SIGTERM)
+				_ = unix.Kill(pid, unix.SIGCONT)
+			}
+		}
+	}
+	loopErr := j.loopErr
+	for {
+		select {
+		case c, ok := <-reaped:
+			if !ok {
+				goto done
+			}
+			if c.pid == j.pid {
+				rootStatus, rootDone = c.ws, true
+				unix.Close(j.pidfd)
+				j.pidfd = -1
+				if j.opt.orphans == "kill" || fatal != nil {
+					startOrphanPhase()
+					signalLeftovers()
+				}
+			}
+		case s := <-sigs:
+			if s.code == siKernel {
+				// Sent by the terminal to the whole process group:
+				// the command has it already.
+				continue
+			}
+			if j.pidfd >= 0 {
+				_ = unix.PidfdSendSignal(j.pidfd, s.sig, nil, 0)
+			}
+		case err := <-loopErr:
+			loopErr = nil
+			if err != nil {
+				fatal = err
+				errorf("%v; stopping the command", err)
+				if j.pidfd >= 0 {
+					_ = unix.PidfdSendSignal(j.pidfd, unix.SIGKILL, nil, 0)
+				}
+				startOrphanPhase()
+				signalLeftovers()
+			}
+		case <-tick:
+			signalLeftovers()
+		}
+	}
+done:
+	if ticker != nil {
+		ticker.Stop()
+	}
+	if j.loop != nil {
+		j.loop.Stop()
+		if loopErr != nil {
+			if err := <-loopErr; err != nil && fatal == nil {
+				fatal = err
+				errorf("%v", err)
+			}
+		}
+	}
+	if fatal != nil || !rootDone {
+		return exitSetup
+	}
+	switch {
+	case rootStatus.Exited():
+		return rootStatus.ExitStatus()
+	case rootStatus.Signaled():
+		sig := rootStatus.Signal()
+		dieOfSignal(sig)
+		return exitSignalShift + int(sig)
+	}
+	return exitSetup
+}
+
+// childrenOf lists the children of process pid from
+// /proc/PID/task/*/children, falling back to a scan of /proc.
+func childrenOf(pid int) []int {
+	base := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(base)
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(base + "/" + t.Name() + "/children")
+		if err != nil {
+			return scanChildren(pid)
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func scanChildren(pid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		c, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// ppid is the second field after the last ')'.
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+

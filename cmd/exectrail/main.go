@@ -1,0 +1,49 @@
+// Command exectrail records every process a command runs.
+//
+//	exectrail run [flags] -- COMMAND [ARG...]
+//	exectrail version
+//
+// See README.md for the flags, the records and the exit codes.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `usage: exectrail run [flags] -- COMMAND [ARG...]
+       exectrail version
+
+run flags:
+`
+
+func main() {
+	// The child stage is chosen before anything else.
+	if len(os.Args) > 1 && os.Args[1] == childStageArg {
+		os.Exit(childMain(os.Args[2:]))
+	}
+	os.Exit(cliMain(os.Args[1:]))
+}
+
+func cliMain(args []string) int {
+	if len(args) == 0 {
+		errorf("no subcommand (want run or version); see exectrail run --help")
+		return exitSetup
+	}
+	switch args[0] {
+	case "run":
+		return runMain(args[1:])
+	case "version", "--version":
+		fmt.Println("exectrail", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		newRunFlags().fs.PrintDefaults()
+		return 0
+	}
+	errorf("unknown subcommand %q (want run or version)", args[0])
+	return exitSetup
+}

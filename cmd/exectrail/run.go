@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/exectrail/exectrail/supervisor"
+	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+)
+
+type runFlags struct {
+	fs        *pflag.FlagSet
+	output    string
+	format    string
+	backend   string
+	deny      []string
+	allow     []string
+	orphans   string
+	killGrace time.Duration
+	verbose   bool
+}
+
+func newRunFlags() *runFlags {
+	f := &runFlags{fs: pflag.NewFlagSet("run", pflag.ContinueOnError)}
+	fs := f.fs
+	fs.SetInterspersed(false)
+	fs.StringVarP(&f.output, "output", "o", "", "where records go: a file, or - for stdout (default stderr)")
+	fs.StringVar(&f.format, "format", "", "json or text (default: text on a terminal, json otherwise)")
+	fs.StringVar(&f.backend, "backend", "auto", "auto, notify or ptrace")
+	fs.StringArrayVar(&f.deny, "deny", nil, "refuse executables matching GLOB (repeatable)")
+	fs.StringArrayVar(&f.allow, "allow", nil, "allow only executables matching GLOB (repeatable)")
+	fs.StringVar(&f.orphans, "orphans", "kill", "what happens to processes still running when COMMAND exits: kill (SIGTERM, then SIGKILL after --kill-grace) or wait (keep recording until they exit)")
+	fs.DurationVar(&f.killGrace, "kill-grace", 2*time.Second, "with --orphans=kill, how long leftover processes get between SIGTERM and SIGKILL")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log supervisor diagnostics to stderr")
+	fs.Usage = func() {}
+	return f
+}
+
+// options is the validated form of the run flags.
+type options struct {
+	outFD     int
+	format    supervisor.Format
+	orphans   string
+	killGrace time.Duration
+	argv      []string
+	log       zerolog.Logger
+}
+
+func runMain(args []string) int {
+	f := newRunFlags()
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Print(usage)
+			f.fs.PrintDefaults()
+			return 0
+		}
+		errorf("run: %v", err)
+		return exitSetup
+	}
+	opt, err := f.validate()
+	if err != nil {
+		errorf("run: %v", err)
+		return exitSetup
+	}
+	return run(opt)
+}
+
+func (f *runFlags) validate() (*options, error) {
+	argv := f.fs.Args()
+	if len(argv) == 0 {
+		return nil, errors.New("no command given (usage: exectrail run [flags] -- COMMAND [ARG...])")
+	}
+	switch f.backend {
+	case "auto", "notify":
+	case "ptrace":
+		return nil, errors.New("--backend ptrace is not implemented yet")
+	default:
+		return nil, fmt.Errorf("unknown --backend %q (want auto, notify or ptrace)", f.backend)
+	}
+	if len(f.deny) > 0 || len(f.allow) > 0 {
+		return nil, errors.New("--deny and --allow are not implemented yet")
+	}
+	switch f.orphans {
+	case "kill", "wait":
+	default:
+		return nil, fmt.Errorf("unknown --orphans %q (want kill or wait)", f.orphans)
+	}
+	if f.killGrace < 0 {
+		return nil, errors.New("--kill-grace must not be negative")
+	}
+	opt := &options{orphans: f.orphans, killGrace: f.killGrace, argv: argv}
+	level := zerolog.WarnLevel
+	if f.verbose {
+		level = zerolog.DebugLevel
+	}
+	opt.log = zerolog.New(zerolog.ConsoleWriter{
+		Out:          os.Stderr,
+		NoColor:      true,
+		PartsExclude: []string{zerolog.TimestampFieldName},
+		FormatLevel: func(i any) string {
+			s, _ := i.(string)
+			if s == "warn" {
+				s = "warning"
+			}
+			return "exectrail: " + s + ":"
+		},
+	}).Level(level)
+
+	switch f.output {
+	case "":
+		opt.outFD = 2
+	case "-":
+		opt.outFD = 1
+	default:
+		fd, err := unix.Open(f.output, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("opening output: %w", &os.PathError{Op: "open", Path: f.output, Err: err})
+		}
+		opt.outFD = fd
+	}
+	switch f.format {
+	case "":
+		opt.format = supervisor.FormatJSON
+		if isTerminal(opt.outFD) {
+			opt.format = supervisor.FormatText
+		}
+	default:
+		ff, err := supervisor.ParseFormat(f.format)
+		if err != nil {
+			return nil, fmt.Errorf("--format: %w", err)
+		}
+		opt.format = ff
+	}
+	return opt, nil
+}
+
+func isTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	return err == nil
+}
+
+// forwarded are the signals that exectrail passes on to COMMAND when they
+// are sent to exectrail alone.
+var forwarded = []syscall.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM,
+	unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGWINCH,
+}
+
+func signalName(sig syscall.Signal) string {
+	if n := unix.SignalName(sig); n != "" {
+		return n
+	}
+	return fmt.Sprintf("SIG%d", int(sig))
+}
+

@@ -1,0 +1,219 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/exectrail/exectrail/filter"
+	"github.com/exectrail/exectrail/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// atExecveCheck is AT_EXECVE_CHECK (Linux 6.14): execveat only checks
+// whether the file could be executed and runs nothing.
+const atExecveCheck = 0x10000
+
+// maxArgs bounds argv entries: a pointer and a NUL each cost at least 9
+// bytes of the kernel's argument space, so more cannot be exec'd.
+const maxArgs = procfs.MaxArgBytes / 9
+
+// Handler turns a held process syscall into a record. It is shared by the
+// backends: each reads the registers its own way and hands the arguments
+// here.
+type Handler struct {
+	Resolver     procfs.Resolver
+	Cgroup2Mount string
+}
+
+// NewHandler returns a Handler for the /proc at procRoot, probing
+// binfmt_misc and the cgroup2 mount once.
+func NewHandler(procRoot string) *Handler {
+	h := &Handler{Resolver: procfs.Resolver{ProcRoot: procRoot}}
+	if mi, err := os.ReadFile(procRoot + "/self/mountinfo"); err == nil {
+		h.Cgroup2Mount = procfs.Cgroup2Mount(mi)
+	}
+	if ents, err := os.ReadDir(procRoot + "/sys/fs/binfmt_misc"); err == nil {
+		for _, e := range ents {
+			if e.Name() != "register" && e.Name() != "status" {
+				h.Resolver.BinfmtMisc = true
+			}
+		}
+	}
+	return h
+}
+
+// Call is a trapped syscall as the kernel saw it.
+type Call struct {
+	TID  int
+	Sys  filter.Syscall
+	Args [6]uint64
+}
+
+// ErrNotExec is returned by ExecRecord for a call that runs nothing
+// (execveat with AT_EXECVE_CHECK): no exec record is due.
+var ErrNotExec = errors.New("not an exec")
+
+// ptr narrows a pointer argument to the calling ABI's width.
+func (c *Call) ptr(i int) uint64 {
+	if c.Sys.PtrSize == 4 {
+		return uint64(uint32(c.Args[i]))
+	}
+	return c.Args[i]
+}
+
+// intArg is an int argument (sign-extended from 32 bits, as AT_FDCWD
+// arrives).
+func (c *Call) intArg(i int) int { return int(int32(uint32(c.Args[i]))) }
+
+// ExecRecord builds the exec record for call c made by task t. What cannot
+// be read is left out and explained in Error/ErrorDetail; the only error
+// returned is ErrNotExec, or a failure to read the task's status (the task
+// is gone).
+func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
+	req := procfs.ExecRequest{DirFD: unix.AT_FDCWD}
+	var pathAddr, argvAddr uint64
+	switch c.Sys.Kind {
+	case filter.KindExecve:
+		pathAddr, argvAddr = c.ptr(0), c.ptr(1)
+	case filter.KindExecveat:
+		req.DirFD = c.intArg(0)
+		pathAddr, argvAddr = c.ptr(1), c.ptr(2)
+		req.Flags = c.intArg(4)
+		if req.Flags&atExecveCheck != 0 {
+			return nil, ErrNotExec
+		}
+	default:
+		return nil, fmt.Errorf("exec record for %v", c.Sys.Kind)
+	}
+	st, err := t.Status()
+	if err != nil {
+		return nil, err
+	}
+	r := &Record{
+		Event:   EventExec,
+		PID:     st.Tgid,
+		PPID:    st.PPid,
+		TID:     c.TID,
+		UID:     st.Uid[0],
+		HasUID:  true,
+		Syscall: c.Sys.Kind.String(),
+	}
+	if c.Sys.ABI != "x86_64" {
+		r.ABI = c.Sys.ABI
+	}
+	mem := &procfs.ProcessMemory{TID: c.TID}
+	pathOK := true
+	if pathAddr == 0 {
+		r.setErr(unix.EFAULT, "path pointer is NULL")
+		pathOK = false
+	} else {
+		path, err := procfs.ReadString(mem, pathAddr, procfs.PathMax, "path")
+		r.Path = path
+		if err != nil {
+			pathOK = false
+			if errors.Is(err, procfs.ErrTooLong) {
+				r.setErr(unix.ENAMETOOLONG, err.Error())
+			} else {
+				r.setErr(errnoOf(err), err.Error())
+			}
+		}
+	}
+	if argvAddr != 0 {
+		ptrs, err := procfs.ReadPointers(mem, argvAddr, c.Sys.PtrSize, maxArgs, "argv")
+		if err == nil {
+			r.Argv, err = procfs.ReadStrings(mem, ptrs, procfs.MaxArgBytes, "argv")
+			if err != nil {
+				r.ArgvTruncated = true
+			}
+		} else {
+			r.ArgvTruncated = true
+			if len(ptrs) > 0 {
+				r.Argv, _ = procfs.ReadStrings(mem, ptrs, procfs.MaxArgBytes, "argv")
+			}
+		}
+		if err != nil {
+			if errors.Is(err, procfs.ErrTooLong) {
+				r.setErr(unix.E2BIG, err.Error())
+			} else {
+				r.setErr(errnoOf(err), err.Error())
+			}
+		}
+	}
+	if r.Argv == nil {
+		r.Argv = [][]byte{}
+	}
+	if cwd, err := t.Readlink("cwd"); err == nil {
+		r.Cwd = cwd
+	}
+	if pathOK {
+		req.Path = r.Path
+		res := h.Resolver.Resolve(t, st.Tgid, procfs.CredFromStatus(st), req)
+		r.Executable, r.Interpreter = res.Executable, res.Interpreter
+		if res.Errno != 0 {
+			r.setErr(res.Errno, res.Detail)
+		}
+	}
+	h.fillCgroup(t, r)
+	return r, nil
+}
+
+func (h *Handler) fillCgroup(t *procfs.Task, r *Record) {
+	b, err := t.ReadFile("cgroup")
+	if err != nil {
+		return
+	}
+	lines, err := procfs.ParseCgroup(b)
+	if err != nil {
+		return
+	}
+	path, ok := procfs.UnifiedPath(lines)
+	if !ok {
+		return
+	}
+	r.Cgroup = path
+	if h.Cgroup2Mount == "" {
+		return
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(h.Cgroup2Mount+path, &st); err == nil {
+		r.CgroupID = st.Ino
+	}
+}
+
+// ForkRecord builds the fork record for call c made by task t.
+func (h *Handler) ForkRecord(t *procfs.Task, c *Call) (*Record, error) {
+	st, err := t.Status()
+	if err != nil {
+		return nil, err
+	}
+	r := &Record{Event: EventFork, PID: st.Tgid, TID: c.TID, Kind: c.Sys.Kind.String()}
+	if c.Sys.ABI != "x86_64" {
+		r.ABI = c.Sys.ABI
+	}
+	return r, nil
+}
+
+// setErr keeps the first error: it is the one the exec fails with.
+func (r *Record) setErr(e unix.Errno, detail string) {
+	if r.Error != "" {
+		return
+	}
+	r.Error = errnoName(e)
+	r.ErrorDetail = detail
+}
+
+func errnoName(e unix.Errno) string {
+	if n := unix.ErrnoName(e); n != "" {
+		return n
+	}
+	return fmt.Sprintf("errno %d", int(e))
+}
+
+func errnoOf(err error) unix.Errno {
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return unix.EIO
+}

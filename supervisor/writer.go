@@ -1,0 +1,351 @@
+package supervisor
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+)
+
+// Format is the output format of records.
+type Format int
+
+const (
+	FormatJSON Format = iota
+	FormatText
+)
+
+// ParseFormat parses a --format value.
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "json":
+		return FormatJSON, nil
+	case "text":
+		return FormatText, nil
+	}
+	return 0, fmt.Errorf("unknown format %q (want json or text)", s)
+}
+
+// Writer numbers records and writes each one, whole, with a single write
+// to its output before returning. It is safe for concurrent use; seq
+// numbers follow output order.
+type Writer struct {
+	mu     sync.Mutex
+	out    io.Writer
+	format Format
+	seq    uint64
+	now    func() time.Time
+	buf    lineBuffer
+	json   zerolog.Logger
+	err    error
+}
+
+// NewWriter returns a Writer that writes to out. out should not buffer:
+// FDWriter is the usual choice.
+func NewWriter(out io.Writer, format Format) *Writer {
+	w := &Writer{out: out, format: format, now: time.Now}
+	w.json = zerolog.New(&w.buf)
+	return w
+}
+
+// SetClock replaces time.Now (tests).
+func (w *Writer) SetClock(now func() time.Time) { w.now = now }
+
+// Seq returns the number of records written so far.
+func (w *Writer) Seq() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seq
+}
+
+// ErrOutput wraps a failure to write the record output.
+var ErrOutput = errors.New("writing records")
+
+// Write assigns r its seq number (and time, if unset) and writes it. After
+// a write error every later Write fails with the same error and the seq
+// number is not consumed: no gap is ever visible in what was written.
+func (w *Writer) Write(r *Record) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	r.Seq = w.seq + 1
+	if r.Time.IsZero() {
+		r.Time = w.now()
+	}
+	w.buf.b = w.buf.b[:0]
+	switch w.format {
+	case FormatText:
+		w.buf.b = appendText(w.buf.b, r)
+	default:
+		w.appendJSON(r)
+	}
+	if err := writeAll(w.out, w.buf.b); err != nil {
+		w.err = fmt.Errorf("%w: %w", ErrOutput, err)
+		return w.err
+	}
+	w.seq = r.Seq
+	return nil
+}
+
+type lineBuffer struct{ b []byte }
+
+func (l *lineBuffer) Write(p []byte) (int, error) {
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func writeAll(out io.Writer, b []byte) error {
+	for len(b) > 0 {
+		n, err := out.Write(b)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrShortWrite
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// FDWriter writes straight to a file descriptor with write(2): no
+// buffering, no SIGPIPE death through the os package, EINTR retried.
+type FDWriter int
+
+func (fd FDWriter) Write(p []byte) (int, error) {
+	for {
+		n, err := unix.Write(int(fd), p)
+		if err == unix.EINTR || err == unix.EAGAIN {
+			if err == unix.EAGAIN {
+				waitWritable(int(fd))
+			}
+			continue
+		}
+		if err != nil {
+			return max(n, 0), err
+		}
+		return n, nil
+	}
+}
+
+func waitWritable(fd int) {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	_, _ = unix.Poll(pfd, -1)
+}
+
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+func (w *Writer) appendJSON(r *Record) {
+	e := w.json.Log().
+		Uint64(FieldSeq, r.Seq).
+		Str(FieldTime, r.Time.UTC().Format(timeLayout)).
+		Str(FieldEvent, r.Event).
+		Int(FieldPID, r.PID)
+	switch r.Event {
+	case EventExec:
+		e = e.Int(FieldPPID, r.PPID)
+		if r.TID != 0 && r.TID != r.PID {
+			e = e.Int(FieldTID, r.TID)
+		}
+		e = e.Str(FieldPath, string(r.Path))
+		if !utf8.Valid(r.Path) {
+			e = e.Str(FieldPathHex, hex.EncodeToString(r.Path))
+		}
+		if r.Executable != "" {
+			e = strField(e, FieldExecutable, FieldExecutableHex, r.Executable)
+		}
+		argv := make([]string, len(r.Argv))
+		valid := true
+		for i, a := range r.Argv {
+			argv[i] = string(a)
+			valid = valid && utf8.Valid(a)
+		}
+		e = e.Strs(FieldArgv, argv)
+		if !valid {
+			hx := make([]string, len(r.Argv))
+			for i, a := range r.Argv {
+				hx[i] = hex.EncodeToString(a)
+			}
+			e = e.Strs(FieldArgvHex, hx)
+		}
+		if r.ArgvTruncated {
+			e = e.Bool(FieldArgvTruncated, true)
+		}
+		if r.Cwd != "" {
+			e = strField(e, FieldCwd, FieldCwdHex, r.Cwd)
+		}
+		if r.Interpreter != "" {
+			e = strField(e, FieldInterpreter, FieldInterpreterHex, r.Interpreter)
+		}
+		if r.HasUID {
+			e = e.Int(FieldUID, r.UID)
+		}
+		if r.CgroupID != 0 {
+			e = e.Uint64(FieldCgroupID, r.CgroupID)
+		}
+		if r.Cgroup != "" {
+			e = e.Str(FieldCgroup, r.Cgroup)
+		}
+		if r.Syscall != "" && r.Syscall != "execve" {
+			e = e.Str(FieldSyscall, r.Syscall)
+		}
+		if r.ABI != "" {
+			e = e.Str(FieldABI, r.ABI)
+		}
+	case EventFork:
+		if r.ChildPID != 0 {
+			e = e.Int(FieldChildPID, r.ChildPID)
+		}
+		e = e.Str(FieldKind, r.Kind)
+		if r.TID != 0 && r.TID != r.PID {
+			e = e.Int(FieldTID, r.TID)
+		}
+		if r.ABI != "" {
+			e = e.Str(FieldABI, r.ABI)
+		}
+	case EventExit:
+		if r.ExitCode != nil {
+			e = e.Int(FieldExitCode, *r.ExitCode)
+		}
+		if r.Signal != "" {
+			e = e.Str(FieldSignal, r.Signal)
+		}
+		if r.DurationMS != nil {
+			e = e.Float64(FieldDurationMS, *r.DurationMS)
+		}
+	}
+	if r.Error != "" {
+		e = e.Str(FieldError, r.Error)
+	}
+	if r.ErrorDetail != "" {
+		e = e.Str(FieldErrorDetail, r.ErrorDetail)
+	}
+	if r.Action != "" {
+		e = e.Str(FieldAction, r.Action)
+	}
+	if r.Verified != nil {
+		e = e.Bool(FieldVerified, *r.Verified)
+	}
+	e.Send()
+}
+
+func strField(e *zerolog.Event, key, hexKey, v string) *zerolog.Event {
+	e = e.Str(key, v)
+	if !utf8.ValidString(v) {
+		e = e.Str(hexKey, hex.EncodeToString([]byte(v)))
+	}
+	return e
+}
+
+// appendText renders r as one aligned line for people:
+//
+//	3 09:28:08.123 exec   4242 <4241  /usr/bin/ls  ./ls -l  (cwd /usr/bin)
+func appendText(b []byte, r *Record) []byte {
+	b = fmt.Appendf(b, "%6d %s %-5s %7d ", r.Seq, r.Time.Local().Format("15:04:05.000"), r.Event, r.PID)
+	switch r.Event {
+	case EventExec:
+		b = fmt.Appendf(b, "<%-7d ", r.PPID)
+		exe := r.Executable
+		if exe == "" {
+			exe = "?"
+		}
+		b = appendPrintable(b, exe)
+		b = append(b, "  "...)
+		for i, a := range r.Argv {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendWord(b, a)
+		}
+		if r.ArgvTruncated {
+			b = append(b, " …"...)
+		}
+		if r.Cwd != "" {
+			b = append(b, "  (cwd "...)
+			b = appendPrintable(b, r.Cwd)
+			b = append(b, ')')
+		}
+		if r.Interpreter != "" {
+			b = append(b, " [interp "...)
+			b = appendPrintable(b, r.Interpreter)
+			b = append(b, ']')
+		}
+		if string(r.Path) != r.Executable {
+			b = append(b, " [path "...)
+			b = appendWord(b, r.Path)
+			b = append(b, ']')
+		}
+		if r.ABI != "" {
+			b = append(b, " ["+r.ABI+"]"...)
+		}
+	case EventFork:
+		b = append(b, r.Kind...)
+		if r.ChildPID != 0 {
+			b = append(b, " -> "...)
+			b = strconv.AppendInt(b, int64(r.ChildPID), 10)
+		}
+	case EventExit:
+		if r.ExitCode != nil {
+			b = fmt.Appendf(b, "exit %d", *r.ExitCode)
+		}
+		if r.Signal != "" {
+			b = append(b, "killed by "+r.Signal...)
+		}
+		if r.DurationMS != nil {
+			b = fmt.Appendf(b, " after %.1fms", *r.DurationMS)
+		}
+	}
+	if r.Action != "" {
+		b = append(b, "  "+strings.ToUpper(r.Action)...)
+	}
+	if r.Error != "" {
+		b = append(b, "  ! "+r.Error...)
+		if r.ErrorDetail != "" {
+			b = append(b, " ("...)
+			b = appendPrintable(b, r.ErrorDetail)
+			b = append(b, ')')
+		}
+	}
+	return append(b, '\n')
+}
+
+// appendWord writes an argument so that a person can tell where it starts
+// and ends: bare when it is plain, otherwise Go-quoted (which also shows
+// invalid UTF-8 and control bytes as escapes).
+func appendWord(b []byte, w []byte) []byte {
+	plain := len(w) > 0 && utf8.Valid(w)
+	for _, c := range w {
+		if c <= ' ' || c == '"' || c == '\'' || c == '\\' || c == 0x7f {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return append(b, w...)
+	}
+	return strconv.AppendQuote(b, string(w))
+}
+
+func appendPrintable(b []byte, s string) []byte {
+	for _, c := range []byte(s) {
+		if c < ' ' || c == 0x7f {
+			q := strconv.Quote(s)
+			return append(b, q[1:len(q)-1]...)
+		}
+	}
+	if !utf8.ValidString(s) {
+		q := strconv.Quote(s)
+		return append(b, q[1:len(q)-1]...)
+	}
+	return append(b, s...)
+}
