@@ -1,0 +1,265 @@
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	repoRoot  string
+	exectrail string // absolute path of the binary under test
+)
+
+func TestMain(m *testing.M) {
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	repoRoot = filepath.Dir(wd)
+	exectrail = filepath.Join(repoRoot, "bin", "exectrail")
+	build := exec.Command("go", "build", "-o", exectrail, "./cmd/exectrail")
+	build.Dir = repoRoot
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building exectrail:", err)
+		os.Exit(2)
+	}
+	os.Exit(m.Run())
+}
+
+// inCI reports whether skips must be failures.
+func inCI() bool { return os.Getenv("CI") == "true" }
+
+// skipf skips the test, or fails it under CI where everything must run.
+func skipf(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if inCI() {
+		t.Fatalf("would skip, but CI=true requires every test to run: "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		skipf(t, "needs root")
+	}
+}
+
+// Record is one exectrail JSON record. Raw keeps every field for checks
+// of absent fields.
+type Record struct {
+	Seq           int      `json:"seq"`
+	Time          string   `json:"time"`
+	Event         string   `json:"event"`
+	PID           int      `json:"pid"`
+	PPID          int      `json:"ppid"`
+	TID           int      `json:"tid"`
+	Path          string   `json:"path"`
+	PathHex       string   `json:"path_hex"`
+	Executable    string   `json:"executable"`
+	ExecutableHex string   `json:"executable_hex"`
+	Argv          []string `json:"argv"`
+	ArgvHex       []string `json:"argv_hex"`
+	ArgvTruncated bool     `json:"argv_truncated"`
+	Cwd           string   `json:"cwd"`
+	Interpreter   string   `json:"interpreter"`
+	UID           *int     `json:"uid"`
+	CgroupID      uint64   `json:"cgroup_id"`
+	Cgroup        string   `json:"cgroup"`
+	ABI           string   `json:"abi"`
+	Syscall       string   `json:"syscall"`
+	Error         string   `json:"error"`
+	ErrorDetail   string   `json:"error_detail"`
+	Action        string   `json:"action"`
+	Verified      *bool    `json:"verified"`
+	ChildPID      int      `json:"child_pid"`
+	Kind          string   `json:"kind"`
+	ExitCode      *int     `json:"exit_code"`
+	Signal        string   `json:"signal"`
+
+	Raw map[string]any `json:"-"`
+}
+
+// Has reports whether the record carries field.
+func (r Record) Has(field string) bool { _, ok := r.Raw[field]; return ok }
+
+// Run is the outcome of one exectrail run.
+type Run struct {
+	Records  []Record
+	Stdout   string
+	Stderr   string
+	ExitCode int            // -1 when killed by a signal
+	Signal   syscall.Signal // when killed by a signal
+}
+
+// Execs returns the exec records.
+func (r *Run) Execs() []Record { return r.Events("exec") }
+
+// Events returns the records of one event kind.
+func (r *Run) Events(event string) []Record {
+	var out []Record
+	for _, rec := range r.Records {
+		if rec.Event == event {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// ExecsOf returns the exec records whose executable is exe.
+func (r *Run) ExecsOf(exe string) []Record {
+	var out []Record
+	for _, rec := range r.Execs() {
+		if rec.Executable == exe {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// Opts tune one run.
+type Opts struct {
+	Flags   []string // exectrail run flags, before "--"
+	Dir     string
+	Env     []string // nil: the test's environment
+	Stdin   string
+	Timeout time.Duration
+	Cred    *syscall.Credential
+}
+
+// runTrail runs `exectrail run FLAGS -o FILE --format json -- argv...`,
+// parses the records and checks the invariants every run must satisfy:
+// every line is JSON, seq runs 1, 2, 3… without gaps.
+func runTrail(t *testing.T, o Opts, argv ...string) *Run {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "records.jsonl")
+	if o.Cred != nil {
+		// The unprivileged exectrail must be able to write its output.
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := append([]string{"run", "-o", out, "--format", "json"}, o.Flags...)
+	args = append(append(args, "--"), argv...)
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exectrail, args...)
+	cmd.Dir = o.Dir
+	cmd.Env = o.Env
+	cmd.Stdin = strings.NewReader(o.Stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if o.Cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: o.Cred}
+	}
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("exectrail %q did not finish within %v\nstderr: %s", argv, timeout, stderr.String())
+	}
+	r := &Run{Stdout: stdout.String(), Stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		ws := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			r.ExitCode, r.Signal = -1, ws.Signal()
+		} else {
+			r.ExitCode = ws.ExitStatus()
+		}
+	default:
+		t.Fatalf("running exectrail: %v", err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	r.Records = parseRecords(t, data)
+	return r
+}
+
+// parseRecords parses JSON lines and checks seq continuity.
+func parseRecords(t *testing.T, data []byte) []Record {
+	t.Helper()
+	var recs []Record
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Bytes()
+		var rec Record
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatalf("record line %d is not JSON: %v\n%s", n, err, line)
+		}
+		if err := json.Unmarshal(line, &rec.Raw); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Seq != n {
+			t.Fatalf("record line %d has seq %d: seq must run 1, 2, 3… with no gaps", n, rec.Seq)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, rec.Time); err != nil {
+			t.Fatalf("record %d: time %q is not RFC 3339: %v", n, rec.Time, err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// compileC compiles a C helper into the test's temp dir and returns its
+// path.
+func compileC(t *testing.T, name, src string, flags ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		skipf(t, "needs gcc")
+	}
+	dir := t.TempDir()
+	srcPath := filepath.Join(dir, name+".c")
+	if err := os.WriteFile(srcPath, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, name)
+	args := append([]string{"-O1", "-Wall", "-o", bin, srcPath}, flags...)
+	if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("compiling %s: %v\n%s", name, err, out)
+	}
+	return bin
+}
+
+// dump formats records for failure messages.
+func dump(recs []Record) string {
+	var b strings.Builder
+	for _, r := range recs {
+		j, _ := json.Marshal(r.Raw)
+		b.Write(j)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// wantExec checks the fields of one exec record.
+func wantExec(t *testing.T, r Record, path, executable, cwd string) {
+	t.Helper()
+	if r.Path != path || r.Executable != executable || (cwd != "" && r.Cwd != cwd) {
+		t.Errorf("exec record: path %q executable %q cwd %q; want %q %q %q\n%s", r.Path, r.Executable, r.Cwd, path, executable, cwd, dump([]Record{r}))
+	}
+}
