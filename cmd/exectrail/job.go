@@ -326,4 +326,3 @@ func scanChildren(pid int) []int {
 	}
 	return out
 }
-

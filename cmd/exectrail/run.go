@@ -157,4 +157,3 @@ func signalName(sig syscall.Signal) string {
 	}
 	return fmt.Sprintf("SIG%d", int(sig))
 }
-
