@@ -185,10 +185,6 @@ func mayExec(st *unix.Stat_t, c Cred) bool {
 // open opens, O_PATH, the file an exec of path relative to dirfd in task t
 // would open, seen from t's root directory and working directory.
 func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (fd int, errno unix.Errno, detail string) {
-	oflags := unix.O_PATH | unix.O_CLOEXEC
-	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
-		oflags |= unix.O_NOFOLLOW
-	}
 	if len(path) == 0 {
 		if flags&unix.AT_EMPTY_PATH == 0 || dirfd == unix.AT_FDCWD {
 			return -1, unix.ENOENT, "empty path"
@@ -203,111 +199,189 @@ func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (f
 		return -1, unix.ENAMETOOLONG, "path longer than PATH_MAX"
 	}
 	p := string(path)
-	if p[0] == '/' {
-		if hp, ok := r.selfPath(t, tgid, p); ok {
-			fd, err := openat(unix.AT_FDCWD, hp, oflags)
-			if err != nil {
-				return -1, errnoOf(err), "open " + hp + ": " + err.Error()
-			}
-			return fd, 0, ""
-		}
-	}
 	rootfd, err := openat(t.dir, "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		return -1, errnoOf(err), "open root: " + err.Error()
 	}
 	defer unix.Close(rootfd)
+	w := pathWalk{r: r, t: t, tgid: tgid, root: rootfd}
+	if w.rootID, err = mountedID(rootfd); err != nil {
+		return -1, errnoOf(err), "statx root: " + err.Error()
+	}
+	var start int
 	if p[0] == '/' {
-		return openInRoot(rootfd, p, oflags)
-	}
-	baseLink := "cwd"
-	if dirfd != unix.AT_FDCWD {
-		baseLink = "fd/" + strconv.Itoa(dirfd)
-	}
-	base, err := readlinkat(t.dir, baseLink)
-	if err != nil {
+		start, err = unix.FcntlInt(uintptr(rootfd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return -1, errnoOf(err), "dup root: " + err.Error()
+		}
+	} else {
+		// The base is the directory itself, not its name: it may be
+		// deleted, or outside a chroot.
+		baseLink := "cwd"
 		if dirfd != unix.AT_FDCWD {
-			return -1, unix.EBADF, "dirfd " + strconv.Itoa(dirfd) + " is not open"
+			baseLink = "fd/" + strconv.Itoa(dirfd)
 		}
-		return -1, errnoOf(err), "readlink cwd: " + err.Error()
-	}
-	root, err := readlinkat(t.dir, "root")
-	if err == nil {
-		if rel, ok := under(base, root); ok {
-			return openInRoot(rootfd, rel+"/"+p, oflags)
+		start, err = openat(t.dir, baseLink, unix.O_PATH|unix.O_CLOEXEC)
+		if err != nil {
+			if dirfd != unix.AT_FDCWD {
+				return -1, unix.EBADF, "dirfd " + strconv.Itoa(dirfd) + " is not open"
+			}
+			return -1, errnoOf(err), "open cwd: " + err.Error()
 		}
 	}
-	// The base directory is not reachable by name from the tracee's root
-	// (deleted, outside a chroot, an fd that is not a directory): resolve
-	// from the directory itself.
-	bfd, err := openat(t.dir, baseLink, unix.O_PATH|unix.O_CLOEXEC)
+	fd, err = w.walk(start, p, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
-		return -1, errnoOf(err), "open " + baseLink + ": " + err.Error()
-	}
-	defer unix.Close(bfd)
-	fd, err = openat2(bfd, p, oflags, 0)
-	if err != nil {
-		return -1, errnoOf(err), "open " + p + ": " + err.Error()
+		return -1, errnoOf(err), "resolve " + p + ": " + err.Error()
 	}
 	return fd, 0, ""
 }
 
-func openInRoot(rootfd int, p string, oflags int) (int, unix.Errno, string) {
-	fd, err := openat2(rootfd, p, oflags, unix.RESOLVE_IN_ROOT)
-	if err != nil {
-		return -1, errnoOf(err), "open " + p + ": " + err.Error()
-	}
-	return fd, 0, ""
+// maxSymlinks is the kernel's MAXSYMLINKS: one path walk follows at most
+// 40 symlinks.
+const maxSymlinks = 40
+
+// procRootIno is the inode number of every procfs root directory.
+const procRootIno = 1
+
+// pathWalk resolves a path one component at a time, as the kernel's path
+// walk does for the tracee, rather than with one openat2(RESOLVE_IN_ROOT)
+// in the supervisor. Two things cannot be delegated to the kernel:
+//
+//   - procfs's "self" and "thread-self" symlinks would name the
+//     supervisor (KERNEL-FACTS 20). They are reached directly
+//     (/proc/self/fd/N) or through other symlinks (/dev/fd -> /proc/self/fd),
+//     so they are recognised during the walk and replaced by the tracee's
+//     /proc directory.
+//   - magic links (/proc/PID/fd/N, cwd, root, exe) make a scoped lookup
+//     (RESOLVE_IN_ROOT) fail with EXDEV; the kernel follows them here
+//     without scoping, which is what the tracee's own walk does.
+//
+// Ordinary symlinks are read and spliced into the remaining path, an
+// absolute target restarting at the tracee's root, and ".." stops at that
+// root: this is how a chroot stays a chroot (KERNEL-FACTS 21).
+type pathWalk struct {
+	r      *Resolver
+	t      *Task
+	tgid   int
+	root   int
+	rootID fileID
+	links  int
 }
 
-// under returns path relative to root ("" for root itself) when path is
-// root or below it and names a live directory.
-func under(path, root string) (string, bool) {
-	if !strings.HasPrefix(path, "/") || strings.HasSuffix(path, " (deleted)") {
-		return "", false
-	}
-	if root == "/" {
-		return path, true
-	}
-	if path == root {
-		return "", true
-	}
-	if strings.HasPrefix(path, root+"/") {
-		return path[len(root):], true
-	}
-	return "", false
+// fileID identifies a directory as the kernel compares roots: the mount and
+// the inode.
+type fileID struct {
+	mnt uint64
+	dev uint64
+	ino uint64
 }
 
-// selfPath maps /proc/self/... and /proc/thread-self/... in a tracee's path
-// to the tracee's own /proc directory: the supervisor's /proc/self is not
-// the tracee's (KERNEL-FACTS 20).
-func (r *Resolver) selfPath(t *Task, tgid int, p string) (string, bool) {
-	clean := p
-	for strings.Contains(clean, "//") {
-		clean = strings.ReplaceAll(clean, "//", "/")
+func mountedID(fd int) (fileID, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO|unix.STATX_MNT_ID, &stx); err != nil {
+		return fileID{}, err
 	}
-	for _, pre := range []struct {
-		prefix, repl string
-	}{
-		{"/proc/self", r.ProcRoot + "/" + strconv.Itoa(tgid)},
-		{"/proc/thread-self", r.ProcRoot + "/" + strconv.Itoa(tgid) + "/task/" + strconv.Itoa(t.TID)},
-	} {
-		if clean == pre.prefix || strings.HasPrefix(clean, pre.prefix+"/") {
-			return pre.repl + clean[len(pre.prefix):], true
+	return fileID{mnt: stx.Mnt_id, dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), ino: stx.Ino}, nil
+}
+
+// splitPath splits a path into components, dropping empty ones; a
+// trailing slash becomes a final "." so that a non-directory fails with
+// ENOTDIR, as in the kernel.
+func splitPath(p string) []string {
+	var out []string
+	for _, c := range strings.Split(p, "/") {
+		if c != "" {
+			out = append(out, c)
 		}
 	}
-	return "", false
+	if strings.HasSuffix(p, "/") {
+		out = append(out, ".")
+	}
+	return out
 }
 
-func openat2(dir int, path string, flags int, resolve uint64) (int, error) {
-	how := unix.OpenHow{Flags: uint64(flags), Resolve: resolve}
-	for i := 0; ; i++ {
-		fd, err := unix.Openat2(dir, path, &how)
-		if err == unix.EINTR || (err == unix.EAGAIN && i < 16) {
+// walk resolves p from the directory cur (which it takes over) and returns
+// an O_PATH fd of the result. With followLast false a final symlink is
+// returned itself.
+func (w *pathWalk) walk(cur int, p string, followLast bool) (int, error) {
+	comps := splitPath(p)
+	for len(comps) > 0 {
+		c := comps[0]
+		comps = comps[1:]
+		last := len(comps) == 0
+		if c == ".." {
+			id, err := mountedID(cur)
+			if err != nil {
+				unix.Close(cur)
+				return -1, err
+			}
+			if id == w.rootID {
+				continue
+			}
+		}
+		next, err := openat(cur, c, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+		if err != nil {
+			unix.Close(cur)
+			return -1, err
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(next, &st); err != nil {
+			unix.Close(next)
+			unix.Close(cur)
+			return -1, err
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFLNK || (last && !followLast) {
+			unix.Close(cur)
+			cur = next
 			continue
 		}
-		return fd, err
+		w.links++
+		if w.links > maxSymlinks {
+			unix.Close(next)
+			unix.Close(cur)
+			return -1, unix.ELOOP
+		}
+		var sfs unix.Statfs_t
+		if err := unix.Fstatfs(cur, &sfs); err == nil && sfs.Type == unix.PROC_SUPER_MAGIC {
+			unix.Close(next)
+			var dir unix.Stat_t
+			if err := unix.Fstat(cur, &dir); err == nil && dir.Ino == procRootIno && (c == "self" || c == "thread-self") {
+				self := w.r.ProcRoot + "/" + strconv.Itoa(w.tgid)
+				if c == "thread-self" {
+					self += "/task/" + strconv.Itoa(w.t.TID)
+				}
+				next, err = openat(unix.AT_FDCWD, self, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+			} else {
+				// A magic link: the kernel jumps to the object it
+				// stands for, whoever follows it.
+				next, err = openat(cur, c, unix.O_PATH|unix.O_CLOEXEC)
+			}
+			unix.Close(cur)
+			if err != nil {
+				return -1, err
+			}
+			cur = next
+			continue
+		}
+		target, err := readlinkat(next, "")
+		unix.Close(next)
+		if err != nil {
+			unix.Close(cur)
+			return -1, err
+		}
+		if target == "" {
+			unix.Close(cur)
+			return -1, unix.ENOENT
+		}
+		comps = append(splitPath(target), comps...)
+		if target[0] == '/' {
+			unix.Close(cur)
+			if cur, err = unix.FcntlInt(uintptr(w.root), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+				return -1, err
+			}
+		}
 	}
+	return cur, nil
 }
 
 func errnoOf(err error) unix.Errno {
