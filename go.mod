@@ -3,6 +3,7 @@ module github.com/exectrail/exectrail
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/rs/zerolog v1.35.1
 	github.com/seccomp/libseccomp-golang v0.11.1
 	github.com/spf13/pflag v1.1.0

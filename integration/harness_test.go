@@ -149,8 +149,11 @@ func runTrail(t *testing.T, o Opts, argv ...string) *Run {
 	out := filepath.Join(dir, "records.jsonl")
 	if o.Cred != nil {
 		// The unprivileged exectrail must be able to write its output.
-		if err := os.Chmod(dir, 0o777); err != nil {
-			t.Fatal(err)
+		// t.TempDir's parent is 0700 and root's: open both for nobody.
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			if err := os.Chmod(d, 0o777); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	args := append([]string{"run", "-o", out, "--format", "json"}, o.Flags...)

@@ -1,0 +1,807 @@
+package integration
+
+// The job's lifetime as the SPEC and the README promise it: exit statuses,
+// the one-line errors, signal forwarding, inherited dispositions, leftover
+// descendants, fail-closed behaviour when exectrail dies, nesting, and the
+// privilege model.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ltTimeout bounds every wait in these tests; reaching it fails the test.
+const ltTimeout = 15 * time.Second
+
+// ltNoPanic fails the test when exectrail's stderr shows a Go crash.
+func ltNoPanic(t *testing.T, stderr string) {
+	t.Helper()
+	if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
+		t.Errorf("stderr shows a Go panic or stack trace:\n%s", stderr)
+	}
+}
+
+// ltOneErrorLine checks that stderr is exactly one "exectrail: ..." line.
+func ltOneErrorLine(t *testing.T, what, stderr string) {
+	t.Helper()
+	ltNoPanic(t, stderr)
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	if !strings.HasSuffix(stderr, "\n") || len(lines) != 1 || !strings.HasPrefix(lines[0], "exectrail: ") {
+		t.Errorf("%s: want exactly one stderr line starting %q, got:\n%q", what, "exectrail: ", stderr)
+	}
+}
+
+// ltRaw runs the exectrail binary with exactly args and returns its output
+// and wait status.
+func ltRaw(t *testing.T, args ...string) (stdout, stderr string, ws syscall.WaitStatus) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exectrail, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("exectrail %q did not finish within %v\nstderr: %s", args, ltTimeout, e.String())
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("running exectrail %q: %v", args, err)
+	}
+	return o.String(), e.String(), cmd.ProcessState.Sys().(syscall.WaitStatus)
+}
+
+// ltLines delivers the lines a process writes, one at a time, each wait
+// bounded by ltTimeout.
+type ltLines struct {
+	ch chan string
+}
+
+func ltReadLines(r io.Reader) *ltLines {
+	l := &ltLines{ch: make(chan string, 64)}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			l.ch <- sc.Text()
+		}
+		close(l.ch)
+	}()
+	return l
+}
+
+// next returns the next line; ok is false at EOF.
+func (l *ltLines) next(t *testing.T) (line string, ok bool) {
+	t.Helper()
+	select {
+	case line, ok = <-l.ch:
+		return line, ok
+	case <-time.After(ltTimeout):
+		t.Fatalf("no output line within %v", ltTimeout)
+	}
+	return "", false
+}
+
+// rest reads every remaining line up to EOF.
+func (l *ltLines) rest(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for {
+		line, ok := l.next(t)
+		if !ok {
+			return out
+		}
+		out = append(out, line)
+	}
+}
+
+// ltPidGone reports whether pid no longer exists (kill(pid, 0) is ESRCH).
+func ltPidGone(pid int) bool {
+	return unix.Kill(pid, 0) == unix.ESRCH
+}
+
+// ltWaitPidfd waits, bounded by ltTimeout, until the process behind pidfd
+// has terminated.
+func ltWaitPidfd(t *testing.T, pidfd int, what string) {
+	t.Helper()
+	deadline := time.Now().Add(ltTimeout)
+	for {
+		ms := int(time.Until(deadline) / time.Millisecond)
+		if ms <= 0 {
+			t.Fatalf("%s did not terminate within %v", what, ltTimeout)
+		}
+		pfd := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		n, err := unix.Poll(pfd, ms)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("poll pidfd: %v", err)
+		}
+		if n > 0 {
+			return
+		}
+	}
+}
+
+// ltWaitRecords polls the records file, bounded by ltTimeout, until pred
+// holds for the records written so far (a record is complete when its
+// line is). It returns those records.
+func ltWaitRecords(t *testing.T, file, what string, pred func([]Record) bool) []Record {
+	t.Helper()
+	deadline := time.Now().Add(ltTimeout)
+	for {
+		data, _ := os.ReadFile(file)
+		if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
+			recs := parseRecords(t, data[:i+1])
+			if pred(recs) {
+				return recs
+			}
+		} else if pred(nil) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: not there within %v; records so far:\n%s", what, ltTimeout, data)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		argv []string
+		code int
+		sig  syscall.Signal
+	}{
+		{"exit0", []string{"sh", "-c", "exit 0"}, 0, 0},
+		{"exit7", []string{"sh", "-c", "exit 7"}, 7, 0},
+		{"true", []string{"/usr/bin/true"}, 0, 0},
+		{"false", []string{"false"}, 1, 0},
+		{"killedTERM", []string{"sh", "-c", "kill -TERM $$"}, -1, syscall.SIGTERM},
+		{"killedKILL", []string{"sh", "-c", "kill -KILL $$"}, -1, syscall.SIGKILL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := runTrail(t, Opts{Timeout: ltTimeout}, tc.argv...)
+			ltNoPanic(t, r.Stderr)
+			if r.ExitCode != tc.code || r.Signal != tc.sig {
+				t.Errorf("%q: exectrail exit %d signal %v; want exit %d signal %v\nstderr: %s", tc.argv, r.ExitCode, r.Signal, tc.code, tc.sig, r.Stderr)
+			}
+			if tc.sig == 0 && r.Stderr != "" {
+				t.Errorf("%q: unexpected stderr: %s", tc.argv, r.Stderr)
+			}
+			if len(r.Execs()) == 0 {
+				t.Errorf("%q: no exec record", tc.argv)
+			}
+		})
+	}
+}
+
+func TestExitStatusErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "not-executable")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\necho should not run\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "records")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"missingPath", []string{"run", "-o", out, "--", "/nonexistent/no-such-command"}, 127},
+		{"missingOnPATH", []string{"run", "-o", out, "--", "no-such-command-exectrail-test"}, 127},
+		{"notExecutable", []string{"run", "-o", out, "--", notExec}, 126},
+		{"directory", []string{"run", "-o", out, "--", dir}, 126},
+		{"unknownFlag", []string{"run", "--no-such-flag", "--", "true"}, 125},
+		{"unknownShortFlag", []string{"run", "-Z", "--", "true"}, 125},
+		{"noCommand", []string{"run"}, 125},
+		{"noCommandAfterDashes", []string{"run", "--"}, 125},
+		{"unknownFormat", []string{"run", "-o", out, "--format", "yaml", "--", "true"}, 125},
+		{"unknownBackend", []string{"run", "-o", out, "--backend", "ebpf", "--", "true"}, 125},
+		{"unknownOrphans", []string{"run", "-o", out, "--orphans", "maybe", "--", "true"}, 125},
+		{"unopenableOutput", []string{"run", "-o", filepath.Join(dir, "no", "such", "dir"), "--", "true"}, 125},
+		{"noSubcommand", nil, 125},
+		{"unknownSubcommand", []string{"frobnicate"}, 125},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stdout, stderr, ws := ltRaw(t, tc.args...)
+			if !ws.Exited() || ws.ExitStatus() != tc.code {
+				t.Errorf("exectrail %q: status %v (exit %d); want exit %d\nstderr: %s", tc.args, ws, ws.ExitStatus(), tc.code, stderr)
+			}
+			ltOneErrorLine(t, fmt.Sprintf("exectrail %q", tc.args), stderr)
+			if strings.Contains(stdout, "should not run") {
+				t.Errorf("the non-executable file ran: %s", stdout)
+			}
+		})
+	}
+}
+
+// sigreport.c reports every signal it receives (TERM, USR1, HUP, INT) on
+// stdout together with its sender, and the totals at EOF on stdin.
+const ltSigReportC = `
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <errno.h>
+
+int main(void) {
+	int sigs[] = {SIGTERM, SIGUSR1, SIGHUP, SIGINT};
+	int counts[65] = {0};
+	sigset_t set;
+	sigemptyset(&set);
+	for (int i = 0; i < 4; i++) sigaddset(&set, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) { perror("sigprocmask"); return 2; }
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) { perror("signalfd"); return 2; }
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("ready %d\n", (int)getpid());
+	struct pollfd p[2] = {{0, POLLIN, 0}, {sfd, POLLIN, 0}};
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR) continue;
+			perror("poll");
+			return 2;
+		}
+		if (p[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof si) == sizeof si) {
+				counts[si.ssi_signo]++;
+				printf("got %u from %u code %d\n", si.ssi_signo, si.ssi_pid, si.ssi_code);
+			}
+			continue;
+		}
+		if (p[0].revents) {
+			char buf[64];
+			if (read(0, buf, sizeof buf) <= 0) break;
+		}
+	}
+	printf("counts %d %d %d %d\n", counts[SIGTERM], counts[SIGUSR1], counts[SIGHUP], counts[SIGINT]);
+	return 0;
+}
+`
+
+// Signals sent to exectrail alone reach the command, once each, sent by
+// exectrail.
+func TestSignalForwarding(t *testing.T) {
+	t.Parallel()
+	helper := compileC(t, "sigreport", ltSigReportC)
+	out := filepath.Join(t.TempDir(), "records")
+	cmd := exec.Command(exectrail, "run", "-o", out, "--format", "json", "--", helper)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	lines := ltReadLines(stdout)
+
+	line, _ := lines.next(t)
+	var helperPID int
+	if _, err := fmt.Sscanf(line, "ready %d", &helperPID); err != nil {
+		t.Fatalf("helper said %q, want ready PID (stderr: %s)", line, stderr.String())
+	}
+	if helperPID == cmd.Process.Pid {
+		t.Fatalf("the helper runs as exectrail's own pid %d", helperPID)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP, syscall.SIGINT} {
+		// exectrail's pid only, not its process group.
+		if err := syscall.Kill(cmd.Process.Pid, sig); err != nil {
+			t.Fatalf("kill %v: %v", sig, err)
+		}
+		line, ok := lines.next(t)
+		if !ok {
+			t.Fatalf("the command ended instead of reporting %v; stderr: %s", sig, stderr.String())
+		}
+		var signo, from uint32
+		var code int32
+		if _, err := fmt.Sscanf(line, "got %d from %d code %d", &signo, &from, &code); err != nil {
+			t.Fatalf("helper said %q, want got SIG from PID code N", line)
+		}
+		if syscall.Signal(signo) != sig {
+			t.Errorf("sent %v to exectrail, the command got %v", sig, syscall.Signal(signo))
+		}
+		if int(from) != cmd.Process.Pid || code != 0 /* SI_USER */ {
+			t.Errorf("%v reached the command from pid %d (si_code %d); want forwarded by exectrail (pid %d, SI_USER)", sig, from, code, cmd.Process.Pid)
+		}
+	}
+	stdin.Close()
+	rest := lines.rest(t)
+	if len(rest) != 1 || rest[0] != "counts 1 1 1 1" {
+		t.Errorf("after the signals the helper said %q; want exactly [\"counts 1 1 1 1\"] (TERM USR1 HUP INT once each)", rest)
+	}
+	err = cmd.Wait()
+	ltNoPanic(t, stderr.String())
+	if err != nil {
+		t.Errorf("exectrail: %v (the command exited 0); stderr: %s", err, stderr.String())
+	}
+}
+
+// disp.c prints the dispositions of TERM, INT and QUIT; as "disp launch
+// PROG ARGS..." it resets them to default and execs PROG.
+const ltDispC = `
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+	int sigs[] = {SIGTERM, SIGINT, SIGQUIT};
+	const char *names[] = {"TERM", "INT", "QUIT"};
+	if (argc > 2 && strcmp(argv[1], "launch") == 0) {
+		sigset_t none;
+		for (int i = 0; i < 3; i++) signal(sigs[i], SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv(argv[2], argv + 2);
+		perror("execv");
+		return 2;
+	}
+	for (int i = 0; i < 3; i++) {
+		struct sigaction sa;
+		sigaction(sigs[i], NULL, &sa);
+		printf("%s=%s\n", names[i], sa.sa_handler == SIG_IGN ? "ign" : sa.sa_handler == SIG_DFL ? "dfl" : "handler");
+	}
+	return 0;
+}
+`
+
+// A signal exectrail inherited as ignored stays ignored for the command;
+// the others reach it at their default.
+func TestInheritedIgnoredSignal(t *testing.T) {
+	t.Parallel()
+	helper := compileC(t, "disp", ltDispC)
+	out := filepath.Join(t.TempDir(), "records")
+	disp := func(t *testing.T, cmd *exec.Cmd) map[string]string {
+		t.Helper()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		o, err := cmd.Output()
+		ltNoPanic(t, stderr.String())
+		if err != nil {
+			t.Fatalf("%v: %v; stderr: %s", cmd.Args, err, stderr.String())
+		}
+		m := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(string(o)), "\n") {
+			if k, v, ok := strings.Cut(l, "="); ok {
+				m[k] = v
+			}
+		}
+		return m
+	}
+
+	t.Run("ignoredTERM", func(t *testing.T) {
+		cmd := exec.Command("sh", "-c", `trap '' TERM; exec "$0" run -o "$1" --format json -- "$2"`, exectrail, out, helper)
+		if m := disp(t, cmd); m["TERM"] != "ign" {
+			t.Errorf("exectrail started with SIGTERM ignored: the command has TERM=%q, want ign (all: %v)", m["TERM"], m)
+		}
+	})
+	t.Run("defaults", func(t *testing.T) {
+		cmd := exec.Command(helper, "launch", exectrail, "run", "-o", out, "--format", "json", "--", helper)
+		m := disp(t, cmd)
+		for _, s := range []string{"TERM", "INT", "QUIT"} {
+			if m[s] != "dfl" {
+				t.Errorf("exectrail started with default dispositions: the command has %s=%q, want dfl (all: %v)", s, m[s], m)
+			}
+		}
+	})
+}
+
+// With --orphans=kill (the default) leftovers get SIGTERM when the command
+// exits, and exectrail returns promptly with the command's status.
+func TestOrphansKilled(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	r := runTrail(t, Opts{Timeout: ltTimeout}, "sh", "-c", "sleep 1000 & echo $!; exit 3")
+	elapsed := time.Since(start)
+	ltNoPanic(t, r.Stderr)
+	if r.ExitCode != 3 {
+		t.Errorf("exit %d, want the command's 3; stderr: %s", r.ExitCode, r.Stderr)
+	}
+	// SIGTERM kills sleep at once: no need to wait for the 2 s grace.
+	if elapsed > 1900*time.Millisecond {
+		t.Errorf("exectrail took %v; a leftover sleep dies of SIGTERM at once", elapsed)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(r.Stdout))
+	if err != nil {
+		t.Fatalf("stdout %q: want the pid of the background sleep", r.Stdout)
+	}
+	if !ltPidGone(pid) {
+		t.Errorf("leftover sleep (pid %d) still exists after exectrail exited", pid)
+	}
+	// The background shell may be terminated before it execs sleep.
+	if len(r.ExecsOf("/usr/bin/sleep")) > 1 {
+		t.Errorf("want at most one exec record for sleep:\n%s", dump(r.Records))
+	}
+}
+
+// With --orphans=wait exectrail stays until the last descendant has
+// exited, and keeps recording.
+func TestOrphansWait(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	r := runTrail(t, Opts{Flags: []string{"--orphans=wait"}, Timeout: ltTimeout},
+		"sh", "-c", "(sleep 0.3; /usr/bin/true) & exit 0")
+	elapsed := time.Since(start)
+	ltNoPanic(t, r.Stderr)
+	if r.ExitCode != 0 {
+		t.Errorf("exit %d, want 0; stderr: %s", r.ExitCode, r.Stderr)
+	}
+	if got := r.ExecsOf("/usr/bin/true"); len(got) != 1 {
+		t.Errorf("the orphan's exec of /usr/bin/true must be recorded once (exectrail must wait for it):\n%s", dump(r.Records))
+	}
+	if elapsed < 300*time.Millisecond {
+		t.Errorf("exectrail exited after %v, before the orphan's sleep 0.3 could end", elapsed)
+	}
+}
+
+// leftover.c: the root forks a child that catches SIGTERM, says so, and
+// stays; the root prints the child's pid and exits 4.
+const ltLeftoverC = `
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static void on_term(int sig) { (void)sig; write(1, "TERM\n", 5); }
+
+int main(void) {
+	struct sigaction sa = {0};
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	pid_t p = fork();
+	if (p < 0) { perror("fork"); return 2; }
+	if (p == 0) for (;;) pause();
+	printf("%d\n", (int)p);
+	fflush(stdout);
+	return 4;
+}
+`
+
+// A leftover that survives SIGTERM is killed after --kill-grace.
+func TestOrphansKillGrace(t *testing.T) {
+	t.Parallel()
+	helper := compileC(t, "leftover", ltLeftoverC)
+	start := time.Now()
+	r := runTrail(t, Opts{Flags: []string{"--kill-grace=200ms"}, Timeout: ltTimeout}, helper)
+	elapsed := time.Since(start)
+	ltNoPanic(t, r.Stderr)
+	if r.ExitCode != 4 {
+		t.Errorf("exit %d, want the command's 4; stderr: %s", r.ExitCode, r.Stderr)
+	}
+	lines := strings.Fields(r.Stdout)
+	if len(lines) != 2 || lines[1] != "TERM" {
+		t.Fatalf("stdout %q: want the leftover's pid, then TERM (it is sent SIGTERM first)", r.Stdout)
+	}
+	pid, err := strconv.Atoi(lines[0])
+	if err != nil {
+		t.Fatalf("stdout %q: want the leftover's pid first", r.Stdout)
+	}
+	if !ltPidGone(pid) {
+		t.Errorf("leftover %d survived exectrail", pid)
+	}
+	// The default grace is 2 s; 200 ms must be honoured.
+	if elapsed > 1500*time.Millisecond {
+		t.Errorf("exectrail took %v with --kill-grace=200ms", elapsed)
+	}
+}
+
+// failclosed.c: after a line on stdin it tries a fork and an exec and
+// reports how they fail.
+const ltFailClosedC = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(void) {
+	char line[64];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("ready\n");
+	if (!fgets(line, sizeof line, stdin)) return 2;
+	pid_t p = fork();
+	if (p == 0) _exit(0);
+	if (p > 0) { waitpid(p, NULL, 0); printf("ran fork\n"); }
+	else printf("fork %s\n", strerrorname_np(errno));
+	char *argv[] = {"true", NULL};
+	execv("/usr/bin/true", argv);
+	printf("exec %s\n", strerrorname_np(errno));
+	printf("done\n");
+	return 0;
+}
+`
+
+// SPEC guarantee 3: once exectrail is gone the job cannot start anything;
+// every fork and exec fails with ENOSYS (KERNEL-FACTS 2).
+func TestFailClosedWhenExectrailDies(t *testing.T) {
+	t.Parallel()
+	helper := compileC(t, "failclosed", ltFailClosedC)
+	for _, tc := range []struct {
+		name string
+		argv []string
+		want []string // the job's stdout after exectrail died
+		err  string   // in the job's stderr
+	}{
+		{"shell", []string{"sh", "-c", "echo ready; read x; /usr/bin/true && echo ran; echo done"}, nil, "fork"},
+		{"helper", []string{helper}, []string{"fork ENOSYS", "exec ENOSYS", "done"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ltFailClosed(t, tc.argv, tc.want, tc.err)
+		})
+	}
+}
+
+func ltFailClosed(t *testing.T, argv, want []string, wantErr string) {
+	out := filepath.Join(t.TempDir(), "records")
+	cmd := exec.Command(exectrail, append([]string{"run", "-o", out, "--format", "json", "--"}, argv...)...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	lines := ltReadLines(stdout)
+	if line, _ := lines.next(t); line != "ready" {
+		t.Fatalf("job said %q, want ready; stderr: %s", line, stderr.String())
+	}
+	// The first record is the job's exec, written before it ran.
+	recs := ltWaitRecords(t, out, "the job's exec record", func(r []Record) bool { return len(r) > 0 })
+	jobPID := recs[0].PID
+	if recs[0].Event != "exec" || jobPID <= 0 || jobPID == cmd.Process.Pid {
+		t.Fatalf("first record is not the job's exec:\n%s", dump(recs))
+	}
+	jobFD, err := unix.PidfdOpen(jobPID, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open(job %d): %v", jobPID, err)
+	}
+	defer unix.Close(jobFD)
+	t.Cleanup(func() { _ = unix.PidfdSendSignal(jobFD, unix.SIGKILL, nil, 0) })
+	etFD, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	if err != nil {
+		t.Fatalf("pidfd_open(exectrail): %v", err)
+	}
+	defer unix.Close(etFD)
+
+	// Kill exectrail alone and wait until it is gone, listener and all.
+	if err := unix.PidfdSendSignal(etFD, unix.SIGKILL, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	ltWaitPidfd(t, etFD, "exectrail after SIGKILL")
+
+	if _, err := io.WriteString(stdin, "go\n"); err != nil {
+		t.Fatalf("writing to the job's stdin: %v", err)
+	}
+	stdin.Close()
+	rest := lines.rest(t) // to EOF: the job has closed its stdout
+	for _, l := range rest {
+		if strings.HasPrefix(l, "ran") {
+			t.Errorf("the job started a process after exectrail died (fail open); output %q", rest)
+		}
+	}
+	if want != nil && strings.Join(rest, "\n") != strings.Join(want, "\n") {
+		t.Errorf("job output after exectrail died: %q, want %q", rest, want)
+	}
+	// No leak: the job finishes by itself.
+	ltWaitPidfd(t, jobFD, fmt.Sprintf("the job (pid %d)", jobPID))
+
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() {
+		t.Errorf("exectrail: %v, want killed by SIGKILL", err)
+	}
+	// The job's stderr is exectrail's: complete once both are gone.
+	if !strings.Contains(strings.ToLower(stderr.String()), wantErr) {
+		t.Errorf("the job's stderr %q should report the failed %s", stderr.String(), wantErr)
+	}
+	data, _ := os.ReadFile(out)
+	for _, r := range parseRecords(t, data) {
+		if r.Executable == "/usr/bin/true" && r.Error == "" {
+			t.Errorf("a successful exec of true was recorded:\n%s", dump([]Record{r}))
+		}
+	}
+}
+
+// exectrail under exectrail: the inner one cannot get a listener (EBUSY)
+// and says so in one line.
+func TestNestedExectrail(t *testing.T) {
+	t.Parallel()
+	r := runTrail(t, Opts{Timeout: ltTimeout}, exectrail, "run", "--", "true")
+	if r.ExitCode != 125 {
+		t.Errorf("exit %d, want 125 from the inner exectrail; stderr: %s", r.ExitCode, r.Stderr)
+	}
+	ltOneErrorLine(t, "inner exectrail", r.Stderr)
+	if !strings.Contains(r.Stderr, "listener") || !strings.Contains(r.Stderr, "already") {
+		t.Errorf("the inner exectrail's error should say that a listener already exists: %q", r.Stderr)
+	}
+	if len(r.ExecsOf(exectrail)) == 0 {
+		t.Errorf("the outer exectrail did not record the inner one:\n%s", dump(r.Records))
+	}
+	for _, e := range r.ExecsOf("/usr/bin/true") {
+		if e.Error == "" {
+			t.Errorf("true ran although the inner exectrail failed:\n%s", dump(r.Records))
+		}
+	}
+}
+
+var ltNobody = &syscall.Credential{Uid: 65534, Gid: 65534}
+
+// ltNobodyBinary returns a path of the exectrail binary that user nobody
+// can execute: the built one when every directory above it is searchable
+// by others, else a copy in a 0755 temporary directory.
+func ltNobodyBinary(t *testing.T) string {
+	t.Helper()
+	reachable := true
+	if st, err := os.Stat(exectrail); err != nil || st.Mode().Perm()&0o005 != 0o005 {
+		reachable = false
+	}
+	for d := filepath.Dir(exectrail); reachable; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			reachable = false
+		}
+		if d == "/" {
+			break
+		}
+	}
+	if reachable {
+		return exectrail
+	}
+	dir, err := os.MkdirTemp("/tmp", "exectrail-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(exectrail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "exectrail")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// ltRunAs runs exectrail as cred, with its records in a file cred can
+// write, like runTrail.
+func ltRunAs(t *testing.T, cred *syscall.Credential, argv ...string) *Run {
+	t.Helper()
+	bin := ltNobodyBinary(t)
+	dir := t.TempDir()
+	// t.TempDir's parent is private to root.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "records.jsonl")
+	ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"run", "-o", out, "--format", "json", "--"}, argv...)...)
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("exectrail as uid %d did not finish within %v; stderr: %s", cred.Uid, ltTimeout, e.String())
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("running exectrail as uid %d: %v", cred.Uid, err)
+	}
+	r := &Run{Stdout: o.String(), Stderr: e.String()}
+	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() {
+		r.ExitCode, r.Signal = -1, ws.Signal()
+	} else {
+		r.ExitCode = ws.ExitStatus()
+	}
+	data, err := os.ReadFile(out)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	r.Records = parseRecords(t, data)
+	return r
+}
+
+// The classic example, run by an unprivileged user.
+func TestUnprivilegedClassic(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	r := ltRunAs(t, ltNobody, "sh", "-c", "cd /bin && ./ls >/dev/null")
+	ltNoPanic(t, r.Stderr)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d, stderr %s", r.ExitCode, r.Stderr)
+	}
+	execs := r.Execs()
+	if len(execs) != 2 {
+		t.Fatalf("want 2 exec records (sh, ls), got %d:\n%s", len(execs), dump(r.Records))
+	}
+	sh, ls := execs[0], execs[1]
+	if len(sh.Argv) == 0 || sh.Argv[0] != "sh" || sh.Error != "" {
+		t.Errorf("first exec should be the command itself:\n%s", dump([]Record{sh}))
+	}
+	wantExec(t, ls, "./ls", "/usr/bin/ls", "/usr/bin")
+	if ls.Error != "" || ls.PPID != sh.PID {
+		t.Errorf("ls: error %q ppid %d (sh is %d):\n%s", ls.Error, ls.PPID, sh.PID, dump([]Record{ls}))
+	}
+	for _, e := range execs {
+		if e.UID == nil || *e.UID != 65534 {
+			t.Errorf("uid %v, want 65534:\n%s", e.UID, dump([]Record{e}))
+		}
+	}
+	if len(r.Events("fork")) == 0 {
+		t.Errorf("no fork record:\n%s", dump(r.Records))
+	}
+}
+
+// Root runs the command without no_new_privs (setuid works); others with
+// it.
+func TestNoNewPrivs(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	self, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(self), "NoNewPrivs:\t0\n") {
+		skipf(t, "the test process itself runs with no_new_privs; root cannot show it off")
+	}
+	argv := []string{"grep", "NoNewPrivs", "/proc/self/status"}
+	t.Run("root", func(t *testing.T) {
+		t.Parallel()
+		r := runTrail(t, Opts{Timeout: ltTimeout}, argv...)
+		ltNoPanic(t, r.Stderr)
+		if r.ExitCode != 0 || r.Stdout != "NoNewPrivs:\t0\n" {
+			t.Errorf("as root: exit %d stdout %q, want NoNewPrivs:\\t0; stderr: %s", r.ExitCode, r.Stdout, r.Stderr)
+		}
+	})
+	t.Run("nobody", func(t *testing.T) {
+		t.Parallel()
+		r := ltRunAs(t, ltNobody, argv...)
+		ltNoPanic(t, r.Stderr)
+		if r.ExitCode != 0 || r.Stdout != "NoNewPrivs:\t1\n" {
+			t.Errorf("as nobody: exit %d stdout %q, want NoNewPrivs:\\t1; stderr: %s", r.ExitCode, r.Stdout, r.Stderr)
+		}
+	})
+}
