@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,8 +19,8 @@ const PageSize = 4096
 const (
 	// PathMax is PATH_MAX: longer exec paths fail with ENAMETOOLONG.
 	PathMax = 4096
-	// MaxArgStrlen is MAX_ARG_STRLEN (32 pages): a longer argument fails
-	// the exec with E2BIG.
+	// MaxArgStrlen is MAX_ARG_STRLEN (32 pages). It counts the NUL: an
+	// argument of MaxArgStrlen bytes or more fails the exec with E2BIG.
 	MaxArgStrlen = 32 * PageSize
 	// MaxArgBytes bounds argv strings plus pointers: 3/4 of the 8 MiB stack
 	// limit cap the kernel applies; nothing bigger can be exec'd.
@@ -73,6 +74,9 @@ func ReadString(m Memory, addr uint64, max int, what string) ([]byte, error) {
 
 func readStringFrom(m Memory, addr uint64, max int, what string, prefix []byte) ([]byte, error) {
 	out := prefix
+	if max < 0 {
+		max = 0
+	}
 	var page [PageSize]byte
 	for {
 		if addr == 0 {
@@ -154,13 +158,17 @@ func ReadPointers(m Memory, addr uint64, ptrSize, max int, what string) ([]uint6
 // page.
 const firstChunk = 256
 
+// maxArgLen is the longest argument an exec accepts, not counting its NUL.
+const maxArgLen = MaxArgStrlen - 1
+
 // maxBatch is the number of ranges per ReadV call (IOV_MAX is 1024).
 const maxBatch = 1024
 
 // ReadStrings reads the NUL-terminated strings at ptrs with few system
 // calls: one batched pass reads the start of every string, and only strings
 // longer than that are finished one by one. Each string is limited to
-// MaxArgStrlen bytes and all of them to totalMax bytes. On error it returns
+// MaxArgStrlen-1 bytes (as in the kernel, whose limit counts the NUL) and
+// all of them, NULs included, to totalMax bytes. On error it returns
 // the strings read so far (the failing one included, as far as it could be
 // read) and the error names it as what[i].
 func ReadStrings(m Memory, ptrs []uint64, totalMax int, what string) ([][]byte, error) {
@@ -196,13 +204,12 @@ func ReadStrings(m Memory, ptrs []uint64, totalMax int, what string) ([][]byte, 
 			}
 			got -= len(bufs[k])
 			b := bufs[k]
-			name := fmt.Sprintf("%s[%d]", what, i)
 			var s []byte
 			if j := bytes.IndexByte(b, 0); j >= 0 {
 				s = append([]byte(nil), b[:j]...)
 			} else {
 				var err error
-				s, err = readStringFrom(m, ptrs[i]+uint64(len(b)), MaxArgStrlen, name, append([]byte(nil), b...))
+				s, err = readStringFrom(m, ptrs[i]+uint64(len(b)), maxArgLen, elemName(what, i), append([]byte(nil), b...))
 				if err != nil {
 					return append(out, s), err
 				}
@@ -217,8 +224,7 @@ func ReadStrings(m Memory, ptrs []uint64, totalMax int, what string) ([][]byte, 
 		if i < end {
 			// Range i could not be read in the batch: read it alone to
 			// learn exactly why and how far.
-			name := fmt.Sprintf("%s[%d]", what, i)
-			s, err := ReadString(m, ptrs[i], MaxArgStrlen, name)
+			s, err := ReadString(m, ptrs[i], maxArgLen, elemName(what, i))
 			if err != nil {
 				return append(out, s), err
 			}
@@ -232,4 +238,10 @@ func ReadStrings(m Memory, ptrs []uint64, totalMax int, what string) ([][]byte, 
 		start = i
 	}
 	return out, nil
+}
+
+// elemName names element i of what in errors ("argv[3]"); it is built only
+// when needed, as formatting it for every string doubled ReadStrings' cost.
+func elemName(what string, i int) string {
+	return what + "[" + strconv.Itoa(i) + "]"
 }

@@ -59,9 +59,10 @@ type Resolver struct {
 	BinfmtMisc bool
 }
 
-// maxInterpDepth is BINPRM_MAX_RECURSION: how deeply interpreters may
-// themselves be scripts.
-const maxInterpDepth = 4
+// maxInterpDepth is how many #! scripts may stand in a chain (a script
+// whose interpreter is a script…): exec_binprm fails with ELOOP only past
+// BINPRM_MAX_RECURSION+1 = 5 levels.
+const maxInterpDepth = 5
 
 // Resolve works out what req will execute in task t, whose thread group is
 // tgid and whose effective credentials are cred. It never fails: what
@@ -119,6 +120,11 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, depth int) Reso
 		return res
 	case err != nil:
 		res.Errno, res.Detail = unix.ENOEXEC, err.Error()
+		return res
+	}
+	if len(interp) == 0 {
+		// The kernel opens "" relative to the cwd, a directory: EACCES.
+		res.Errno, res.Detail = unix.EACCES, "#! line names no interpreter"
 		return res
 	}
 	if depth >= maxInterpDepth {

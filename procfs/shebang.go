@@ -17,46 +17,67 @@ var ErrNoShebang = errors.New("not a #! script")
 // ENOEXEC.
 var ErrBadShebang = errors.New("malformed #! line")
 
-// ParseShebang parses the start of a file the way fs/binfmt_script.c does:
-// "#!", optional blanks, the interpreter up to a blank or newline, then an
-// optional single argument (the rest of the line, trimmed). head is the
-// first BinprmBufSize bytes of the file (or fewer for a short file).
+// ParseShebang parses the start of a file the way fs/binfmt_script.c
+// (load_script, Linux 5.1 and later) does. head is the start of the file;
+// only its first BinprmBufSize bytes count, and a shorter head is padded
+// with NULs, as the kernel's buffer is.
+//
+//   - The line ends at the first newline, unless a NUL comes first. Without
+//     a newline the interpreter name must be followed by a blank or a NUL
+//     inside the buffer (else it may have been cut short: ErrBadShebang),
+//     and the line is the buffer minus its last byte.
+//   - Leading and trailing blanks (space, tab) are dropped; nothing else is,
+//     so with CRLF line endings the "\r" is part of the name or argument,
+//     exactly as the kernel keeps it.
+//   - The interpreter runs up to the first blank or NUL. After a blank, the
+//     rest of the line (blanks trimmed, cut at a NUL) is one argument.
+//
+// A line with no name at all gives ErrBadShebang (the exec fails with
+// ENOEXEC). interp is empty, with a nil error, when the name starts with a
+// NUL ("#!" alone in a file, "#!" then blanks without a newline): the
+// kernel then opens "" as the interpreter, which (getname_kernel accepts
+// an empty name) is the working directory, and the exec fails with EACCES
+// (observed on Linux 6.18; TestParseShebangMatchesKernel). arg is nil when
+// there is no argument, and empty but not nil when the kernel passes an
+// empty one (a NUL right after the blanks).
 func ParseShebang(head []byte) (interp, arg []byte, err error) {
 	if len(head) < 2 || head[0] != '#' || head[1] != '!' {
 		return nil, nil, ErrNoShebang
 	}
-	if len(head) > BinprmBufSize {
-		head = head[:BinprmBufSize]
+	buf := make([]byte, BinprmBufSize)
+	copy(buf, head)
+	var line []byte
+	text := buf
+	if i := bytes.IndexByte(buf, 0); i >= 0 {
+		text = buf[:i] // strnchr stops at a NUL
 	}
-	line := head[2:]
-	nl := bytes.IndexByte(line, '\n')
-	if nl >= 0 {
-		line = line[:nl]
-	}
-	line = bytes.TrimLeft(line, " \t")
-	end := bytes.IndexAny(line, " \t")
-	if nl < 0 && end < 0 {
-		// No newline and no blank after the interpreter within the
-		// buffer: the kernel cannot tell whether the name was cut short.
-		if len(head) == BinprmBufSize {
+	if nl := bytes.IndexByte(text, '\n'); nl >= 0 {
+		line = buf[2:nl]
+	} else {
+		// No newline: the kernel cannot tell whether the name was cut
+		// short unless a blank or a NUL follows it in the buffer.
+		name := bytes.TrimLeft(buf[2:], " \t")
+		if len(name) == 0 || bytes.IndexAny(name, " \t\x00") < 0 {
 			return nil, nil, ErrBadShebang
 		}
+		line = buf[2 : BinprmBufSize-1]
 	}
-	if end < 0 {
-		end = len(line)
-	}
-	interp = line[:end]
-	if len(interp) == 0 {
+	line = bytes.Trim(line, " \t")
+	if len(line) == 0 {
 		return nil, nil, ErrBadShebang
 	}
-	// binfmt_script stops the name at a NUL as well.
-	if i := bytes.IndexByte(interp, 0); i >= 0 {
-		interp = interp[:i]
-		if len(interp) == 0 {
-			return nil, nil, ErrBadShebang
-		}
+	end := bytes.IndexAny(line, " \t\x00")
+	if end < 0 {
+		return line, nil, nil
 	}
-	arg = bytes.Trim(line[end:], " \t")
+	interp = line[:end]
+	if line[end] == 0 {
+		return interp, nil, nil
+	}
+	arg = bytes.TrimLeft(line[end:], " \t")
+	if i := bytes.IndexByte(arg, 0); i >= 0 {
+		arg = arg[:i]
+	}
 	return interp, arg, nil
 }
 

@@ -40,17 +40,19 @@ func ParseStatus(data []byte) (Status, error) {
 		} else {
 			line, data = data, nil
 		}
-		key, val, ok := bytes.Cut(line, []byte{':'})
+		key, raw, ok := bytes.Cut(line, []byte{':'})
 		if !ok {
 			continue
 		}
-		val = bytes.TrimLeft(val, " \t")
+		val := bytes.TrimLeft(raw, " \t")
 		var err error
 		switch string(key) {
 		case "Name":
-			// The name is escaped by the kernel (\n → "\\n"), so it
-			// never contains a raw newline; keep it as bytes.
-			st.Name = append([]byte(nil), val...)
+			// The kernel writes "Name:\t" and the name with only "\n"
+			// and "\\" escaped (\n → "\\n"), so it never contains a
+			// raw newline; blanks and tabs around it are part of it.
+			// Keep it as bytes.
+			st.Name = append([]byte{}, bytes.TrimPrefix(raw, []byte{'\t'})...)
 		case "Tgid":
 			st.Tgid, err = parseInt(val)
 			seen |= seenTgid
