@@ -108,7 +108,10 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 		r.setErr(unix.EFAULT, "path pointer is NULL")
 		pathOK = false
 	} else {
-		path, err := procfs.ReadString(mem, pathAddr, procfs.PathMax, "path")
+		// PATH_MAX counts the NUL, and the kernel reads no further than
+		// PATH_MAX bytes: a path without a NUL in them fails with
+		// ENAMETOOLONG even when unmapped memory follows.
+		path, err := procfs.ReadString(mem, pathAddr, procfs.PathMax-1, "path")
 		r.Path = path
 		if err != nil {
 			pathOK = false

@@ -32,6 +32,7 @@ const (
 	FieldUID            = "uid"
 	FieldCgroupID       = "cgroup_id"
 	FieldCgroup         = "cgroup"
+	FieldCgroupHex      = "cgroup_hex"
 	FieldABI            = "abi"
 	FieldSyscall        = "syscall"
 	FieldError          = "error"

@@ -194,7 +194,7 @@ func (w *Writer) appendJSON(r *Record) {
 			e = e.Uint64(FieldCgroupID, r.CgroupID)
 		}
 		if r.Cgroup != "" {
-			e = e.Str(FieldCgroup, r.Cgroup)
+			e = strField(e, FieldCgroup, FieldCgroupHex, r.Cgroup)
 		}
 		if r.Syscall != "" && r.Syscall != "execve" {
 			e = e.Str(FieldSyscall, r.Syscall)
@@ -321,11 +321,11 @@ func appendText(b []byte, r *Record) []byte {
 
 // appendWord writes an argument so that a person can tell where it starts
 // and ends: bare when it is plain, otherwise Go-quoted (which also shows
-// invalid UTF-8 and control bytes as escapes).
+// invalid UTF-8, control bytes and non-printing runes as escapes).
 func appendWord(b []byte, w []byte) []byte {
-	plain := len(w) > 0 && utf8.Valid(w)
+	plain := len(w) > 0 && printable(string(w))
 	for _, c := range w {
-		if c <= ' ' || c == '"' || c == '\'' || c == '\\' || c == 0x7f {
+		if c == ' ' || c == '"' || c == '\'' || c == '\\' {
 			plain = false
 			break
 		}
@@ -336,16 +336,26 @@ func appendWord(b []byte, w []byte) []byte {
 	return strconv.AppendQuote(b, string(w))
 }
 
+// appendPrintable writes s as it is when it is printable, otherwise with
+// Go escapes for what is not (the quotes left off).
 func appendPrintable(b []byte, s string) []byte {
-	for _, c := range []byte(s) {
-		if c < ' ' || c == 0x7f {
-			q := strconv.Quote(s)
-			return append(b, q[1:len(q)-1]...)
+	if printable(s) {
+		return append(b, s...)
+	}
+	q := strconv.Quote(s)
+	return append(b, q[1:len(q)-1]...)
+}
+
+// printable reports whether s is valid UTF-8 made only of runes that print
+// (strconv.IsPrint): no C0 or C1 control (U+009B is CSI to a terminal), no
+// DEL, no line or paragraph separator.
+func printable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || !strconv.IsPrint(r) {
+			// RuneError: invalid UTF-8 (a literal U+FFFD is quoted
+			// too, harmlessly).
+			return false
 		}
 	}
-	if !utf8.ValidString(s) {
-		q := strconv.Quote(s)
-		return append(b, q[1:len(q)-1]...)
-	}
-	return append(b, s...)
+	return true
 }

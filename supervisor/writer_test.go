@@ -1,0 +1,568 @@
+package supervisor
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+var testTime = time.Date(2025, 3, 4, 5, 6, 7, 890123456, time.FixedZone("X", 3600))
+
+func newTestWriter(out io.Writer, f Format) *Writer {
+	w := NewWriter(out, f)
+	w.SetClock(func() time.Time { return testTime })
+	return w
+}
+
+// decode parses one JSON line into a map, failing on anything else.
+func decode(t testing.TB, line []byte) map[string]any {
+	t.Helper()
+	if !json.Valid(line) {
+		t.Fatalf("not valid JSON: %q", line)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("decode %q: %v", line, err)
+	}
+	return m
+}
+
+func keys(m map[string]any) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	sort.Strings(k)
+	return k
+}
+
+func sorted(s ...string) []string { sort.Strings(s); return s }
+
+func ptr[T any](v T) *T { return &v }
+
+func lines(t testing.TB, b []byte) [][]byte {
+	t.Helper()
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		t.Fatalf("output does not end with a newline: %q", b)
+	}
+	ls := bytes.SplitAfter(b, []byte("\n"))
+	return ls[:len(ls)-1] // after the last newline: empty
+}
+
+func TestWriteJSONFields(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		rec  Record
+		want map[string]any // exact: every key, every value (as JSON decodes it)
+	}{
+		{
+			name: "exec, every field",
+			rec: Record{
+				Event: EventExec, PID: 10, PPID: 9, TID: 11,
+				Path: []byte("./ls"), Executable: "/usr/bin/ls",
+				Argv: [][]byte{[]byte("ls"), []byte("-l"), []byte("")}, ArgvTruncated: true,
+				Cwd: "/usr/bin", Interpreter: "/usr/bin/dash", UID: 1000, HasUID: true,
+				CgroupID: 1234, Cgroup: "/system.slice/x.scope", ABI: "i386", Syscall: "execveat",
+				Error: "EPERM", ErrorDetail: "denied by --deny", Action: "deny", Verified: ptr(false),
+			},
+			want: map[string]any{
+				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "exec",
+				FieldPID: "10", FieldPPID: "9", FieldTID: "11", FieldPath: "./ls",
+				FieldExecutable: "/usr/bin/ls", FieldArgv: []any{"ls", "-l", ""}, FieldArgvTruncated: true,
+				FieldCwd: "/usr/bin", FieldInterpreter: "/usr/bin/dash", FieldUID: "1000",
+				FieldCgroupID: "1234", FieldCgroup: "/system.slice/x.scope", FieldABI: "i386",
+				FieldSyscall: "execveat", FieldError: "EPERM", FieldErrorDetail: "denied by --deny",
+				FieldAction: "deny", FieldVerified: false,
+			},
+		},
+		{
+			name: "exec, minimal",
+			rec:  Record{Event: EventExec, PID: 10, TID: 10, Syscall: "execve"},
+			want: map[string]any{
+				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "exec",
+				FieldPID: "10", FieldPPID: "0", FieldPath: "", FieldArgv: []any{},
+			},
+		},
+		{
+			name: "fork",
+			rec:  Record{Event: EventFork, PID: 10, TID: 12, ChildPID: 13, Kind: "clone3", ABI: "i386"},
+			want: map[string]any{
+				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "fork",
+				FieldPID: "10", FieldTID: "12", FieldChildPID: "13", FieldKind: "clone3", FieldABI: "i386",
+			},
+		},
+		{
+			name: "exit by signal",
+			rec:  Record{Event: EventExit, PID: 10, Signal: "SIGKILL", DurationMS: ptr(12.5)},
+			want: map[string]any{
+				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "exit",
+				FieldPID: "10", FieldSignal: "SIGKILL", FieldDurationMS: "12.5",
+			},
+		},
+		{
+			name: "exit code zero",
+			rec:  Record{Event: EventExit, PID: 10, ExitCode: ptr(0), Verified: ptr(true)},
+			want: map[string]any{
+				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "exit",
+				FieldPID: "10", FieldExitCode: "0", FieldVerified: true,
+			},
+		},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			w := newTestWriter(&buf, FormatJSON)
+			r := c.rec
+			if err := w.Write(&r); err != nil {
+				t.Fatal(err)
+			}
+			ls := lines(t, buf.Bytes())
+			if len(ls) != 1 {
+				t.Fatalf("%d lines: %q", len(ls), buf.Bytes())
+			}
+			m := decode(t, ls[0])
+			if !slices.Equal(keys(m), keys(c.want)) {
+				t.Fatalf("fields %v, want %v\n%s", keys(m), keys(c.want), ls[0])
+			}
+			for k, v := range c.want {
+				got := fmt.Sprint(m[k])
+				if got != fmt.Sprint(v) {
+					t.Errorf("%s = %s, want %v", k, got, v)
+				}
+			}
+			if _, err := time.Parse(time.RFC3339Nano, m[FieldTime].(string)); err != nil {
+				t.Errorf("time: %v", err)
+			}
+			if r.Seq != 1 || w.Seq() != 1 {
+				t.Errorf("record seq %d, writer seq %d", r.Seq, w.Seq())
+			}
+		})
+	}
+}
+
+func TestWriteKeepsTime(t *testing.T) {
+	var buf bytes.Buffer
+	w := newTestWriter(&buf, FormatJSON)
+	at := time.Date(2001, 2, 3, 4, 5, 6, 7, time.UTC)
+	if err := w.Write(&Record{Event: EventFork, PID: 1, Time: at}); err != nil {
+		t.Fatal(err)
+	}
+	if got := decode(t, buf.Bytes())[FieldTime]; got != "2001-02-03T04:05:06.000000007Z" {
+		t.Errorf("time = %v", got)
+	}
+}
+
+func TestWriteSeqConcurrent(t *testing.T) {
+	var buf bytes.Buffer // only touched under the Writer's lock
+	w := newTestWriter(&buf, FormatJSON)
+	const writers, each = 8, 400
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				r := &Record{Event: EventExec, PID: g, PPID: i, Argv: [][]byte{[]byte("x")}}
+				if err := w.Write(r); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ls := lines(t, buf.Bytes())
+	if len(ls) != writers*each || w.Seq() != writers*each {
+		t.Fatalf("%d lines, Seq %d, want %d", len(ls), w.Seq(), writers*each)
+	}
+	next := map[string]int{} // per writer, records stay in order
+	for i, l := range ls {
+		m := decode(t, l)
+		if got := m[FieldSeq].(json.Number).String(); got != fmt.Sprint(i+1) {
+			t.Fatalf("line %d has seq %s", i+1, got)
+		}
+		g := m[FieldPID].(json.Number).String()
+		if ppid := m[FieldPPID].(json.Number).String(); ppid != fmt.Sprint(next[g]) {
+			t.Fatalf("writer %s: record %s out of order, want %d", g, ppid, next[g])
+		}
+		next[g]++
+	}
+}
+
+func TestWriteNonUTF8(t *testing.T) {
+	rec := Record{
+		Event: EventExec, PID: 1,
+		Path:        []byte("./\xff\xfebin"),
+		Executable:  "/tmp/\x80x",
+		Argv:        [][]byte{[]byte("ok"), []byte("\xc3"), []byte("a\x00b\xff"), []byte("é")},
+		Cwd:         "/tmp/\xed\xa0\x80", // a UTF-16 surrogate, not valid UTF-8
+		Interpreter: "/bin/\xf5sh",
+		Cgroup:      "/a/\xfe",
+	}
+	var buf bytes.Buffer
+	w := newTestWriter(&buf, FormatJSON)
+	if err := w.Write(&rec); err != nil {
+		t.Fatal(err)
+	}
+	m := decode(t, buf.Bytes())
+	for _, c := range []struct {
+		field, hexField string
+		want            []byte
+	}{
+		{FieldPath, FieldPathHex, rec.Path},
+		{FieldExecutable, FieldExecutableHex, []byte(rec.Executable)},
+		{FieldCwd, FieldCwdHex, []byte(rec.Cwd)},
+		{FieldInterpreter, FieldInterpreterHex, []byte(rec.Interpreter)},
+		{FieldCgroup, FieldCgroupHex, []byte(rec.Cgroup)},
+	} {
+		h, ok := m[c.hexField].(string)
+		if !ok {
+			t.Errorf("no %s in %s", c.hexField, buf.Bytes())
+			continue
+		}
+		if b, err := hex.DecodeString(h); err != nil || !bytes.Equal(b, c.want) {
+			t.Errorf("%s = %q, decodes to %q, want %q", c.hexField, h, b, c.want)
+		}
+		if s, _ := m[c.field].(string); !utf8.ValidString(s) || s == "" {
+			t.Errorf("%s = %q", c.field, s)
+		}
+	}
+	hx, ok := m[FieldArgvHex].([]any)
+	if !ok || len(hx) != len(rec.Argv) {
+		t.Fatalf("argv_hex = %v", m[FieldArgvHex])
+	}
+	for i, h := range hx {
+		if b, err := hex.DecodeString(h.(string)); err != nil || !bytes.Equal(b, rec.Argv[i]) {
+			t.Errorf("argv_hex[%d] = %q, want %x", i, h, rec.Argv[i])
+		}
+	}
+	if argv := m[FieldArgv].([]any); len(argv) != len(rec.Argv) || argv[0] != "ok" || argv[3] != "é" {
+		t.Errorf("argv = %q", argv)
+	}
+}
+
+func TestWriteValidUTF8HasNoHex(t *testing.T) {
+	rec := Record{
+		Event: EventExec, PID: 1,
+		Path:        []byte("./日本\x00\n\t\"\\\x1b\x7f"),
+		Executable:  "/usr/bin/ü",
+		Argv:        [][]byte{[]byte("\u2028\u0085"), []byte(""), []byte("{\"a\":1}")},
+		Cwd:         "/tmp/ spaces ",
+		Interpreter: "/bin/sh",
+		Cgroup:      "/x",
+	}
+	var buf bytes.Buffer
+	if err := newTestWriter(&buf, FormatJSON).Write(&rec); err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(buf.Bytes(), []byte("\n")); n != 1 {
+		t.Fatalf("%d newlines in %q", n, buf.Bytes())
+	}
+	m := decode(t, buf.Bytes())
+	for _, k := range keys(m) {
+		if strings.HasSuffix(k, "_hex") {
+			t.Errorf("%s present for valid UTF-8", k)
+		}
+	}
+	if m[FieldPath] != string(rec.Path) || m[FieldExecutable] != rec.Executable || m[FieldCwd] != rec.Cwd {
+		t.Errorf("strings altered: %q", buf.Bytes())
+	}
+	argv := m[FieldArgv].([]any)
+	for i := range rec.Argv {
+		if argv[i] != string(rec.Argv[i]) {
+			t.Errorf("argv[%d] = %q, want %q", i, argv[i], rec.Argv[i])
+		}
+	}
+}
+
+// failWriter accepts limit bytes, then fails every write.
+type failWriter struct {
+	limit, written, calls int
+}
+
+var errDiskFull = errors.New("disk full")
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	f.calls++
+	if f.written+len(p) > f.limit {
+		n := f.limit - f.written
+		f.written = f.limit
+		return n, errDiskFull
+	}
+	f.written += len(p)
+	return len(p), nil
+}
+
+func TestWriteError(t *testing.T) {
+	for _, f := range []Format{FormatJSON, FormatText} {
+		t.Run(fmt.Sprint(f), func(t *testing.T) {
+			fw := &failWriter{limit: 1 << 20}
+			w := newTestWriter(fw, f)
+			for range 3 {
+				if err := w.Write(&Record{Event: EventFork, PID: 1, Kind: "fork"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			fw.limit = fw.written + 10 // the next record is cut short
+			r := &Record{Event: EventFork, PID: 1, Kind: "fork"}
+			err := w.Write(r)
+			if !errors.Is(err, ErrOutput) || !errors.Is(err, errDiskFull) {
+				t.Fatalf("error %v, want ErrOutput wrapping the cause", err)
+			}
+			if w.Seq() != 3 {
+				t.Errorf("Seq = %d after a failed write, want 3", w.Seq())
+			}
+			calls := fw.calls
+			fw.limit = 1 << 30 // even if the output recovers
+			for range 2 {
+				if err := w.Write(&Record{Event: EventFork, PID: 1}); !errors.Is(err, ErrOutput) {
+					t.Fatalf("later write: %v", err)
+				}
+			}
+			if fw.calls != calls {
+				t.Errorf("output written to after a failure")
+			}
+			if w.Seq() != 3 {
+				t.Errorf("Seq = %d, want 3", w.Seq())
+			}
+		})
+	}
+}
+
+type zeroWriter struct{}
+
+func (zeroWriter) Write(p []byte) (int, error) { return 0, nil }
+
+// byteWriter takes one byte per call.
+type byteWriter struct{ bytes.Buffer }
+
+func (b *byteWriter) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return b.Buffer.Write(p[:1])
+}
+
+func TestWriteShortWrites(t *testing.T) {
+	w := newTestWriter(zeroWriter{}, FormatJSON)
+	if err := w.Write(&Record{Event: EventFork, PID: 1}); !errors.Is(err, io.ErrShortWrite) || !errors.Is(err, ErrOutput) {
+		t.Errorf("zero-byte writes: %v", err)
+	}
+	var bw byteWriter
+	w = newTestWriter(&bw, FormatJSON)
+	if err := w.Write(&Record{Event: EventFork, PID: 1, Kind: "vfork"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := decode(t, bw.Bytes()); m[FieldKind] != "vfork" {
+		t.Errorf("record %s", bw.Bytes())
+	}
+}
+
+// checkTextLine fails when b is not exactly one line of printable text.
+func checkTextLine(t testing.TB, b []byte) {
+	t.Helper()
+	if len(b) == 0 || b[len(b)-1] != '\n' {
+		t.Fatalf("not a line: %q", b)
+	}
+	body := b[:len(b)-1]
+	for _, c := range body {
+		if c < ' ' || c == 0x7f {
+			t.Fatalf("control byte %#x in %q", c, b)
+		}
+	}
+	if !utf8.Valid(body) {
+		t.Fatalf("invalid UTF-8 in %q", b)
+	}
+	for _, r := range string(body) {
+		if r >= 0x80 && r < 0xa0 || r == '\u2028' || r == '\u2029' {
+			t.Fatalf("C1 control or line separator %U in %q", r, b)
+		}
+	}
+}
+
+func TestWriteText(t *testing.T) {
+	hostile := [][]byte{
+		[]byte("plain"), []byte("new\nline"), []byte("\x1b[31mred\x1b[0m"), []byte("cr\rlf"),
+		[]byte("nul\x00"), []byte("\xff\xfe"), []byte("\xc2\x9b2J"), []byte("ls\u2028"), []byte(""),
+		[]byte("tab\there"), []byte("del\x7f"), []byte("quote\"'\\"),
+	}
+	recs := []Record{
+		{
+			Event: EventExec, PID: 42, PPID: 41, Path: []byte("./x\ny"), Executable: "/tmp/x\ny\x1b",
+			Argv: hostile, ArgvTruncated: true, Cwd: "/tmp/\x1b]0;title\x07", Interpreter: "/bin/\u009bsh",
+			Error: "ENOENT", ErrorDetail: "open \x1b[2J\n: no such file", Action: "deny", ABI: "i386",
+		},
+		{Event: EventExec, PID: 42, Path: []byte("/usr/bin/ls"), Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("ls")}},
+		{Event: EventFork, PID: 42, Kind: "clone", ChildPID: 43},
+		{Event: EventExit, PID: 43, ExitCode: ptr(3), DurationMS: ptr(1.25)},
+		{Event: EventExit, PID: 44, Signal: "SIGKILL"},
+	}
+	var buf bytes.Buffer
+	w := newTestWriter(&buf, FormatText)
+	for i := range recs {
+		if err := w.Write(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ls := lines(t, buf.Bytes())
+	if len(ls) != len(recs) {
+		t.Fatalf("%d lines for %d records:\n%s", len(ls), len(recs), buf.Bytes())
+	}
+	for _, l := range ls {
+		checkTextLine(t, l)
+	}
+	first := string(ls[0])
+	for _, want := range []string{`"new\nline"`, `"\x1b[31mred\x1b[0m"`, `"\xff\xfe"`, `""`, "plain", "ENOENT", "DENY", "[i386]", " …"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("line 1 lacks %q:\n%s", want, first)
+		}
+	}
+	if !strings.HasPrefix(first, "     1 ") || !strings.HasPrefix(string(ls[4]), "     5 ") {
+		t.Errorf("seq not at the start of the lines:\n%s", buf.Bytes())
+	}
+	if !strings.Contains(string(ls[2]), "clone -> 43") || !strings.Contains(string(ls[3]), "exit 3 after 1.2ms") ||
+		!strings.Contains(string(ls[4]), "killed by SIGKILL") {
+		t.Errorf("fork/exit lines:\n%s", buf.Bytes())
+	}
+	if strings.Contains(string(ls[1]), "[path") {
+		t.Errorf("path shown although it equals the executable: %s", ls[1])
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for s, want := range map[string]Format{"json": FormatJSON, "text": FormatText} {
+		if f, err := ParseFormat(s); err != nil || f != want {
+			t.Errorf("ParseFormat(%q) = %v, %v", s, f, err)
+		}
+	}
+	for _, s := range []string{"", "JSON", "yaml"} {
+		if _, err := ParseFormat(s); err == nil {
+			t.Errorf("ParseFormat(%q) accepted", s)
+		}
+	}
+}
+
+func fuzzRecord(path, a0, a1 []byte, cwd, exe, interp string) *Record {
+	return &Record{
+		Event: EventExec, PID: 7, PPID: 6, Path: path, Argv: [][]byte{a0, a1},
+		Cwd: cwd, Executable: exe, Interpreter: interp, Cgroup: interp, ErrorDetail: cwd, Error: "ENOENT",
+	}
+}
+
+func checkString(t *testing.T, m map[string]any, field, hexField string, want []byte) {
+	t.Helper()
+	s, _ := m[field].(string)
+	h, hasHex := m[hexField].(string)
+	if utf8.Valid(want) {
+		if s != string(want) || hasHex {
+			t.Fatalf("%s = %q (hex %v), want %q", field, s, hasHex, want)
+		}
+		return
+	}
+	if !hasHex {
+		t.Fatalf("no %s for %q", hexField, want)
+	}
+	if b, err := hex.DecodeString(h); err != nil || !bytes.Equal(b, want) {
+		t.Fatalf("%s = %q, want %x", hexField, h, want)
+	}
+}
+
+func FuzzWriterJSON(f *testing.F) {
+	f.Add([]byte("./ls"), []byte("ls"), []byte("-l"), "/usr/bin", "/usr/bin/ls", "")
+	f.Add([]byte("\xff"), []byte("\x00\n"), []byte("\xc3("), "/tmp/\x80", "\xed\xa0\x80", "\x1b")
+	f.Add([]byte(""), []byte(""), []byte("\u2028\"\\"), "", "", "/bin/\xf5")
+	f.Fuzz(func(t *testing.T, path, a0, a1 []byte, cwd, exe, interp string) {
+		var buf bytes.Buffer
+		w := newTestWriter(&buf, FormatJSON)
+		if err := w.Write(fuzzRecord(path, a0, a1, cwd, exe, interp)); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.Bytes()
+		if bytes.IndexByte(out, '\n') != len(out)-1 {
+			t.Fatalf("not one line: %q", out)
+		}
+		m := decode(t, out)
+		checkString(t, m, FieldPath, FieldPathHex, path)
+		if cwd != "" {
+			checkString(t, m, FieldCwd, FieldCwdHex, []byte(cwd))
+		}
+		if exe != "" {
+			checkString(t, m, FieldExecutable, FieldExecutableHex, []byte(exe))
+		}
+		if interp != "" {
+			checkString(t, m, FieldInterpreter, FieldInterpreterHex, []byte(interp))
+			checkString(t, m, FieldCgroup, FieldCgroupHex, []byte(interp))
+		}
+		argv, _ := m[FieldArgv].([]any)
+		if len(argv) != 2 {
+			t.Fatalf("argv = %v", m[FieldArgv])
+		}
+		hx, hasHex := m[FieldArgvHex].([]any)
+		if utf8.Valid(a0) && utf8.Valid(a1) {
+			if hasHex || argv[0] != string(a0) || argv[1] != string(a1) {
+				t.Fatalf("argv %q (hex %v), want %q %q", argv, hasHex, a0, a1)
+			}
+		} else {
+			if !hasHex || len(hx) != 2 {
+				t.Fatalf("argv_hex = %v", m[FieldArgvHex])
+			}
+			for i, want := range [][]byte{a0, a1} {
+				if b, err := hex.DecodeString(hx[i].(string)); err != nil || !bytes.Equal(b, want) {
+					t.Fatalf("argv_hex[%d] = %q, want %x", i, hx[i], want)
+				}
+			}
+		}
+	})
+}
+
+func FuzzWriterText(f *testing.F) {
+	f.Add([]byte("./ls"), []byte("ls"), []byte("-l"), "/usr/bin", "/usr/bin/ls", "")
+	f.Add([]byte("\xff\n"), []byte("\x1b[2J"), []byte("\xc2\x9b"), "/tmp/\r", "\u2029", "\x7f")
+	f.Fuzz(func(t *testing.T, path, a0, a1 []byte, cwd, exe, interp string) {
+		var buf bytes.Buffer
+		w := newTestWriter(&buf, FormatText)
+		if err := w.Write(fuzzRecord(path, a0, a1, cwd, exe, interp)); err != nil {
+			t.Fatal(err)
+		}
+		checkTextLine(t, buf.Bytes())
+	})
+}
+
+func BenchmarkWriteJSON(b *testing.B) {
+	w := NewWriter(io.Discard, FormatJSON)
+	argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := Record{
+			Event: EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
+			Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
+			Cgroup: "/user.slice/user-1000.slice/session-1.scope",
+		}
+		if err := w.Write(&r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWriteText(b *testing.B) {
+	w := NewWriter(io.Discard, FormatText)
+	argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := Record{Event: EventExec, PID: 4242, PPID: 4241, Path: []byte("gcc"), Executable: "/usr/bin/gcc", Argv: argv, Cwd: "/home/user/src"}
+		if err := w.Write(&r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
