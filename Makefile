@@ -4,6 +4,7 @@
 GO      ?= go
 BIN     := bin/exectrail
 PKGS    := ./filter/... ./procfs/... ./supervisor/... ./cmd/...
+BACKENDS := notify ptrace
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export CGO_ENABLED := 1
 
@@ -60,7 +61,7 @@ fuzz-seed:
 	$(GO) test -count=1 -run '^Fuzz' $(PKGS)
 
 integration: build
-	$(GO) test -count=1 -timeout 15m ./integration/...
+	@for b in $(BACKENDS); do echo "== integration, --backend $$b"; EXECTRAIL_BACKEND=$$b $(GO) test -count=1 -timeout 15m ./integration/... || exit 1; done
 
 # Run each fuzz target for a while (not part of `make test`).
 FUZZTIME ?= 30s

@@ -19,7 +19,19 @@ import (
 var (
 	repoRoot  string
 	exectrail string // absolute path of the binary under test
+	// backend is the --backend every test runs with unless it names one
+	// itself. `make integration` runs the suite once per backend
+	// (EXECTRAIL_BACKEND=notify, then ptrace): one table of backends, in
+	// the Makefile, not copies of the tests.
+	backend = envOr("EXECTRAIL_BACKEND", "notify")
 )
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
 
 func TestMain(m *testing.M) {
 	wd, err := os.Getwd()
@@ -156,7 +168,11 @@ func runTrail(t *testing.T, o Opts, argv ...string) *Run {
 			}
 		}
 	}
-	args := append([]string{"run", "-o", out, "--format", "json"}, o.Flags...)
+	args := []string{"run", "-o", out, "--format", "json"}
+	if !hasBackendFlag(o.Flags) {
+		args = append(args, "--backend", backend)
+	}
+	args = append(args, o.Flags...)
 	args = append(append(args, "--"), argv...)
 	timeout := o.Timeout
 	if timeout == 0 {
@@ -265,4 +281,13 @@ func wantExec(t *testing.T, r Record, path, executable, cwd string) {
 	if r.Path != path || r.Executable != executable || (cwd != "" && r.Cwd != cwd) {
 		t.Errorf("exec record: path %q executable %q cwd %q; want %q %q %q\n%s", r.Path, r.Executable, r.Cwd, path, executable, cwd, dump([]Record{r}))
 	}
+}
+
+func hasBackendFlag(flags []string) bool {
+	for _, f := range flags {
+		if f == "--backend" || strings.HasPrefix(f, "--backend=") {
+			return true
+		}
+	}
+	return false
 }

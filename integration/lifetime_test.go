@@ -286,7 +286,7 @@ func TestSignalForwarding(t *testing.T) {
 	t.Parallel()
 	helper := compileC(t, "sigreport", ltSigReportC)
 	out := filepath.Join(t.TempDir(), "records")
-	cmd := exec.Command(exectrail, "run", "-o", out, "--format", "json", "--", helper)
+	cmd := exec.Command(exectrail, "run", "--backend", backend, "-o", out, "--format", "json", "--", helper)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -404,7 +404,7 @@ func TestInheritedIgnoredSignal(t *testing.T) {
 		}
 	})
 	t.Run("defaults", func(t *testing.T) {
-		cmd := exec.Command(helper, "launch", exectrail, "run", "-o", out, "--format", "json", "--", helper)
+		cmd := exec.Command(helper, "launch", exectrail, "run", "--backend", backend, "-o", out, "--format", "json", "--", helper)
 		m := disp(t, cmd)
 		for _, s := range []string{"TERM", "INT", "QUIT"} {
 			if m[s] != "dfl" {
@@ -553,6 +553,11 @@ func TestFailClosedWhenExectrailDies(t *testing.T) {
 		{"shell", []string{"sh", "-c", "echo ready; read x; /usr/bin/true && echo ran; echo done"}, nil, "fork"},
 		{"helper", []string{helper}, []string{"fork ENOSYS", "exec ENOSYS", "done"}, ""},
 	} {
+		if backend == "ptrace" {
+			// PTRACE_O_EXITKILL: the job dies with its tracer, so it
+			// prints nothing more and reports no failed fork.
+			tc.want, tc.err = []string{}, ""
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ltFailClosed(t, tc.argv, tc.want, tc.err)
@@ -562,7 +567,7 @@ func TestFailClosedWhenExectrailDies(t *testing.T) {
 
 func ltFailClosed(t *testing.T, argv, want []string, wantErr string) {
 	out := filepath.Join(t.TempDir(), "records")
-	cmd := exec.Command(exectrail, append([]string{"run", "-o", out, "--format", "json", "--"}, argv...)...)
+	cmd := exec.Command(exectrail, append([]string{"run", "--backend", backend, "-o", out, "--format", "json", "--"}, argv...)...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -605,7 +610,7 @@ func ltFailClosed(t *testing.T, argv, want []string, wantErr string) {
 	}
 	ltWaitPidfd(t, etFD, "exectrail after SIGKILL")
 
-	if _, err := io.WriteString(stdin, "go\n"); err != nil {
+	if _, err := io.WriteString(stdin, "go\n"); err != nil && backend != "ptrace" {
 		t.Fatalf("writing to the job's stdin: %v", err)
 	}
 	stdin.Close()
@@ -640,23 +645,66 @@ func ltFailClosed(t *testing.T, argv, want []string, wantErr string) {
 
 // exectrail under exectrail: the inner one cannot get a listener (EBUSY)
 // and says so in one line.
+// exectrail under exectrail, all backend pairs. Only one seccomp listener
+// may exist per filter tree (KERNEL-FACTS 5) and only one tracer per
+// process: notify in notify and ptrace in ptrace fail with one clear line
+// and 125; auto falls back to whichever works.
 func TestNestedExectrail(t *testing.T) {
 	t.Parallel()
-	r := runTrail(t, Opts{Timeout: ltTimeout}, exectrail, "run", "--", "true")
-	if r.ExitCode != 125 {
-		t.Errorf("exit %d, want 125 from the inner exectrail; stderr: %s", r.ExitCode, r.Stderr)
-	}
-	ltOneErrorLine(t, "inner exectrail", r.Stderr)
-	if !strings.Contains(r.Stderr, "listener") || !strings.Contains(r.Stderr, "already") {
-		t.Errorf("the inner exectrail's error should say that a listener already exists: %q", r.Stderr)
-	}
-	if len(r.ExecsOf(exectrail)) == 0 {
-		t.Errorf("the outer exectrail did not record the inner one:\n%s", dump(r.Records))
-	}
-	for _, e := range r.ExecsOf("/usr/bin/true") {
-		if e.Error == "" {
-			t.Errorf("true ran although the inner exectrail failed:\n%s", dump(r.Records))
-		}
+	for _, tc := range []struct {
+		outer, inner string
+		fails        string // words the inner error must contain, or "" for success
+	}{
+		{"notify", "notify", "listener"},
+		{"notify", "ptrace", ""},
+		{"notify", "auto", ""},
+		{"ptrace", "notify", ""},
+		{"ptrace", "ptrace", "traced"},
+		{"ptrace", "auto", ""},
+		{"auto", "notify", "listener"},
+		{"auto", "ptrace", ""},
+		{"auto", "auto", ""},
+	} {
+		t.Run(tc.outer+"/"+tc.inner, func(t *testing.T) {
+			t.Parallel()
+			innerOut := filepath.Join(t.TempDir(), "inner.jsonl")
+			r := runTrail(t, Opts{Timeout: ltTimeout, Flags: []string{"--backend", tc.outer}},
+				exectrail, "run", "--backend", tc.inner, "-o", innerOut, "--format", "json", "--", "/usr/bin/true")
+			if len(r.ExecsOf(exectrail)) == 0 {
+				t.Errorf("the outer exectrail did not record the inner one:\n%s", dump(r.Records))
+			}
+			data, _ := os.ReadFile(innerOut)
+			inner := parseRecords(t, data)
+			if tc.fails != "" {
+				if r.ExitCode != 125 {
+					t.Errorf("exit %d, want 125 from the inner exectrail; stderr: %s", r.ExitCode, r.Stderr)
+				}
+				ltOneErrorLine(t, "inner exectrail", r.Stderr)
+				if !strings.Contains(r.Stderr, tc.fails) || !strings.Contains(r.Stderr, "already") {
+					t.Errorf("the inner exectrail's error should say the job is %s already: %q", tc.fails, r.Stderr)
+				}
+				for _, e := range r.ExecsOf("/usr/bin/true") {
+					if e.Error == "" {
+						t.Errorf("true ran although the inner exectrail failed:\n%s", dump(r.Records))
+					}
+				}
+				return
+			}
+			if r.ExitCode != 0 || r.Stderr != "" {
+				t.Fatalf("exit %d, stderr %q; want 0 and silence", r.ExitCode, r.Stderr)
+			}
+			for name, recs := range map[string][]Record{"outer": r.Records, "inner": inner} {
+				n := 0
+				for _, e := range recs {
+					if e.Event == "exec" && e.Executable == "/usr/bin/true" && e.Error == "" {
+						n++
+					}
+				}
+				if n != 1 {
+					t.Errorf("%s exectrail: %d successful exec records of true, want 1:\n%s", name, n, dump(recs))
+				}
+			}
+		})
 	}
 }
 
@@ -717,7 +765,7 @@ func ltRunAs(t *testing.T, cred *syscall.Credential, argv ...string) *Run {
 	out := filepath.Join(dir, "records.jsonl")
 	ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"run", "-o", out, "--format", "json", "--"}, argv...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"run", "--backend", backend, "-o", out, "--format", "json", "--"}, argv...)...)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	var o, e bytes.Buffer

@@ -167,7 +167,7 @@ func TestTTYInteractiveShell(t *testing.T) {
 	t.Parallel()
 	ttyRequireBash(t)
 	out := filepath.Join(t.TempDir(), "records")
-	cmd := exec.Command(exectrail, "run", "-o", out, "--format", "json", "--", "bash", "--norc", "--noprofile", "-i")
+	cmd := exec.Command(exectrail, "run", "--backend", backend, "-o", out, "--format", "json", "--", "bash", "--norc", "--noprofile", "-i")
 	cmd.Env = ttyEnv()
 	cmd.Dir = "/"
 	master, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -219,4 +220,72 @@ func errnoOf(err error) unix.Errno {
 		return e
 	}
 	return unix.EIO
+}
+
+// VerifyExec completes r, the record of an exec that has just succeeded,
+// from what the kernel actually loaded: at PTRACE_EVENT_EXEC the new
+// program has not run an instruction yet, and /proc/PID/exe is the file
+// that will run (KERNEL-FACTS 1). pid is the process after the exec
+// (which has the thread-group id even when a non-leader thread exec'd). r
+// may be nil when no entry stop was seen (a filter stacked above ours, with
+// a higher-priority action, took the call); the record is then built from
+// /proc.
+func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
+	if r == nil {
+		r = &Record{Event: EventExec, Argv: [][]byte{}}
+		if st, err := t.Status(); err == nil {
+			r.PPID, r.UID, r.HasUID = st.PPid, st.Uid[0], true
+		}
+		if b, err := t.ReadFile("cmdline"); err == nil && len(b) > 0 {
+			r.Argv = bytes.Split(bytes.TrimSuffix(b, []byte{0}), []byte{0})
+		}
+		if cwd, err := t.Readlink("cwd"); err == nil {
+			r.Cwd = cwd
+		}
+		h.fillCgroup(t, r)
+		mem := &procfs.ProcessMemory{TID: pid}
+		if fn, err := procfs.ExecFilename(t, mem); err == nil {
+			r.Path = fn
+		}
+		r.Executable = ""
+	}
+	r.PID = pid
+	verified := true
+	r.Verified = &verified
+	r.Error, r.ErrorDetail = "", ""
+	exe, err := t.Readlink("exe")
+	if err != nil {
+		r.Error, r.ErrorDetail = errnoName(errnoOf(err)), "reading /proc/PID/exe after exec: "+err.Error()
+		f := false
+		r.Verified = &f
+		return r
+	}
+	switch {
+	case r.Interpreter != "" && r.Executable != "" && r.Interpreter == exe:
+		// A script: the kernel loaded the predicted interpreter.
+	case r.Interpreter == "" && r.Executable == exe:
+	default:
+		// What ran is not what the entry stop predicted: a race with
+		// another thread, a script nobody predicted, or no entry stop at
+		// all. Ask the kernel's own copy of the filename which file it
+		// opened.
+		r.Executable, r.Interpreter = exe, ""
+		mem := &procfs.ProcessMemory{TID: pid}
+		fn, err := procfs.ExecFilename(t, mem)
+		if err != nil {
+			break
+		}
+		if !bytes.Equal(fn, r.Path) && !bytes.HasPrefix(fn, []byte("/dev/fd/")) {
+			r.Path = fn
+		}
+		st, err := t.Status()
+		if err != nil {
+			break
+		}
+		res := h.Resolver.Resolve(t, pid, procfs.CredFromStatus(st), procfs.ExecRequest{DirFD: unix.AT_FDCWD, Path: fn})
+		if res.Errno == 0 && res.Interpreter == exe {
+			r.Executable, r.Interpreter = res.Executable, exe
+		}
+	}
+	return r
 }

@@ -12,14 +12,21 @@ package main
 //	 1   | socketpair; the child's end is the one  |
 //	     | fd without CLOEXEC; start the child      |
 //	 2   | close the child's end; wait on recvmsg   | find COMMAND on PATH (exit 127 / 126)
-//	 3   |                                          | no_new_privs unless root; build and load
-//	     |                                          | the filter with NEW_LISTENER|TSYNC|
-//	     |                                          | WAIT_KILLABLE_RECV (exit 125 on failure)
-//	 4   |                                          | send the listener fd (SCM_RIGHTS), close
-//	     |                                          | the listener and the socket
-//	 5   | receive the fd, start serving; EOF       | restore inherited signal dispositions and
-//	     | instead means the child exited: report   | mask; execve(COMMAND) — held until the
-//	     | its status                               | supervisor has written its record
+//	 3   |                                          | notify/auto: no_new_privs unless root;
+//	     |                                          | load the notify filter (NEW_LISTENER|
+//	     |                                          | TSYNC|WAIT_KILLABLE_RECV); send "L" with
+//	     |                                          | the listener fd (SCM_RIGHTS)
+//	 3'  |                                          | ptrace, or auto when step 3 got EBUSY:
+//	     |                                          | send "T" and wait for an answer
+//	 4'  | on "T": PTRACE_SEIZE the child from the  |
+//	     | tracer thread; answer "G" (or "E" and    |
+//	     | report why)                              |
+//	 5'  |                                          | on "G": load the trace filter (TSYNC);
+//	     |                                          | on anything else exit 125
+//	 6   | serve the listener, or trace; EOF        | close the socket, restore inherited
+//	     | instead of a message means the child     | signal dispositions and mask;
+//	     | exited: report its status                | execve(COMMAND) — held until the
+//	     |                                          | supervisor has written its record
 //
 // Nothing else is passed: the environment, the other inherited fds and the
 // process group reach COMMAND untouched.
@@ -40,6 +47,7 @@ const childStageArg = "__exectrail_child"
 
 // childArgs is what the supervisor tells the child stage.
 type childArgs struct {
+	mode    string // "notify", "trace" or "auto"
 	sockFD  int
 	nnp     bool
 	ignored uint64
@@ -52,16 +60,17 @@ func (a childArgs) encode() []string {
 	if a.nnp {
 		nnp = "1"
 	}
-	return append([]string{childStageArg,
+	return append([]string{childStageArg, a.mode,
 		strconv.Itoa(a.sockFD), nnp,
 		strconv.FormatUint(a.ignored, 16), strconv.FormatUint(a.blocked, 16), "--"}, a.argv...)
 }
 
 func decodeChildArgs(args []string) (childArgs, error) {
 	var a childArgs
-	if len(args) < 6 || args[4] != "--" {
+	if len(args) < 7 || args[5] != "--" {
 		return a, errors.New("bad child stage arguments")
 	}
+	a.mode, args = args[0], args[1:]
 	var err error
 	if a.sockFD, err = strconv.Atoi(args[0]); err != nil {
 		return a, err
@@ -100,18 +109,13 @@ func childMain(args []string) int {
 		errorf("%v", err)
 		return code
 	}
-	listener, err := installFilter(a.nnp)
-	if err != nil {
+	if err := setupFilter(a); err != nil {
 		unix.Close(a.sockFD)
-		errorf("%v", err)
+		if err != errSilent {
+			errorf("%v", err)
+		}
 		return exitSetup
 	}
-	rights := unix.UnixRights(listener)
-	if err := unix.Sendmsg(a.sockFD, []byte{'L'}, rights, nil, 0); err != nil {
-		errorf("handing the seccomp listener to the supervisor: %v", err)
-		return exitSetup
-	}
-	unix.Close(listener)
 	unix.Close(a.sockFD)
 
 	restoreSignalsForExec(a.ignored, a.blocked)
@@ -143,11 +147,53 @@ func ensureStdFDs() {
 	}
 }
 
-// installFilter loads the notify filter on every thread. Root loads it
-// without no_new_privs so that setuid programs keep working in the job;
-// otherwise no_new_privs is required by the kernel.
-func installFilter(nnp bool) (int, error) {
-	prog, err := filter.Build(filter.Notify)
+// setupFilter installs the filter for the chosen backend and hands the
+// supervisor what it needs (steps 3 to 5' of the handshake).
+func setupFilter(a childArgs) error {
+	if a.mode != "trace" {
+		listener, err := installFilter(filter.Notify, a.nnp)
+		if err == nil {
+			defer unix.Close(listener)
+			if err := unix.Sendmsg(a.sockFD, []byte{'L'}, unix.UnixRights(listener), nil, 0); err != nil {
+				return fmt.Errorf("handing the seccomp listener to the supervisor: %w", err)
+			}
+			return nil
+		}
+		if a.mode != "auto" || !errors.Is(err, filter.ErrListenerBusy) {
+			if errors.Is(err, filter.ErrListenerBusy) {
+				return errors.New("cannot install a seccomp listener: this process is already supervised by one (exectrail under exectrail, or a container's seccomp agent); use --backend ptrace or auto")
+			}
+			return err
+		}
+		// auto: a listener exists above us; fall back to ptrace.
+	}
+	if _, err := unix.Write(a.sockFD, []byte{'T'}); err != nil {
+		return fmt.Errorf("asking the supervisor to trace: %w", err)
+	}
+	var b [1]byte
+	for {
+		n, err := unix.Read(a.sockFD, b[:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n != 1 || b[0] != 'G' {
+			// The supervisor could not attach and says why itself.
+			return errSilent
+		}
+		break
+	}
+	_, err := installFilter(filter.Trace, a.nnp)
+	return err
+}
+
+// errSilent is a failure the supervisor has already reported.
+var errSilent = errors.New("")
+
+// installFilter loads the filter on every thread. Root loads it without
+// no_new_privs so that setuid programs keep working in the job; otherwise
+// no_new_privs is required by the kernel.
+func installFilter(action filter.Action, nnp bool) (int, error) {
+	prog, err := filter.Build(action)
 	if err != nil {
 		return -1, fmt.Errorf("installing seccomp filter: %w", err)
 	}
@@ -166,7 +212,7 @@ func installFilter(nnp bool) (int, error) {
 		}
 	}
 	if errors.Is(err, filter.ErrListenerBusy) {
-		return -1, errors.New("cannot install a seccomp listener: this process is already supervised by one (exectrail under exectrail, or a container's seccomp agent); the ptrace backend, which can nest, is not implemented yet")
+		return -1, err
 	}
 	if err != nil {
 		return -1, fmt.Errorf("installing seccomp filter: %w", err)

@@ -23,11 +23,6 @@ type job struct {
 	loopErr chan error
 }
 
-type reapedChild struct {
-	pid int
-	ws  unix.WaitStatus
-}
-
 func run(opt *options) int {
 	ignored, blocked := initialSignals()
 	j := &job{opt: opt, self: os.Getpid(), pidfd: -1}
@@ -69,12 +64,13 @@ func run(opt *options) int {
 		errorf("fcntl: %v", err)
 		return exitSetup
 	}
-	ca := childArgs{sockFD: sp[1], nnp: os.Geteuid() != 0, ignored: ignored, blocked: blocked, argv: opt.argv}
+	ca := childArgs{mode: opt.mode, sockFD: sp[1], nnp: os.Geteuid() != 0, ignored: ignored, blocked: blocked, argv: opt.argv}
 	attr := &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{PidFD: &j.pidfd},
 	}
+	start := time.Now()
 	pid, err := syscall.ForkExec("/proc/self/exe", append([]string{os.Args[0]}, ca.encode()...), attr)
 	unix.Close(sp[1])
 	if err != nil {
@@ -83,32 +79,46 @@ func run(opt *options) int {
 	}
 	j.pid = pid
 
-	reaped := make(chan reapedChild, 64)
-	go reapAll(reaped)
-
+	reaped := make(chan supervisor.Reaped, 64)
 	j.writer = supervisor.NewWriter(supervisor.FDWriter(opt.outFD), opt.format)
-	listener, err := receiveListener(sp[0])
-	unix.Close(sp[0])
-	if err == nil {
-		h := supervisor.NewHandler("/proc")
+	h := supervisor.NewHandler("/proc")
+	kind, listener, err := receiveFromChild(sp[0])
+	switch {
+	case err != nil:
+		// The child stage failed before installing a filter and says
+		// why; its exit status is the answer.
+		go reapAll(reaped)
+	case kind == 'L':
+		go reapAll(reaped)
 		j.loop, err = supervisor.NewNotifyLoop(listener, j.writer, h, opt.log)
 		if err != nil {
 			errorf("%v", err)
 			unix.Close(listener)
+			_ = unix.PidfdSendSignal(j.pidfd, unix.SIGKILL, nil, 0)
+		} else {
+			j.loopErr = make(chan error, 1)
+			go func() { j.loopErr <- j.loop.Run() }()
+		}
+	case kind == 'T':
+		j.loopErr = make(chan error, 1)
+		tr := supervisor.NewTracer(j.writer, h, opt.log)
+		attached := make(chan error, 1)
+		go tr.Run(pid, start, func(err error) { attached <- err }, reaped, j.loopErr)
+		if err := <-attached; err != nil {
+			errorf("%v (is the job already traced, by exectrail --backend ptrace, gdb or strace?)", err)
+			_, _ = unix.Write(sp[0], []byte{'E'})
+		} else {
+			_, _ = unix.Write(sp[0], []byte{'G'})
 		}
 	}
-	if j.loop != nil {
-		j.loopErr = make(chan error, 1)
-		go func() { j.loopErr <- j.loop.Run() }()
-	}
-	// Without a listener the child stage has failed and says why; its
-	// exit status is the answer.
+	unix.Close(sp[0])
 	return j.wait(reaped, sigs)
 }
 
-// receiveListener takes the seccomp listener fd from the child stage. EOF
-// means the child stage exited without one.
-func receiveListener(sock int) (int, error) {
+// receiveFromChild reads the child stage's message: "L" with the seccomp
+// listener fd, or "T" asking to be traced. EOF means the child stage
+// exited without either.
+func receiveFromChild(sock int) (byte, int, error) {
 	buf := make([]byte, 1)
 	oob := make([]byte, unix.CmsgSpace(4))
 	for {
@@ -117,26 +127,29 @@ func receiveListener(sock int) (int, error) {
 			continue
 		}
 		if err != nil {
-			return -1, err
+			return 0, -1, err
 		}
 		if n == 0 {
-			return -1, errors.New("child stage exited")
+			return 0, -1, errors.New("child stage exited")
+		}
+		if buf[0] == 'T' {
+			return 'T', -1, nil
 		}
 		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
 		if err != nil || len(msgs) != 1 {
-			return -1, errors.New("no listener in the child stage's message")
+			return 0, -1, errors.New("no listener in the child stage's message")
 		}
 		fds, err := unix.ParseUnixRights(&msgs[0])
 		if err != nil || len(fds) != 1 {
-			return -1, errors.New("no listener in the child stage's message")
+			return 0, -1, errors.New("no listener in the child stage's message")
 		}
-		return fds[0], nil
+		return 'L', fds[0], nil
 	}
 }
 
 // reapAll waits for every child, ours or orphaned onto us, and closes the
 // channel when none is left.
-func reapAll(out chan<- reapedChild) {
+func reapAll(out chan<- supervisor.Reaped) {
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
@@ -147,7 +160,7 @@ func reapAll(out chan<- reapedChild) {
 			close(out)
 			return
 		}
-		out <- reapedChild{pid, ws}
+		out <- supervisor.Reaped{PID: pid, Status: ws}
 	}
 }
 
@@ -178,7 +191,7 @@ func readSignals(fd int, out chan<- forwardedSignal) {
 
 // wait runs the job to its end and returns exectrail's exit status (or
 // dies of the command's signal).
-func (j *job) wait(reaped <-chan reapedChild, sigs <-chan forwardedSignal) int {
+func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal) int {
 	var (
 		rootStatus unix.WaitStatus
 		rootDone   bool
@@ -215,8 +228,8 @@ func (j *job) wait(reaped <-chan reapedChild, sigs <-chan forwardedSignal) int {
 			if !ok {
 				goto done
 			}
-			if c.pid == j.pid {
-				rootStatus, rootDone = c.ws, true
+			if c.PID == j.pid {
+				rootStatus, rootDone = c.Status, true
 				unix.Close(j.pidfd)
 				j.pidfd = -1
 				if j.opt.orphans == "kill" || fatal != nil {

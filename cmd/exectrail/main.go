@@ -9,6 +9,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -19,6 +20,13 @@ const usage = `usage: exectrail run [flags] -- COMMAND [ARG...]
 
 run flags:
 `
+
+func init() {
+	// Keep main on the process's main thread: the child stage must exec
+	// from the thread whose id is the pid, which is the one a ptrace
+	// supervisor attaches to.
+	runtime.LockOSThread()
+}
 
 func main() {
 	// The child stage is chosen before anything else.

@@ -43,6 +43,7 @@ func newRunFlags() *runFlags {
 
 // options is the validated form of the run flags.
 type options struct {
+	mode      string // child stage mode: notify, trace or auto
 	outFD     int
 	format    supervisor.Format
 	orphans   string
@@ -75,10 +76,14 @@ func (f *runFlags) validate() (*options, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("no command given (usage: exectrail run [flags] -- COMMAND [ARG...])")
 	}
+	opt := &options{orphans: f.orphans, killGrace: f.killGrace, argv: argv}
 	switch f.backend {
-	case "auto", "notify":
+	case "auto":
+		opt.mode = "auto"
+	case "notify":
+		opt.mode = "notify"
 	case "ptrace":
-		return nil, errors.New("--backend ptrace is not implemented yet")
+		opt.mode = "trace"
 	default:
 		return nil, fmt.Errorf("unknown --backend %q (want auto, notify or ptrace)", f.backend)
 	}
@@ -93,7 +98,6 @@ func (f *runFlags) validate() (*options, error) {
 	if f.killGrace < 0 {
 		return nil, errors.New("--kill-grace must not be negative")
 	}
-	opt := &options{orphans: f.orphans, killGrace: f.killGrace, argv: argv}
 	level := zerolog.WarnLevel
 	if f.verbose {
 		level = zerolog.DebugLevel

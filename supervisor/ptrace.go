@@ -1,0 +1,348 @@
+package supervisor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/exectrail/exectrail/filter"
+	"github.com/exectrail/exectrail/procfs"
+	"github.com/rs/zerolog"
+	"golang.org/x/sys/unix"
+)
+
+// TraceOptions are the ptrace options of every tracee: seccomp stops for
+// the trapped calls, exec and fork events, syscall-exit stops told apart
+// from signals, and the job killed if the tracer dies (fail closed).
+const TraceOptions = unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_TRACEEXEC |
+	unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACECLONE |
+	unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_EXITKILL
+
+// Reaped is a process or thread that has ended, as wait4 reported it.
+type Reaped struct {
+	PID    int
+	Status unix.WaitStatus
+}
+
+// Tracer is the ptrace backend. It runs the whole job from one locked OS
+// thread: it attaches to the root, handles every stop, writes the records
+// (exec records verified at PTRACE_EVENT_EXEC, fork records with the
+// child's pid, exit records) and reaps every child, which it reports on
+// the channel given to Run.
+type Tracer struct {
+	w   *Writer
+	h   *Handler
+	log zerolog.Logger
+
+	threads map[int]*tracee
+	procs   map[int]time.Time // process id -> start
+	// held are new tracees whose first stop came before their parent's
+	// fork event: they stay stopped until the fork record is written.
+	held map[int]bool
+	// failed is set when the output failed: from then on every tracee
+	// that stops is killed.
+	failed error
+}
+
+// tracee is what the tracer knows of one thread.
+type tracee struct {
+	tgid int
+	// attached: the first stop of an auto-attached tracee has been seen.
+	attached bool
+	// pendingExec is the record prepared at an exec's seccomp stop,
+	// waiting for PTRACE_EVENT_EXEC (success) or the syscall-exit stop
+	// (failure).
+	pendingExec *Record
+	// forkKind is the process-creating call seen at its seccomp stop;
+	// empty for clone of a thread, which the filter does not trap.
+	forkKind string
+	forkABI  string
+}
+
+// NewTracer returns a tracer that writes through w.
+func NewTracer(w *Writer, h *Handler, log zerolog.Logger) *Tracer {
+	return &Tracer{w: w, h: h, log: log,
+		threads: map[int]*tracee{}, procs: map[int]time.Time{}, held: map[int]bool{}}
+}
+
+// Run attaches to root (which must not have loaded its filter yet), calls
+// attached with the result, and — if that succeeded — traces until no
+// child and no tracee is left, sending every reaped child to reaped and
+// closing it at the end. errs receives a fatal error (the output failed)
+// as soon as it happens; the job is then killed.
+func (tr *Tracer) Run(root int, start time.Time, attached func(error), reaped chan<- Reaped, errs chan<- error) {
+	runtime.LockOSThread()
+	defer close(reaped)
+	if err := ptraceSeize(root, TraceOptions); err != nil {
+		attached(fmt.Errorf("attaching to the job with ptrace: %w", os.NewSyscallError("ptrace", err)))
+		// Still reap: the caller will see the root exit.
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return
+			}
+			reaped <- Reaped{pid, ws}
+		}
+	}
+	tr.threads[root] = &tracee{tgid: root, attached: true}
+	tr.procs[root] = start
+	attached(nil)
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return
+		}
+		switch {
+		case ws.Exited() || ws.Signaled():
+			tr.onDeath(pid, ws)
+			reaped <- Reaped{pid, ws}
+		case ws.Stopped():
+			if err := tr.onStop(pid, ws); err != nil && tr.failed == nil {
+				tr.failed = err
+				errs <- err
+			}
+		}
+	}
+}
+
+func (tr *Tracer) resume(tid int, sig syscall.Signal) {
+	if tr.failed != nil {
+		_ = unix.Kill(tid, unix.SIGKILL)
+	}
+	if err := unix.PtraceCont(tid, int(sig)); err != nil && err != unix.ESRCH {
+		tr.log.Debug().Err(err).Int("tid", tid).Msg("PTRACE_CONT")
+	}
+}
+
+func (tr *Tracer) onStop(tid int, ws unix.WaitStatus) error {
+	sig := ws.StopSignal()
+	// The ptrace event is in bits 16-23 of the status. (WaitStatus's
+	// TrapCause reports it only for SIGTRAP stops, but a SEIZE group-stop
+	// is PTRACE_EVENT_STOP with the stopping signal.)
+	event := int(ws>>16) & 0xff
+	th := tr.threads[tid]
+	if th == nil {
+		// A new tracee whose parent's fork event has not arrived yet.
+		th = &tracee{tgid: -1}
+		tr.threads[tid] = th
+	}
+	if !th.attached && event == unix.PTRACE_EVENT_STOP {
+		th.attached = true
+		if th.tgid == -1 {
+			// Its parent's fork event is still to come: hold it, so that
+			// nothing it does is recorded before its fork record.
+			tr.held[tid] = true
+			return nil
+		}
+		tr.resume(tid, 0)
+		return nil
+	}
+	switch {
+	case sig == unix.SIGTRAP && event == unix.PTRACE_EVENT_SECCOMP:
+		return tr.onSeccomp(tid, th)
+	case sig == unix.SIGTRAP && event == unix.PTRACE_EVENT_EXEC:
+		return tr.onExec(tid)
+	case sig == unix.SIGTRAP && (event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE):
+		return tr.onFork(tid, th, event)
+	case sig == unix.SIGTRAP|0x80:
+		return tr.onSyscallExit(tid, th)
+	case event == unix.PTRACE_EVENT_STOP:
+		// Group-stop (SIGSTOP, Ctrl-Z): stay stopped, but let SIGCONT
+		// wake it, as without a tracer (KERNEL-FACTS 26).
+		if sig == unix.SIGSTOP || sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU {
+			if err := ptraceListen(tid); err != nil && err != unix.ESRCH {
+				tr.log.Debug().Err(err).Int("tid", tid).Msg("PTRACE_LISTEN")
+			}
+			return nil
+		}
+		tr.resume(tid, 0)
+	case event == 0:
+		// Signal-delivery stop: deliver it.
+		tr.resume(tid, sig)
+	default:
+		tr.resume(tid, 0)
+	}
+	return nil
+}
+
+func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
+	var info ptraceSyscallInfo
+	if err := ptraceGetSyscallInfo(tid, &info); err != nil || info.Op != unix.PTRACE_SYSCALL_INFO_SECCOMP {
+		tr.resume(tid, 0)
+		return nil
+	}
+	c := Call{TID: tid, Sys: filter.Decode(info.Arch, int32(info.U[0]))}
+	copy(c.Args[:], info.U[1:7])
+	switch {
+	case c.Sys.Kind.IsExec():
+		t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, tid)
+		if err != nil {
+			tr.resume(tid, 0)
+			return nil
+		}
+		r, err := tr.h.ExecRecord(t, &c)
+		t.Close()
+		if errors.Is(err, ErrNotExec) || err != nil {
+			tr.resume(tid, 0)
+			return nil
+		}
+		th.pendingExec = r
+		// Resume to the syscall-exit stop: reached only if the exec
+		// fails; success stops at PTRACE_EVENT_EXEC first.
+		if tr.failed != nil {
+			_ = unix.Kill(tid, unix.SIGKILL)
+		}
+		if err := unix.PtraceSyscall(tid, 0); err != nil && err != unix.ESRCH {
+			tr.log.Debug().Err(err).Int("tid", tid).Msg("PTRACE_SYSCALL")
+		}
+	case c.Sys.Kind != filter.KindUnknown:
+		th.forkKind = c.Sys.Kind.String()
+		th.forkABI = ""
+		if c.Sys.ABI != "x86_64" {
+			th.forkABI = c.Sys.ABI
+		}
+		tr.resume(tid, 0)
+	default:
+		tr.resume(tid, 0)
+	}
+	return nil
+}
+
+func (tr *Tracer) onSyscallExit(tid int, th *tracee) error {
+	r := th.pendingExec
+	th.pendingExec = nil
+	if r == nil {
+		tr.resume(tid, 0)
+		return nil
+	}
+	var info ptraceSyscallInfo
+	if err := ptraceGetSyscallInfo(tid, &info); err == nil && info.Op == unix.PTRACE_SYSCALL_INFO_EXIT {
+		rval := int64(info.U[0])
+		isErr := uint8(info.U[1]) != 0
+		if isErr && rval < 0 {
+			e := errnoName(unix.Errno(-rval))
+			if r.Error != e {
+				r.Error, r.ErrorDetail = e, ""
+			}
+		}
+	}
+	f := false
+	r.Verified = &f
+	err := tr.w.Write(r)
+	tr.resume(tid, 0)
+	return err
+}
+
+func (tr *Tracer) onExec(pid int) error {
+	msg, _ := unix.PtraceGetEventMsg(pid)
+	former := int(msg)
+	var r *Record
+	if th := tr.threads[former]; th != nil {
+		r = th.pendingExec
+		th.pendingExec = nil
+		if former != pid {
+			// A non-leader thread exec'd: it now has the leader's id.
+			delete(tr.threads, former)
+			th.tgid = pid
+			tr.threads[pid] = th
+		}
+	}
+	if former != pid && r != nil {
+		r.TID = former
+	}
+	t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, pid)
+	if err != nil {
+		tr.resume(pid, 0)
+		return nil
+	}
+	r = tr.h.VerifyExec(t, pid, r)
+	t.Close()
+	if _, ok := tr.procs[pid]; !ok {
+		tr.procs[pid] = time.Now()
+	}
+	err = tr.w.Write(r)
+	tr.resume(pid, 0)
+	return err
+}
+
+func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
+	msg, err := unix.PtraceGetEventMsg(tid)
+	if err != nil {
+		tr.resume(tid, 0)
+		return nil
+	}
+	child := int(msg)
+	kind := th.forkKind
+	th.forkKind = ""
+	ct := tr.threads[child]
+	if ct == nil {
+		ct = &tracee{}
+		tr.threads[child] = ct
+	}
+	var werr error
+	if kind == "" && event == unix.PTRACE_EVENT_CLONE {
+		// A thread (the filter does not trap CLONE_THREAD).
+		ct.tgid = th.tgid
+	} else {
+		if kind == "" {
+			kind = map[int]string{unix.PTRACE_EVENT_FORK: "fork", unix.PTRACE_EVENT_VFORK: "vfork", unix.PTRACE_EVENT_CLONE: "clone"}[event]
+		}
+		ct.tgid = child
+		tr.procs[child] = time.Now()
+		r := &Record{Event: EventFork, PID: th.tgid, ChildPID: child, Kind: kind, ABI: th.forkABI}
+		if tid != th.tgid {
+			r.TID = tid
+		}
+		werr = tr.w.Write(r)
+	}
+	if tr.held[child] {
+		delete(tr.held, child)
+		tr.resume(child, 0)
+	}
+	tr.resume(tid, 0)
+	return werr
+}
+
+func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
+	th := tr.threads[tid]
+	delete(tr.threads, tid)
+	delete(tr.held, tid)
+	if th != nil && th.tgid != tid && th.tgid != -1 {
+		return // a thread
+	}
+	start, known := tr.procs[tid]
+	if !known && th == nil {
+		return
+	}
+	delete(tr.procs, tid)
+	r := &Record{Event: EventExit, PID: tid}
+	if ws.Exited() {
+		code := ws.ExitStatus()
+		r.ExitCode = &code
+	} else {
+		r.Signal = unix.SignalName(ws.Signal())
+		if r.Signal == "" {
+			r.Signal = fmt.Sprintf("SIG%d", int(ws.Signal()))
+		}
+	}
+	if known {
+		d := float64(time.Since(start).Microseconds()) / 1000
+		r.DurationMS = &d
+	}
+	if tr.failed == nil {
+		if err := tr.w.Write(r); err != nil {
+			tr.failed = err
+		}
+	}
+}

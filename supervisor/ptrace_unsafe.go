@@ -1,0 +1,60 @@
+package supervisor
+
+import (
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The raw ptrace requests the tracer needs beyond what x/sys offers. Each
+// must be called from the one OS thread that attached (KERNEL-FACTS 27).
+
+// ptraceSyscallInfo is struct ptrace_syscall_info (88 bytes on x86_64).
+type ptraceSyscallInfo struct {
+	Op                 uint8
+	_                  [3]uint8
+	Arch               uint32
+	InstructionPointer uint64
+	StackPointer       uint64
+	// The union: entry {nr, args[6]}, exit {rval, is_error},
+	// seccomp {nr, args[6], ret_data}.
+	U [8]uint64
+}
+
+func init() {
+	if unsafe.Sizeof(ptraceSyscallInfo{}) != 88 {
+		panic("ptrace_syscall_info has the wrong size")
+	}
+}
+
+// ptraceGetSyscallInfo is PTRACE_GET_SYSCALL_INFO (Linux 5.3).
+func ptraceGetSyscallInfo(tid int, info *ptraceSyscallInfo) error {
+	*info = ptraceSyscallInfo{}
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid),
+		unsafe.Sizeof(*info), uintptr(unsafe.Pointer(info)), 0, 0)
+	runtime.KeepAlive(info)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// ptraceSeize is PTRACE_SEIZE with options.
+func ptraceSeize(pid int, options int) error {
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, uintptr(options), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// ptraceListen is PTRACE_LISTEN: leave a group-stopped tracee stopped but
+// let SIGCONT wake it.
+func ptraceListen(tid int) error {
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
