@@ -119,7 +119,7 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 			if errors.Is(err, procfs.ErrTooLong) {
 				r.setErr(unix.ENAMETOOLONG, err.Error())
 			} else {
-				r.setErr(errnoOf(err), err.Error())
+				r.memErr(err)
 			}
 		}
 	}
@@ -140,7 +140,7 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 			if errors.Is(err, procfs.ErrTooLong) {
 				r.setErr(unix.E2BIG, err.Error())
 			} else {
-				r.setErr(errnoOf(err), err.Error())
+				r.memErr(err)
 			}
 		}
 	}
@@ -196,6 +196,20 @@ func (h *Handler) ForkRecord(t *procfs.Task, c *Call) (*Record, error) {
 		r.ABI = c.Sys.ABI
 	}
 	return r, nil
+}
+
+// memErr files a failed read of tracee memory: a bad pointer (EFAULT) is
+// the error the exec itself will fail with; anything else (EPERM on a
+// non-dumpable process, ESRCH) only means exectrail could not see, and the
+// exec's own outcome is unknown.
+func (r *Record) memErr(err error) {
+	if e := errnoOf(err); e == unix.EFAULT || e == unix.EIO {
+		r.setErr(unix.EFAULT, err.Error())
+		return
+	}
+	if r.ReadError == "" {
+		r.ReadError = err.Error()
+	}
 }
 
 // setErr keeps the first error: it is the one the exec fails with.

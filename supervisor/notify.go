@@ -43,6 +43,7 @@ func (l *NotifyLoop) Stop() {
 // (POLLHUP), Stop is called, or the output fails. It closes the listener
 // when it returns.
 func (l *NotifyLoop) Run() error {
+	lockWriterThread()
 	defer unix.Close(l.fd)
 	defer unix.Close(l.stopR)
 	pfd := []unix.PollFd{
@@ -123,9 +124,13 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 	}
 	t, err := procfs.OpenTask(l.h.Resolver.ProcRoot, c.TID)
 	if err != nil {
-		// Gone already: nothing ran.
-		l.respond(n.ID, 0)
-		return nil
+		if !notifIDValid(l.fd, n.ID) {
+			return nil // gone already: nothing ran
+		}
+		// Alive but not inspectable (exectrail out of fds or memory —
+		// which a job can provoke with prlimit): refuse the call rather
+		// than let it run unrecorded.
+		return l.refuse(n.ID, unreadableRecord(&c, err), unix.EAGAIN)
 	}
 	defer t.Close()
 	if !notifIDValid(l.fd, n.ID) {
@@ -148,12 +153,30 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 	}
 	if err != nil {
 		l.log.Debug().Err(err).Int("tid", c.TID).Msg("reading task")
-		r = &Record{Event: EventExec, PID: c.TID, Error: "ESRCH", ErrorDetail: err.Error()}
-		if !c.Sys.Kind.IsExec() {
-			r = &Record{Event: EventFork, PID: c.TID, Kind: c.Sys.Kind.String()}
-		}
+		return l.refuse(n.ID, unreadableRecord(&c, err), unix.EAGAIN)
 	}
 	return l.emit(n.ID, r)
+}
+
+// unreadableRecord is the record of a call whose task could not be
+// inspected: the thread id stands in for the unknown process id.
+func unreadableRecord(c *Call, err error) *Record {
+	r := &Record{Event: EventExec, PID: c.TID, TID: c.TID, Syscall: c.Sys.Kind.String(),
+		ReadError: "cannot inspect the task: " + err.Error() + "; call refused with EAGAIN", Error: "EAGAIN"}
+	if !c.Sys.Kind.IsExec() {
+		r = &Record{Event: EventFork, PID: c.TID, TID: c.TID, Kind: c.Sys.Kind.String(), ReadError: r.ReadError, Error: "EAGAIN"}
+	}
+	return r
+}
+
+// refuse writes r and fails the call with errno.
+func (l *NotifyLoop) refuse(id uint64, r *Record, errno unix.Errno) error {
+	if err := l.w.Write(r); err != nil {
+		l.respond(id, unix.EIO)
+		return err
+	}
+	l.respond(id, errno)
+	return nil
 }
 
 // emit writes r and only then lets the call continue. When the output

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"syscall"
 	"time"
 
@@ -74,7 +73,7 @@ func NewTracer(w *Writer, h *Handler, log zerolog.Logger) *Tracer {
 // closing it at the end. errs receives a fatal error (the output failed)
 // as soon as it happens; the job is then killed.
 func (tr *Tracer) Run(root int, start time.Time, attached func(error), reaped chan<- Reaped, errs chan<- error) {
-	runtime.LockOSThread()
+	lockWriterThread()
 	defer close(reaped)
 	if err := ptraceSeize(root, TraceOptions); err != nil {
 		attached(fmt.Errorf("attaching to the job with ptrace: %w", os.NewSyscallError("ptrace", err)))
@@ -263,8 +262,17 @@ func (tr *Tracer) onExec(pid int) error {
 	}
 	t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, pid)
 	if err != nil {
-		tr.resume(pid, 0)
-		return nil
+		// The new program cannot be inspected (exectrail out of fds, say):
+		// it must not run unrecorded. Kill it before its first
+		// instruction and say so.
+		_ = unix.Kill(pid, unix.SIGKILL)
+		rec := &Record{Event: EventExec, PID: pid, Error: "EAGAIN",
+			ReadError: "cannot inspect the process after exec: " + err.Error() + "; killed"}
+		if r != nil {
+			rec = r
+			rec.Error, rec.ReadError = "EAGAIN", "cannot inspect the process after exec: "+err.Error()+"; killed"
+		}
+		return tr.w.Write(rec)
 	}
 	r = tr.h.VerifyExec(t, pid, r)
 	t.Close()

@@ -37,6 +37,7 @@ const (
 	FieldSyscall        = "syscall"
 	FieldError          = "error"
 	FieldErrorDetail    = "error_detail"
+	FieldReadError      = "read_error"
 	FieldAction         = "action"
 	FieldVerified       = "verified"
 	FieldChildPID       = "child_pid"
@@ -72,8 +73,13 @@ type Record struct {
 	Syscall       string // "execve" or "execveat"
 	Error         string
 	ErrorDetail   string
-	Action        string
-	Verified      *bool
+	// ReadError says what of the call could not be read (tracee memory,
+	// /proc) when that does not by itself make the call fail: a
+	// non-dumpable process's memory, say. The record then holds what
+	// could be read.
+	ReadError string
+	Action    string
+	Verified  *bool
 
 	ChildPID   int
 	Kind       string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,6 +231,9 @@ func (w *Writer) appendJSON(r *Record) {
 	if r.ErrorDetail != "" {
 		e = e.Str(FieldErrorDetail, r.ErrorDetail)
 	}
+	if r.ReadError != "" {
+		e = e.Str(FieldReadError, r.ReadError)
+	}
 	if r.Action != "" {
 		e = e.Str(FieldAction, r.Action)
 	}
@@ -358,4 +362,18 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// lockWriterThread locks the calling goroutine to its OS thread and blocks
+// SIGTTOU there. Records may go to the terminal while an interactive shell
+// in the job owns it; with `stty tostop` such a write from a background
+// process group would stop exectrail — and with it every held exec. A
+// thread that blocks SIGTTOU is allowed to write. Only this thread's mask
+// changes, so the command does not inherit anything.
+func lockWriterThread() {
+	runtime.LockOSThread()
+	var set unix.Sigset_t
+	sig := uint(unix.SIGTTOU) - 1
+	set.Val[sig/64] |= 1 << (sig % 64)
+	_ = unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil)
 }

@@ -21,11 +21,22 @@ type job struct {
 	writer  *supervisor.Writer
 	loop    *supervisor.NotifyLoop
 	loopErr chan error
+	// setupFailed: exectrail could not serve the job it started; the
+	// job was stopped and the status is 125 whatever the job's.
+	setupFailed bool
 }
 
 func run(opt *options) int {
 	ignored, blocked := initialSignals()
 	j := &job{opt: opt, self: os.Getpid(), pidfd: -1}
+
+	// Thread ids from the kernel are in exectrail's pid namespace; /proc
+	// must be that namespace's, or every record would describe some other
+	// process.
+	if s, err := os.Readlink("/proc/self"); err != nil || s != strconv.Itoa(j.self) {
+		errorf("/proc does not belong to exectrail's pid namespace (/proc/self is %q, pid %d); mount a matching procfs (for example unshare --mount-proc)", s, j.self)
+		return exitSetup
+	}
 
 	// Orphaned descendants come back to us, so that none is ever left
 	// behind unserved and unnoticed.
@@ -94,6 +105,7 @@ func run(opt *options) int {
 		if err != nil {
 			errorf("%v", err)
 			unix.Close(listener)
+			j.setupFailed = true
 			_ = unix.PidfdSendSignal(j.pidfd, unix.SIGKILL, nil, 0)
 		} else {
 			j.loopErr = make(chan error, 1)
@@ -106,6 +118,7 @@ func run(opt *options) int {
 		go tr.Run(pid, start, func(err error) { attached <- err }, reaped, j.loopErr)
 		if err := <-attached; err != nil {
 			errorf("%v (is the job already traced, by exectrail --backend ptrace, gdb or strace?)", err)
+			j.setupFailed = true
 			_, _ = unix.Write(sp[0], []byte{'E'})
 		} else {
 			_, _ = unix.Write(sp[0], []byte{'G'})
@@ -213,11 +226,10 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 		kill := fatal != nil || time.Now().After(killAt)
 		for _, pid := range childrenOf(j.self) {
 			if kill {
-				_ = unix.Kill(pid, unix.SIGKILL)
+				signalChild(j.self, pid, unix.SIGKILL)
 			} else if !sentTerm[pid] {
 				sentTerm[pid] = true
-				_ = unix.Kill(pid, unix.SIGTERM)
-				_ = unix.Kill(pid, unix.SIGCONT)
+				signalChild(j.self, pid, unix.SIGTERM, unix.SIGCONT)
 			}
 		}
 	}
@@ -238,13 +250,22 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 				}
 			}
 		case s := <-sigs:
-			if s.code == siKernel {
+			if s.code == siKernel && !(s.sig == unix.SIGHUP && isSessionLeader()) {
 				// Sent by the terminal to the whole process group:
-				// the command has it already.
+				// the command has it already. (A hang-up goes to the
+				// session leader alone: when that is exectrail, it is
+				// passed on.)
 				continue
 			}
 			if j.pidfd >= 0 {
 				_ = unix.PidfdSendSignal(j.pidfd, s.sig, nil, 0)
+				continue
+			}
+			if rootDone && isTermination(s.sig) {
+				// COMMAND is gone and leftovers are being waited for
+				// (--orphans=wait): being told to stop means stop them.
+				startOrphanPhase()
+				signalLeftovers()
 			}
 		case err := <-loopErr:
 			loopErr = nil
@@ -274,7 +295,7 @@ done:
 			}
 		}
 	}
-	if fatal != nil || !rootDone {
+	if fatal != nil || !rootDone || j.setupFailed {
 		return exitSetup
 	}
 	switch {
@@ -286,6 +307,53 @@ done:
 		return exitSignalShift + int(sig)
 	}
 	return exitSetup
+}
+
+// signalChild sends sigs to pid through a pidfd, after checking that pid is
+// still a child of self: between listing and signalling, the child may
+// have been reaped and its pid reused by a process outside the job.
+func signalChild(self, pid int, sigs ...syscall.Signal) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if parentOf(pid) != self {
+		return
+	}
+	for _, sig := range sigs {
+		_ = unix.PidfdSendSignal(fd, sig, nil, 0)
+	}
+}
+
+func parentOf(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return -1
+	}
+	p, err := strconv.Atoi(f[1])
+	if err != nil {
+		return -1
+	}
+	return p
+}
+
+func isSessionLeader() bool {
+	sid, err := unix.Getsid(0)
+	return err == nil && sid == os.Getpid()
+}
+
+func isTermination(sig syscall.Signal) bool {
+	return sig == unix.SIGTERM || sig == unix.SIGINT || sig == unix.SIGHUP || sig == unix.SIGQUIT
 }
 
 // childrenOf lists the children of process pid from

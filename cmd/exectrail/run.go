@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -115,32 +117,65 @@ func (f *runFlags) validate() (*options, error) {
 		},
 	}).Level(level)
 
-	switch f.output {
-	case "":
-		opt.outFD = 2
-	case "-":
-		opt.outFD = 1
-	default:
-		fd, err := unix.Open(f.output, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
-		if err != nil {
-			return nil, fmt.Errorf("opening output: %w", &os.PathError{Op: "open", Path: f.output, Err: err})
-		}
-		opt.outFD = fd
-	}
-	switch f.format {
-	case "":
-		opt.format = supervisor.FormatJSON
-		if isTerminal(opt.outFD) {
-			opt.format = supervisor.FormatText
-		}
-	default:
+	var format supervisor.Format
+	if f.format != "" {
 		ff, err := supervisor.ParseFormat(f.format)
 		if err != nil {
 			return nil, fmt.Errorf("--format: %w", err)
 		}
-		opt.format = ff
+		format = ff
 	}
+	fd, err := openOutput(f.output)
+	if err != nil {
+		return nil, err
+	}
+	opt.outFD = fd
+	if f.format == "" {
+		format = supervisor.FormatJSON
+		if isTerminal(opt.outFD) {
+			format = supervisor.FormatText
+		}
+	}
+	opt.format = format
 	return opt, nil
+}
+
+// openOutput opens the record output. The standard streams and names of
+// already open fds (/dev/stderr, /dev/fd/N, /proc/self/fd/N) share the
+// open file description rather than reopening the file, so records and the
+// command's own output do not overwrite each other.
+func openOutput(path string) (int, error) {
+	std := -1
+	switch {
+	case path == "":
+		std = 2
+	case path == "-" || path == "/dev/stdout":
+		std = 1
+	case path == "/dev/stderr":
+		std = 2
+	case path == "/dev/stdin":
+		std = 0
+	case strings.HasPrefix(path, "/dev/fd/"), strings.HasPrefix(path, "/proc/self/fd/"):
+		n, err := strconv.Atoi(path[strings.LastIndexByte(path, '/')+1:])
+		if err == nil {
+			std = n
+		}
+	}
+	if std >= 0 {
+		if initiallyClosed(std) {
+			return -1, fmt.Errorf("opening output: fd %d is closed; give -o FILE", std)
+		}
+		fd, err := unix.FcntlInt(uintptr(std), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			return -1, fmt.Errorf("opening output: fd %d: %w", std, err)
+		}
+		return fd, nil
+	}
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return -1, fmt.Errorf("opening output: %w", &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	return fd, nil
 }
 
 func isTerminal(fd int) bool {

@@ -2,6 +2,7 @@ package main
 
 /*
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,10 +12,16 @@ package main
 // runtime installs its own handlers (which would hide an inherited
 // SIG_IGN for most signals; KERNEL-FACTS 32).
 static unsigned long long initial_ignored, initial_blocked;
+static int initial_closed; // bit N: fd N (0-2) was closed at startup
 
 __attribute__((constructor)) static void exectrail_capture_signals(void) {
 	struct sigaction sa;
 	sigset_t set;
+	// The Go runtime opens /dev/null on closed standard fds before main;
+	// remember which were closed, so records never go there unseen.
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+			initial_closed |= 1 << fd;
 	for (int s = 1; s <= 64; s++) {
 		if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
 			initial_ignored |= 1ULL << (s - 1);
@@ -28,6 +35,7 @@ __attribute__((constructor)) static void exectrail_capture_signals(void) {
 
 static unsigned long long exectrail_initial_ignored(void) { return initial_ignored; }
 static unsigned long long exectrail_initial_blocked(void) { return initial_blocked; }
+static int exectrail_initial_closed(void) { return initial_closed; }
 
 // Forwarded signals are caught by this handler, which needs siginfo to tell
 // a signal the terminal sent to the whole process group (si_code
@@ -105,6 +113,12 @@ import (
 // blocked, as bit masks (bit N-1 for signal N).
 func initialSignals() (ignored, blocked uint64) {
 	return uint64(C.exectrail_initial_ignored()), uint64(C.exectrail_initial_blocked())
+}
+
+// initiallyClosed reports whether standard fd (0–2) was closed when
+// exectrail started.
+func initiallyClosed(fd int) bool {
+	return fd >= 0 && fd <= 2 && int(C.exectrail_initial_closed())&(1<<fd) != 0
 }
 
 func catchSignal(fd int, sig syscall.Signal) error {
