@@ -24,6 +24,7 @@ type job struct {
 	// setupFailed: exectrail could not serve the job it started; the
 	// job was stopped and the status is 125 whatever the job's.
 	setupFailed bool
+	start       time.Time
 }
 
 func run(opt *options) int {
@@ -82,6 +83,7 @@ func run(opt *options) int {
 		Sys:   &syscall.SysProcAttr{PidFD: &j.pidfd},
 	}
 	start := time.Now()
+	j.start = start
 	pid, err := syscall.ForkExec("/proc/self/exe", append([]string{os.Args[0]}, ca.encode()...), attr)
 	unix.Close(sp[1])
 	if err != nil {
@@ -240,6 +242,11 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 			if !ok {
 				goto done
 			}
+			if j.loop != nil {
+				// The notify backend sees only the exits of processes
+				// exectrail reaps itself: COMMAND and orphans.
+				j.writeExit(c)
+			}
 			if c.PID == j.pid {
 				rootStatus, rootDone = c.Status, true
 				unix.Close(j.pidfd)
@@ -307,6 +314,25 @@ done:
 		return exitSignalShift + int(sig)
 	}
 	return exitSetup
+}
+
+// writeExit records the end of a process exectrail reaped.
+func (j *job) writeExit(c supervisor.Reaped) {
+	r := &supervisor.Record{Event: supervisor.EventExit, PID: c.PID}
+	switch {
+	case c.Status.Exited():
+		code := c.Status.ExitStatus()
+		r.ExitCode = &code
+	case c.Status.Signaled():
+		r.Signal = signalName(c.Status.Signal())
+	default:
+		return
+	}
+	if c.PID == j.pid {
+		d := float64(time.Since(j.start).Microseconds()) / 1000
+		r.DurationMS = &d
+	}
+	_ = j.writer.Write(r)
 }
 
 // signalChild sends sigs to pid through a pidfd, after checking that pid is
