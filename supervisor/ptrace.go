@@ -39,8 +39,10 @@ type Tracer struct {
 	threads map[int]*tracee
 	procs   map[int]time.Time // process id -> start
 	// held are new tracees whose first stop came before their parent's
-	// fork event: they stay stopped until the fork record is written.
-	held map[int]bool
+	// fork event: they stay stopped until the fork record is written. The
+	// value is the parent process read at that stop, so that they are
+	// let go should the parent die before its event.
+	held map[int]int
 	// failed is set when the output failed: from then on every tracee
 	// that stops is killed.
 	failed error
@@ -64,7 +66,7 @@ type tracee struct {
 // NewTracer returns a tracer that writes through w.
 func NewTracer(w *Writer, h *Handler, log zerolog.Logger) *Tracer {
 	return &Tracer{w: w, h: h, log: log,
-		threads: map[int]*tracee{}, procs: map[int]time.Time{}, held: map[int]bool{}}
+		threads: map[int]*tracee{}, procs: map[int]time.Time{}, held: map[int]int{}}
 }
 
 // Run attaches to root (which must not have loaded its filter yet), calls
@@ -141,7 +143,7 @@ func (tr *Tracer) onStop(tid int, ws unix.WaitStatus) error {
 		if th.tgid == -1 {
 			// Its parent's fork event is still to come: hold it, so that
 			// nothing it does is recorded before its fork record.
-			tr.held[tid] = true
+			tr.held[tid] = tr.parentOf(tid)
 			return nil
 		}
 		tr.resume(tid, 0)
@@ -314,7 +316,7 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 		}
 		werr = tr.w.Write(r)
 	}
-	if tr.held[child] {
+	if _, ok := tr.held[child]; ok {
 		delete(tr.held, child)
 		tr.resume(child, 0)
 	}
@@ -334,6 +336,14 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 		return
 	}
 	delete(tr.procs, tid)
+	for child, parent := range tr.held {
+		if parent == tid {
+			// Its parent died before reporting the fork: nothing more
+			// will come to release it.
+			delete(tr.held, child)
+			tr.resume(child, 0)
+		}
+	}
 	r := &Record{Event: EventExit, PID: tid}
 	if ws.Exited() {
 		code := ws.ExitStatus()
@@ -353,4 +363,18 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 			tr.failed = err
 		}
 	}
+}
+
+// parentOf returns the parent process of tid, or -1.
+func (tr *Tracer) parentOf(tid int) int {
+	t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, tid)
+	if err != nil {
+		return -1
+	}
+	defer t.Close()
+	st, err := t.Status()
+	if err != nil {
+		return -1
+	}
+	return st.PPid
 }
