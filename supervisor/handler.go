@@ -25,6 +25,8 @@ const maxArgs = procfs.MaxArgBytes / 9
 type Handler struct {
 	Resolver     procfs.Resolver
 	Cgroup2Mount string
+	// Policy, when not empty, refuses executables (see Policy).
+	Policy *Policy
 }
 
 // NewHandler returns a Handler for the /proc at procRoot, probing
@@ -302,4 +304,18 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		}
 	}
 	return r
+}
+
+// Refuse applies the policy to r, an exec record: when the executable or
+// its interpreter is refused it marks r (action deny, error EPERM) and
+// returns true.
+func (h *Handler) Refuse(r *Record) bool {
+	d := h.Policy.Check(r.Executable, r.Interpreter)
+	if !d.Deny {
+		return false
+	}
+	r.Action = ActionDeny
+	r.Error = "EPERM"
+	r.ErrorDetail = "refused by policy: " + d.Reason
+	return true
 }

@@ -155,6 +155,9 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 		l.log.Debug().Err(err).Int("tid", c.TID).Msg("reading task")
 		return l.refuse(n.ID, unreadableRecord(&c, err), unix.EAGAIN)
 	}
+	if c.Sys.Kind.IsExec() && l.h.Refuse(r) {
+		return l.refuse(n.ID, r, unix.EPERM)
+	}
 	return l.emit(n.ID, r)
 }
 

@@ -198,6 +198,15 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 			tr.resume(tid, 0)
 			return nil
 		}
+		if tr.h.Refuse(r) {
+			// First check, at entry: the exec never starts.
+			f := false
+			r.Verified = &f
+			err := tr.w.Write(r)
+			skipSyscall(tid, unix.EPERM)
+			tr.resume(tid, 0)
+			return err
+		}
 		th.pendingExec = r
 		// Resume to the syscall-exit stop: reached only if the exec
 		// fails; success stops at PTRACE_EVENT_EXEC first.
@@ -278,6 +287,22 @@ func (tr *Tracer) onExec(pid int) error {
 	}
 	r = tr.h.VerifyExec(t, pid, r)
 	t.Close()
+	if !tr.h.Policy.Empty() && (r.Verified == nil || !*r.Verified) {
+		// Under a policy, what cannot be verified does not run.
+		_ = unix.Kill(pid, unix.SIGKILL)
+		r.Action, r.Error = ActionDeny, "EPERM"
+		r.ErrorDetail = "refused: the executable could not be verified after exec"
+		return tr.w.Write(r)
+	}
+	if r.Verified != nil && *r.Verified {
+		r.Action = ""
+		if tr.h.Refuse(r) {
+			// Second check, on what the kernel actually loaded, before
+			// its first instruction: racing the first check is useless.
+			_ = unix.Kill(pid, unix.SIGKILL)
+			return tr.w.Write(r)
+		}
+	}
 	if _, ok := tr.procs[pid]; !ok {
 		tr.procs[pid] = time.Now()
 	}

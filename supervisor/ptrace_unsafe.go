@@ -58,3 +58,20 @@ func ptraceListen(tid int) error {
 	}
 	return nil
 }
+
+// skipSyscall makes the syscall at which tid is stopped (a seccomp stop)
+// not run and return -errno: the syscall number becomes -1, which the
+// kernel skips, leaving the return register as set here.
+func skipSyscall(tid int, errno unix.Errno) {
+	var regs unix.PtraceRegs
+	if err := unix.PtraceGetRegs(tid, &regs); err != nil {
+		_ = unix.Kill(tid, unix.SIGKILL)
+		return
+	}
+	regs.Orig_rax = ^uint64(0)
+	regs.Rax = uint64(-int64(errno))
+	if err := unix.PtraceSetRegs(tid, &regs); err != nil {
+		// Cannot refuse it cleanly: it must not run at all.
+		_ = unix.Kill(tid, unix.SIGKILL)
+	}
+}

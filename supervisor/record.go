@@ -9,6 +9,9 @@ const (
 	EventExit = "exit"
 )
 
+// ActionDeny marks an exec that exectrail refused.
+const ActionDeny = "deny"
+
 // Field names of the JSON records: the contract in SPEC.md. Kept in one
 // place so the JSON writer, the text writer and tests agree.
 const (

@@ -95,6 +95,7 @@ func run(opt *options) int {
 	reaped := make(chan supervisor.Reaped, 64)
 	j.writer = supervisor.NewWriter(supervisor.FDWriter(opt.outFD), opt.format)
 	h := supervisor.NewHandler("/proc")
+	h.Policy = opt.policy
 	kind, listener, err := receiveFromChild(sp[0])
 	switch {
 	case err != nil:

@@ -16,15 +16,16 @@ import (
 )
 
 type runFlags struct {
-	fs        *pflag.FlagSet
-	output    string
-	format    string
-	backend   string
-	deny      []string
-	allow     []string
-	orphans   string
-	killGrace time.Duration
-	verbose   bool
+	fs          *pflag.FlagSet
+	output      string
+	format      string
+	backend     string
+	deny        []string
+	allow       []string
+	policyFiles []string
+	orphans     string
+	killGrace   time.Duration
+	verbose     bool
 }
 
 func newRunFlags() *runFlags {
@@ -36,6 +37,7 @@ func newRunFlags() *runFlags {
 	fs.StringVar(&f.backend, "backend", "auto", "auto, notify or ptrace")
 	fs.StringArrayVar(&f.deny, "deny", nil, "refuse executables matching GLOB (repeatable)")
 	fs.StringArrayVar(&f.allow, "allow", nil, "allow only executables matching GLOB (repeatable)")
+	fs.StringArrayVar(&f.policyFiles, "policy", nil, "read allow/deny patterns from FILE, one \"allow GLOB\" or \"deny GLOB\" a line (repeatable)")
 	fs.StringVar(&f.orphans, "orphans", "kill", "what happens to processes still running when COMMAND exits: kill (SIGTERM, then SIGKILL after --kill-grace) or wait (keep recording until they exit)")
 	fs.DurationVar(&f.killGrace, "kill-grace", 2*time.Second, "with --orphans=kill, how long leftover processes get between SIGTERM and SIGKILL")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log supervisor diagnostics to stderr")
@@ -45,6 +47,7 @@ func newRunFlags() *runFlags {
 
 // options is the validated form of the run flags.
 type options struct {
+	policy    *supervisor.Policy
 	mode      string // child stage mode: notify, trace or auto
 	outFD     int
 	format    supervisor.Format
@@ -89,8 +92,19 @@ func (f *runFlags) validate() (*options, error) {
 	default:
 		return nil, fmt.Errorf("unknown --backend %q (want auto, notify or ptrace)", f.backend)
 	}
-	if len(f.deny) > 0 || len(f.allow) > 0 {
-		return nil, errors.New("--deny and --allow are not implemented yet")
+	pol, err := f.buildPolicy()
+	if err != nil {
+		return nil, err
+	}
+	opt.policy = pol
+	if !pol.Empty() {
+		switch opt.mode {
+		case "auto":
+			// Enforcement needs the post-exec check only ptrace has.
+			opt.mode = "trace"
+		case "notify":
+			warnf("--backend notify enforces the policy only when an exec is requested; a hostile program can race that check (the kernel re-reads the path after it). Use --backend ptrace or auto for enforcement that cannot be raced")
+		}
 	}
 	switch f.orphans {
 	case "kill", "wait":
@@ -138,6 +152,33 @@ func (f *runFlags) validate() (*options, error) {
 	}
 	opt.format = format
 	return opt, nil
+}
+
+// buildPolicy collects --deny, --allow and --policy into one policy.
+func (f *runFlags) buildPolicy() (*supervisor.Policy, error) {
+	pol := &supervisor.Policy{}
+	for _, g := range f.deny {
+		if err := pol.Add(false, g, "--deny"); err != nil {
+			return nil, fmt.Errorf("--deny: %w", err)
+		}
+	}
+	for _, g := range f.allow {
+		if err := pol.Add(true, g, "--allow"); err != nil {
+			return nil, fmt.Errorf("--allow: %w", err)
+		}
+	}
+	for _, name := range f.policyFiles {
+		file, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("--policy: %w", err)
+		}
+		err = pol.ReadPolicy(file, name)
+		file.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--policy %w", err)
+		}
+	}
+	return pol, nil
 }
 
 // openOutput opens the record output. The standard streams and names of
