@@ -16,7 +16,7 @@ import (
 // refuses; when any allow pattern exists, whatever no allow pattern
 // matches is refused too. A script is refused when its interpreter is.
 // Fileless executables (memfd, deleted files) match only patterns that
-// name them ("/memfd:*", "* (deleted)"), so an allow list never lets them
+// name them ("/memfd:*", "/** (deleted)"), so an allow list never lets them
 // through by accident.
 type Policy struct {
 	rules    []rule

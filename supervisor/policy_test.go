@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -110,4 +111,27 @@ func FuzzPolicyPattern(f *testing.F) {
 			t.Errorf("literal pattern %q does not match itself", pat)
 		}
 	})
+}
+
+// The policy the README offers CI users must parse and do what it says.
+func TestShippedCIPolicy(t *testing.T) {
+	f, err := os.Open("../docs/policies/ci-no-network.policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var p Policy
+	if err := p.ReadPolicy(f, "ci-no-network.policy"); err != nil {
+		t.Fatal(err)
+	}
+	for exe, deny := range map[string]bool{
+		"/usr/bin/curl": true, "/usr/local/bin/wget": true, "/usr/bin/nc.openbsd": true,
+		"/tmp/payload": true, "/home/ci/Downloads/x/tool": true, "/memfd:x (deleted)": true,
+		"/home/ci/build/a.out (deleted)": true,
+		"/usr/bin/make": false, "/usr/bin/gcc": false, "/home/ci/build/a.out": false,
+	} {
+		if got := p.Check(exe, "").Deny; got != deny {
+			t.Errorf("%s: deny %v, want %v", exe, got, deny)
+		}
+	}
 }
