@@ -102,6 +102,14 @@ type Record struct {
 	ExitCode      *int     `json:"exit_code"`
 	Signal        string   `json:"signal"`
 
+	CgroupV1            string `json:"cgroup_v1"`
+	CgroupV1Controllers string `json:"cgroup_v1_controllers"`
+	ContainerID         string `json:"container_id"`
+	ContainerRuntime    string `json:"container_runtime"`
+	PodUID              string `json:"pod_uid"`
+	PidNS               uint64 `json:"pidns"`
+	MntNS               uint64 `json:"mntns"`
+
 	Raw map[string]any `json:"-"`
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/exectrail/exectrail/filter"
 	"github.com/exectrail/exectrail/procfs"
@@ -161,9 +162,13 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 		}
 	}
 	h.fillCgroup(t, r)
+	h.fillNamespaces(t, r)
 	return r, nil
 }
 
+// fillCgroup fills the cgroup and container fields of an exec record:
+// one read of /proc/PID/cgroup and one stat of the cgroup's directory,
+// nothing cached (a process can be moved to another cgroup at any time).
 func (h *Handler) fillCgroup(t *procfs.Task, r *Record) {
 	b, err := t.ReadFile("cgroup")
 	if err != nil {
@@ -173,17 +178,41 @@ func (h *Handler) fillCgroup(t *procfs.Task, r *Record) {
 	if err != nil {
 		return
 	}
-	path, ok := procfs.UnifiedPath(lines)
-	if !ok {
+	info := procfs.CgroupAttribution(lines)
+	r.CgroupV1, r.CgroupV1Controllers = info.V1Path, info.V1Controllers
+	r.ContainerID, r.ContainerRuntime, r.PodUID = info.ID, info.Runtime, info.PodUID
+	if !info.HasV2 {
 		return
 	}
-	r.Cgroup = path
-	if h.Cgroup2Mount == "" {
-		return
+	r.Cgroup = info.V2Path
+	if id, ok := h.cgroupID(info.V2Path); ok {
+		r.CgroupID = id
+	}
+}
+
+// cgroupID is the cgroup v2 id of path: the inode of its directory under
+// the cgroup2 mount. A path outside exectrail's cgroup namespace ("/..")
+// is not under the mount, and has no id exectrail can see.
+func (h *Handler) cgroupID(path string) (uint64, bool) {
+	if h.Cgroup2Mount == "" || !strings.HasPrefix(path, "/") ||
+		strings.Contains(path, "/../") || strings.HasSuffix(path, "/..") {
+		return 0, false
 	}
 	var st unix.Stat_t
-	if err := unix.Stat(h.Cgroup2Mount+path, &st); err == nil {
-		r.CgroupID = st.Ino
+	if err := unix.Stat(h.Cgroup2Mount+path, &st); err != nil {
+		return 0, false
+	}
+	return st.Ino, true
+}
+
+// fillNamespaces records the inode numbers of the task's pid and mount
+// namespaces, read from its ns/ links through the task's handle.
+func (h *Handler) fillNamespaces(t *procfs.Task, r *Record) {
+	if ino, err := procfs.NamespaceInode(t, "pid"); err == nil {
+		r.PidNS = ino
+	}
+	if ino, err := procfs.NamespaceInode(t, "mnt"); err == nil {
+		r.MntNS = ino
 	}
 }
 
@@ -259,6 +288,7 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 			r.Cwd = cwd
 		}
 		h.fillCgroup(t, r)
+		h.fillNamespaces(t, r)
 		mem := &procfs.ProcessMemory{TID: pid}
 		if fn, err := procfs.ExecFilename(t, mem); err == nil {
 			r.Path = fn

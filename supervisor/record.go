@@ -48,6 +48,19 @@ const (
 	FieldExitCode       = "exit_code"
 	FieldSignal         = "signal"
 	FieldDurationMS     = "duration_ms"
+
+	// Container attribution on exec records. cgroup_v1 (and which
+	// hierarchy it came from) is the v1 path that named the container
+	// when the v2 path did not: hybrid and v1-only hosts.
+	FieldCgroupV1               = "cgroup_v1"
+	FieldCgroupV1Hex            = "cgroup_v1_hex"
+	FieldCgroupV1Controllers    = "cgroup_v1_controllers"
+	FieldCgroupV1ControllersHex = "cgroup_v1_controllers_hex"
+	FieldContainerID            = "container_id"
+	FieldContainerRuntime       = "container_runtime"
+	FieldPodUID                 = "pod_uid"
+	FieldPidNS                  = "pidns"
+	FieldMntNS                  = "mntns"
 )
 
 // Record is one event. Only the fields that apply to its Event are
@@ -89,4 +102,17 @@ type Record struct {
 	ExitCode   *int
 	Signal     string
 	DurationMS *float64
+
+	// Exec records: what the cgroup path names (procfs.CgroupInfo).
+	// CgroupV1 and CgroupV1Controllers are the v1 line that named the
+	// container when the v2 path (Cgroup) did not.
+	CgroupV1            string
+	CgroupV1Controllers string
+	ContainerID         string // 64 hex digits
+	ContainerRuntime    string // docker, containerd, cri-o, podman; empty when not named
+	PodUID              string // with dashes
+	// PidNS and MntNS are the inode numbers of the process's pid and
+	// mount namespaces; 0 when unknown.
+	PidNS uint64
+	MntNS uint64
 }

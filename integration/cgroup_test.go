@@ -1,0 +1,324 @@
+package integration
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Container attribution (issue 5). The kernel knows no containers: a
+// runtime puts each container in a cgroup whose path names it. These tests
+// make cgroups named as docker and the kubelet + containerd name theirs,
+// run a job whose shell moves itself into each and then execs, and check
+// that each exec record names the cgroup the process was in at that exec.
+
+// TestCgroupContainerAttribution: a docker scope, then a kubepods pod with
+// a cri-containerd scope, under the cgroup2 mount.
+func TestCgroupContainerAttribution(t *testing.T) {
+	requireRoot(t)
+	mnt := cgroup2MountOf(t)
+	self := ownCgroup(t, "")
+	dockerID, ctrID, pod := randHex(t, 32), randHex(t, 32), randUUID(t)
+	docker := "/system.slice/docker-" + dockerID + ".scope"
+	kube := "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" +
+		strings.ReplaceAll(pod, "-", "_") + ".slice/cri-containerd-" + ctrID + ".scope"
+	makeCgroup(t, mnt, self, docker, dockerID)
+	makeCgroup(t, mnt, self, kube, ctrID, strings.ReplaceAll(pod, "-", "_"))
+	probeMove(t, mnt, self, docker)
+	probeMove(t, mnt, self, kube)
+
+	script := fmt.Sprintf("set -e; /usr/bin/true; echo $$ > %s; /usr/bin/true; echo $$ > %s; /usr/bin/true; echo $$ > %s",
+		procsFile(mnt, docker), procsFile(mnt, kube), procsFile(mnt, self))
+	r := runTrail(t, Opts{}, "sh", "-c", script)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d: the shell could not move itself\nstderr: %s\n%s", r.ExitCode, r.Stderr, dump(r.Records))
+	}
+	trues := r.ExecsOf("/usr/bin/true")
+	if len(trues) != 3 {
+		t.Fatalf("%d exec records of /usr/bin/true, want 3:\n%s", len(trues), dump(r.Records))
+	}
+	pidns, mntns := ownNamespace(t, "pid"), ownNamespace(t, "mnt")
+	for _, rec := range append([]Record{r.Execs()[0]}, trues...) {
+		if rec.PidNS != pidns || rec.MntNS != mntns {
+			t.Errorf("pidns %d mntns %d, want the test's own %d %d:\n%s", rec.PidNS, rec.MntNS, pidns, mntns, dump([]Record{rec}))
+		}
+	}
+
+	// The command itself and the first true ran where the test runs.
+	for _, rec := range []Record{r.Execs()[0], trues[0]} {
+		wantCgroup(t, rec, mnt, self)
+		for _, f := range []string{"container_id", "container_runtime", "pod_uid", "cgroup_v1", "cgroup_v1_controllers"} {
+			if rec.Has(f) {
+				t.Errorf("%s before the move:\n%s", f, dump([]Record{rec}))
+			}
+		}
+	}
+
+	wantCgroup(t, trues[1], mnt, docker)
+	if trues[1].ContainerID != dockerID || trues[1].ContainerRuntime != "docker" || trues[1].Has("pod_uid") || trues[1].Has("cgroup_v1") {
+		t.Errorf("in the docker scope: want container_id %s, container_runtime docker, no pod_uid, no cgroup_v1:\n%s",
+			dockerID, dump(trues[1:2]))
+	}
+
+	wantCgroup(t, trues[2], mnt, kube)
+	if trues[2].ContainerID != ctrID || trues[2].ContainerRuntime != "containerd" || trues[2].PodUID != pod || trues[2].Has("cgroup_v1") {
+		t.Errorf("in the pod's cri-containerd scope: want container_id %s, container_runtime containerd, pod_uid %s, no cgroup_v1:\n%s",
+			ctrID, pod, dump(trues[2:3]))
+	}
+}
+
+// TestCgroupV1HybridContainer: on a hybrid host the container may be named
+// only in a v1 hierarchy while the v2 line is the test's own ("/" here).
+// The record keeps the v2 path and id in cgroup/cgroup_id, and adds the
+// v1 path and its hierarchy. The named hierarchy name=systemd is used: it
+// has no controllers, so moving a process there changes nothing else.
+func TestCgroupV1HybridContainer(t *testing.T) {
+	requireRoot(t)
+	v1 := cgroupV1MountOf(t, "name=systemd")
+	mnt := cgroup2MountOf(t)
+	self2 := ownCgroup(t, "")
+	self1 := ownCgroup(t, "name=systemd")
+	id := randHex(t, 32)
+	docker := "/docker/" + id
+	makeCgroup(t, v1, self1, docker, id)
+	probeMove(t, v1, self1, docker)
+
+	script := fmt.Sprintf("set -e; /usr/bin/true; echo $$ > %s; /usr/bin/true; echo $$ > %s",
+		procsFile(v1, docker), procsFile(v1, self1))
+	r := runTrail(t, Opts{}, "sh", "-c", script)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d\nstderr: %s\n%s", r.ExitCode, r.Stderr, dump(r.Records))
+	}
+	trues := r.ExecsOf("/usr/bin/true")
+	if len(trues) != 2 {
+		t.Fatalf("%d exec records of /usr/bin/true, want 2:\n%s", len(trues), dump(r.Records))
+	}
+	wantCgroup(t, trues[0], mnt, self2)
+	if trues[0].Has("container_id") || trues[0].Has("cgroup_v1") {
+		t.Errorf("container fields before the move:\n%s", dump(trues[:1]))
+	}
+	wantCgroup(t, trues[1], mnt, self2)
+	if trues[1].CgroupV1 != docker || trues[1].CgroupV1Controllers != "name=systemd" ||
+		trues[1].ContainerID != id || trues[1].ContainerRuntime != "docker" || trues[1].Has("pod_uid") {
+		t.Errorf("want cgroup_v1 %s from name=systemd, container_id %s, container_runtime docker:\n%s", docker, id, dump(trues[1:]))
+	}
+}
+
+// wantCgroup checks that rec was in the v2 cgroup path: its cgroup field,
+// and its cgroup_id equal to the inode of the cgroup's directory.
+func wantCgroup(t *testing.T, rec Record, mnt, path string) {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(mnt, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino := fi.Sys().(*syscall.Stat_t).Ino
+	if rec.Cgroup != path || rec.CgroupID != ino {
+		t.Errorf("cgroup %q cgroup_id %d, want %q and the inode of %s, %d:\n%s",
+			rec.Cgroup, rec.CgroupID, path, filepath.Join(mnt, path), ino, dump([]Record{rec}))
+	}
+}
+
+// mountinfoFind returns the mount point of the first mount of a
+// hierarchy's root ("/") whose file system type is fstype and whose super
+// options include opt ("" for any).
+func mountinfoFind(t *testing.T, fstype, opt string) string {
+	t.Helper()
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		// id parent major:minor root mountpoint … - fstype source superopts
+		fields, after := strings.Fields(pre), strings.Fields(post)
+		if len(after) < 3 || after[0] != fstype || len(fields) < 5 || fields[3] != "/" {
+			continue
+		}
+		if opt != "" && !strings.Contains(","+after[2]+",", ","+opt+",") {
+			continue
+		}
+		if strings.Contains(fields[4], `\`) {
+			skipf(t, "%s mount point %q has escaped characters", fstype, fields[4])
+		}
+		return fields[4]
+	}
+	return ""
+}
+
+func cgroup2MountOf(t *testing.T) string {
+	t.Helper()
+	m := mountinfoFind(t, "cgroup2", "")
+	if m == "" {
+		skipf(t, "no cgroup2 mount in /proc/self/mountinfo")
+	}
+	return m
+}
+
+func cgroupV1MountOf(t *testing.T, hierarchy string) string {
+	t.Helper()
+	m := mountinfoFind(t, "cgroup", hierarchy)
+	if m == "" {
+		skipf(t, "no cgroup v1 hierarchy %s mounted (not a hybrid host)", hierarchy)
+	}
+	return m
+}
+
+// ownCgroup returns the test's own cgroup path in the hierarchy whose
+// controllers field is controllers ("" for v2). A path outside the
+// test's cgroup namespace cannot be written to: skip.
+func ownCgroup(t *testing.T, controllers string) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		_, rest, _ := strings.Cut(line, ":")
+		ctl, path, ok := strings.Cut(rest, ":")
+		if !ok || ctl != controllers {
+			continue
+		}
+		if strings.Contains(path, "..") {
+			skipf(t, "the test's cgroup %q is outside its cgroup namespace", path)
+		}
+		return path
+	}
+	skipf(t, "the test is in no cgroup of hierarchy %q:\n%s", controllers, b)
+	return ""
+}
+
+// ownNamespace is the inode number of the test's own namespace, from the
+// link /proc/self/ns/NAME ("pid:[4026531836]").
+func ownNamespace(t *testing.T, name string) uint64 {
+	t.Helper()
+	link, err := os.Readlink("/proc/self/ns/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(link, name+":["), "]"), 10, 64)
+	if err != nil {
+		t.Fatalf("ns link %q: %v", link, err)
+	}
+	return n
+}
+
+func procsFile(mnt, cgroup string) string {
+	return filepath.Join(mnt, cgroup, "cgroup.procs")
+}
+
+func randHex(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func randUUID(t *testing.T) string {
+	h := randHex(t, 16)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// makeCgroup creates the cgroup path under mnt, with the parents that do
+// not exist yet, and removes what it created when the test ends, innermost
+// first. A component holding one of the test's own random tokens is the
+// test's alone and must be removed; other parents it created
+// (system.slice, kubepods.slice) may meanwhile be used by a concurrent
+// run, so failing to remove them is only logged. Processes still in the
+// test's cgroups at the end (there should be none: exectrail has reaped
+// the whole job) are moved back to self first.
+func makeCgroup(t *testing.T, mnt, self, path string, tokens ...string) {
+	t.Helper()
+	var created []string
+	dir := mnt
+	for _, c := range strings.Split(strings.Trim(path, "/"), "/") {
+		dir = filepath.Join(dir, c)
+		err := os.Mkdir(dir, 0o755)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		if err != nil {
+			removeCgroups(t, mnt, self, created, tokens)
+			t.Fatalf("creating cgroup %s: %v", dir, err)
+		}
+		created = append(created, dir)
+	}
+	t.Cleanup(func() { removeCgroups(t, mnt, self, created, tokens) })
+}
+
+func removeCgroups(t *testing.T, mnt, self string, created, tokens []string) {
+	for i := len(created) - 1; i >= 0; i-- {
+		dir := created[i]
+		own := false
+		for _, tok := range tokens {
+			own = own || strings.Contains(filepath.Base(dir), tok)
+		}
+		if own {
+			if b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err == nil {
+				for _, pid := range strings.Fields(string(b)) {
+					t.Errorf("process %s still in %s at the end of the test; moving it out", pid, dir)
+					_ = os.WriteFile(procsFile(mnt, self), []byte(pid), 0)
+				}
+			}
+		}
+		err := os.Remove(dir)
+		// A process that has just exited can keep its cgroup busy
+		// until the kernel has released it.
+		for deadline := time.Now().Add(2 * time.Second); errors.Is(err, syscall.EBUSY) && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+			err = os.Remove(dir)
+		}
+		switch {
+		case err == nil:
+		case own:
+			t.Errorf("removing cgroup %s: %v", dir, err)
+		default:
+			t.Logf("leaving shared parent cgroup %s: %v", dir, err)
+		}
+	}
+}
+
+// probeMove moves a helper process into cgroup and back before the job
+// does the same, so that a host that refuses it fails with the reason:
+// cgroup v2 allows no processes in a non-root cgroup with controllers
+// enabled in its cgroup.subtree_control (EBUSY), nor in a threaded or
+// invalid one (EOPNOTSUPP); v1 has no such rule.
+func probeMove(t *testing.T, mnt, self, cgroup string) {
+	t.Helper()
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	pid := []byte(strconv.Itoa(cmd.Process.Pid))
+	if err := os.WriteFile(procsFile(mnt, cgroup), pid, 0); err != nil {
+		dir := filepath.Join(mnt, cgroup)
+		typ, _ := os.ReadFile(filepath.Join(dir, "cgroup.type"))
+		sub, _ := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control"))
+		t.Fatalf("moving a process into %s: %v (cgroup.type %q, cgroup.subtree_control %q)",
+			dir, err, strings.TrimSpace(string(typ)), strings.TrimSpace(string(sub)))
+	}
+	if err := os.WriteFile(procsFile(mnt, self), pid, 0); err != nil {
+		t.Fatalf("moving the helper back to %s: %v", filepath.Join(mnt, self), err)
+	}
+}
