@@ -42,7 +42,9 @@ type Tracer struct {
 	// fork event: they stay stopped until the fork record is written. The
 	// value is the parent process read at that stop, so that they are
 	// let go should the parent die before its event.
-	held map[int]int
+	held        map[int]int
+	firstSeen   map[int]time.Time
+	deadForkers []deadForker
 	// failed is set when the output failed: from then on every tracee
 	// that stops is killed.
 	failed error
@@ -66,7 +68,7 @@ type tracee struct {
 // NewTracer returns a tracer that writes through w.
 func NewTracer(w *Writer, h *Handler, log zerolog.Logger) *Tracer {
 	return &Tracer{w: w, h: h, log: log,
-		threads: map[int]*tracee{}, procs: map[int]time.Time{}, held: map[int]int{}}
+		threads: map[int]*tracee{}, procs: map[int]time.Time{}, held: map[int]int{}, firstSeen: map[int]time.Time{}}
 }
 
 // Run attaches to root (which must not have loaded its filter yet), calls
@@ -141,9 +143,32 @@ func (tr *Tracer) onStop(tid int, ws unix.WaitStatus) error {
 	if !th.attached && event == unix.PTRACE_EVENT_STOP {
 		th.attached = true
 		if th.tgid == -1 {
-			// Its parent's fork event is still to come: hold it, so that
-			// nothing it does is recorded before its fork record.
-			tr.held[tid] = tr.parentOf(tid)
+			tr.firstSeen[tid] = time.Now()
+			tgid, ppid := tr.idsOf(tid)
+			if tgid > 0 && tgid != tid {
+				// A thread: no records, nothing to hold.
+				th.tgid = tgid
+				tr.resume(tid, 0)
+				return nil
+			}
+			if _, alive := tr.procs[ppid]; alive {
+				// Its parent's fork event is still to come: hold it, so that
+				// nothing it does is recorded before its fork record.
+				tr.held[tid] = ppid
+				return nil
+			}
+			// Its parent died in its fork event stop and is gone already
+			// (a SIGKILL can drop the event). The parent is inferred: the
+			// most recent traced process that died with a fork pending.
+			// With several such deaths at once the pairing is a best
+			// guess; the child itself is never lost or left stopped.
+			if n := len(tr.deadForkers); n > 0 {
+				p := tr.deadForkers[n-1]
+				tr.deadForkers = tr.deadForkers[:n-1]
+				return tr.adopt(tid, p.pid, p.kind)
+			}
+			// Its parent is exiting and not yet reaped: wait for it.
+			tr.held[tid] = -2
 			return nil
 		}
 		tr.resume(tid, 0)
@@ -335,6 +360,10 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 		}
 		ct.tgid = child
 		tr.procs[child] = time.Now()
+		if t0, ok := tr.firstSeen[child]; ok {
+			tr.procs[child] = t0
+			delete(tr.firstSeen, child)
+		}
 		r := &Record{Event: EventFork, PID: th.tgid, ChildPID: child, Kind: kind, ABI: th.forkABI}
 		if tid != th.tgid {
 			r.TID = tid
@@ -353,6 +382,7 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 	th := tr.threads[tid]
 	delete(tr.threads, tid)
 	delete(tr.held, tid)
+	delete(tr.firstSeen, tid)
 	if th != nil && th.tgid != tid && th.tgid != -1 {
 		return // a thread
 	}
@@ -361,13 +391,32 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 		return
 	}
 	delete(tr.procs, tid)
+	adopted := false
 	for child, parent := range tr.held {
 		if parent == tid {
 			// Its parent died before reporting the fork: nothing more
 			// will come to release it.
 			delete(tr.held, child)
-			tr.resume(child, 0)
+			kind := ""
+			if th != nil {
+				kind = th.forkKind
+			}
+			_ = tr.adopt(child, tid, kind)
+			adopted = true
 		}
+	}
+	if !adopted && th != nil && th.forkKind != "" {
+		for child, parent := range tr.held {
+			if parent == -2 {
+				delete(tr.held, child)
+				_ = tr.adopt(child, tid, th.forkKind)
+				adopted = true
+				break
+			}
+		}
+	}
+	if !adopted && th != nil && th.forkKind != "" {
+		tr.deadForkers = append(tr.deadForkers, deadForker{tid, th.forkKind})
 	}
 	r := &Record{Event: EventExit, PID: tid}
 	if ws.Exited() {
@@ -390,16 +439,42 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 	}
 }
 
-// parentOf returns the parent process of tid, or -1.
-func (tr *Tracer) parentOf(tid int) int {
+type deadForker struct {
+	pid  int
+	kind string
+}
+
+// adopt writes the fork record of child, whose parent's fork event never
+// came, and lets it run.
+func (tr *Tracer) adopt(child, parent int, kind string) error {
+	if kind == "" {
+		kind = "fork"
+	}
+	th := tr.threads[child]
+	th.tgid = child
+	start, ok := tr.firstSeen[child]
+	if !ok {
+		start = time.Now()
+	}
+	delete(tr.firstSeen, child)
+	tr.procs[child] = start
+	var err error
+	if parent > 0 {
+		err = tr.w.Write(&Record{Event: EventFork, PID: parent, ChildPID: child, Kind: kind})
+	}
+	tr.resume(child, 0)
+	return err
+}
+
+func (tr *Tracer) idsOf(tid int) (tgid, ppid int) {
 	t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, tid)
 	if err != nil {
-		return -1
+		return -1, -1
 	}
 	defer t.Close()
 	st, err := t.Status()
 	if err != nil {
-		return -1
+		return -1, -1
 	}
-	return st.PPid
+	return st.Tgid, st.PPid
 }
