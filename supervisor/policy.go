@@ -58,20 +58,23 @@ func (e *PolicyError) Error() string { return e.Origin + ": " + e.Err.Error() }
 func (e *PolicyError) Unwrap() error { return e.Err }
 
 // ReadPolicy adds the rules of a policy file: one rule a line, "allow
-// PATTERN" or "deny PATTERN"; blank lines and lines starting with # are
+// PATTERN" or "deny PATTERN" (separated by spaces or tabs); "#" at the
+// start of a line or after a blank starts a comment; blank lines are
 // ignored. Errors name the line.
 func (p *Policy) ReadPolicy(r io.Reader, name string) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		origin := fmt.Sprintf("%s:%d", name, n)
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+		line := stripComment(sc.Text())
+		if line == "" {
 			continue
 		}
-		verb, pat, ok := strings.Cut(line, " ")
-		pat = strings.TrimSpace(pat)
-		if !ok || pat == "" {
+		verb, pat := line, ""
+		if i := strings.IndexAny(line, " \t"); i >= 0 {
+			verb, pat = line[:i], strings.TrimSpace(line[i:])
+		}
+		if pat == "" {
 			return &PolicyError{origin, fmt.Errorf("want \"allow PATTERN\" or \"deny PATTERN\", got %q", line)}
 		}
 		var allow bool
@@ -90,6 +93,19 @@ func (p *Policy) ReadPolicy(r io.Reader, name string) error {
 		return &PolicyError{name, err}
 	}
 	return nil
+}
+
+// stripComment removes a comment — "#" at the start of the line or after
+// blank space — and the blank space around what is left. A "#" inside a
+// pattern (not after a blank) is kept.
+func stripComment(line string) string {
+	for i := 0; i < len(line); i++ {
+		if line[i] == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
+			line = line[:i]
+			break
+		}
+	}
+	return strings.TrimSpace(line)
 }
 
 // Decision is why an executable is refused.

@@ -88,10 +88,10 @@ func TestReadPolicyErrors(t *testing.T) {
 		}
 	}
 	var p Policy
-	if err := p.ReadPolicy(strings.NewReader("# ok\n  allow   /usr/bin/*  \ndeny /usr/bin/curl\n"), "p"); err != nil {
+	if err := p.ReadPolicy(strings.NewReader("# ok\n  allow   /usr/bin/*  # tools\ndeny\t/usr/bin/curl\t# no network\ndeny /opt/a#b\n"), "p"); err != nil {
 		t.Fatal(err)
 	}
-	if !p.Check("/usr/bin/curl", "").Deny || p.Check("/usr/bin/ls", "").Deny {
+	if !p.Check("/usr/bin/curl", "").Deny || p.Check("/usr/bin/ls", "").Deny || !p.Check("/opt/a#b", "").Deny {
 		t.Error("policy read from text does not decide as written")
 	}
 }
@@ -127,7 +127,8 @@ func TestShippedCIPolicy(t *testing.T) {
 	for exe, deny := range map[string]bool{
 		"/usr/bin/curl": true, "/usr/local/bin/wget": true, "/usr/bin/nc.openbsd": true,
 		"/tmp/payload": true, "/home/ci/Downloads/x/tool": true, "/memfd:x (deleted)": true,
-		"/home/ci/build/a.out (deleted)": true,
+		"/home/ci/build/a.out (deleted)":                 true,
+		"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2": true, "/usr/lib/ld-musl-x86_64.so.1": true,
 		"/usr/bin/make": false, "/usr/bin/gcc": false, "/home/ci/build/a.out": false,
 	} {
 		if got := p.Check(exe, "").Deny; got != deny {
