@@ -8,8 +8,9 @@ BACKENDS := notify ptrace
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export CGO_ENABLED := 1
 
-# Debian packages the build and the tests need.
-DEB_PKGS := libseccomp-dev gcc libc6-dev pkg-config
+# Debian packages the build and the tests need (asciinema: the recording
+# tests check that its player reads exectrail's casts).
+DEB_PKGS := libseccomp-dev gcc libc6-dev pkg-config asciinema
 
 .PHONY: all deps build demo test vet fmt-check unit race fuzz-seed integration fuzz clean
 

@@ -8,6 +8,7 @@ package integration
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -281,6 +282,14 @@ func TestTTYJobControl(t *testing.T) {
 		return false
 	})
 	ttyKillLater(t, recs, "/usr/bin/sleep")
+	// The record is written while the exec is still held; a Ctrl-Z in that
+	// window would stop exectrail before it lets the exec go on, and the
+	// held (killable-only) exec would take the stop only after fg. Wait
+	// until the exec has completed.
+	ttyWaitUntil(t, "the exec of sleep to complete", func() bool {
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", sleepPID))
+		return err == nil && exe == "/usr/bin/sleep"
+	})
 
 	// exectrail's process group was the foreground one before exectrail
 	// started, so Ctrl-Z reaches it and the job.

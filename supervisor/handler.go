@@ -109,6 +109,7 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 	mem := &procfs.ProcessMemory{TID: c.TID}
 	pathOK := true
 	if pathAddr == 0 {
+		r.PathUnknown = true
 		r.setErr(unix.EFAULT, "path pointer is NULL")
 		pathOK = false
 	} else {
@@ -117,6 +118,7 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 		// ENAMETOOLONG even when unmapped memory follows.
 		path, err := procfs.ReadString(mem, pathAddr, procfs.PathMax-1, "path")
 		r.Path = path
+		r.PathUnknown = err != nil && len(path) == 0 && !errors.Is(err, procfs.ErrTooLong)
 		if err != nil {
 			pathOK = false
 			if errors.Is(err, procfs.ErrTooLong) {
@@ -296,6 +298,15 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		r.Executable = ""
 	}
 	r.PID = pid
+	if r.ReadError != "" && r.ArgvTruncated && len(r.Argv) == 0 {
+		// The caller's memory could not be read before the exec (a
+		// non-dumpable process); the new program's argument area, which
+		// the kernel has just copied, can be.
+		if b, err := t.ReadFile("cmdline"); err == nil && len(b) > 0 {
+			r.Argv = bytes.Split(bytes.TrimSuffix(b, []byte{0}), []byte{0})
+			r.ArgvTruncated = false
+		}
+	}
 	verified := true
 	r.Verified = &verified
 	r.Error, r.ErrorDetail = "", ""
@@ -321,8 +332,8 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		if err != nil {
 			break
 		}
-		if !bytes.Equal(fn, r.Path) && !bytes.HasPrefix(fn, []byte("/dev/fd/")) {
-			r.Path = fn
+		if (r.PathUnknown || !bytes.Equal(fn, r.Path)) && !bytes.HasPrefix(fn, []byte("/dev/fd/")) {
+			r.Path, r.PathUnknown = fn, false
 		}
 		st, err := t.Status()
 		if err != nil {

@@ -165,6 +165,7 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 // inspected: the thread id stands in for the unknown process id.
 func unreadableRecord(c *Call, err error) *Record {
 	r := &Record{Event: EventExec, PID: c.TID, TID: c.TID, Syscall: c.Sys.Kind.String(),
+		PathUnknown: true, PPIDUnknown: true,
 		ReadError: "cannot inspect the task: " + err.Error() + "; call refused with EAGAIN", Error: "EAGAIN"}
 	if !c.Sys.Kind.IsExec() {
 		r = &Record{Event: EventFork, PID: c.TID, TID: c.TID, Kind: c.Sys.Kind.String(), ReadError: r.ReadError, Error: "EAGAIN"}

@@ -302,7 +302,7 @@ func (tr *Tracer) onExec(pid int) error {
 		// it must not run unrecorded. Kill it before its first
 		// instruction and say so.
 		_ = unix.Kill(pid, unix.SIGKILL)
-		rec := &Record{Event: EventExec, PID: pid, Error: "EAGAIN",
+		rec := &Record{Event: EventExec, PID: pid, Error: "EAGAIN", PathUnknown: true, PPIDUnknown: true,
 			ReadError: "cannot inspect the process after exec: " + err.Error() + "; killed"}
 		if r != nil {
 			rec = r

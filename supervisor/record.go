@@ -75,7 +75,12 @@ type Record struct {
 	// TID is the thread that made the call, when it is not PID.
 	TID int
 
-	Path          []byte
+	Path []byte
+	// PathUnknown and PPIDUnknown: the value could not be read, so the
+	// field is left out rather than written as "" or 0 (which would claim
+	// an exec of "" or a parent 0).
+	PathUnknown   bool
+	PPIDUnknown   bool
 	Executable    string
 	Argv          [][]byte
 	ArgvTruncated bool

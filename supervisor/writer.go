@@ -47,6 +47,11 @@ type Writer struct {
 	buf    lineBuffer
 	json   zerolog.Logger
 	err    error
+	// The JSON copy of every record (SetCopy, writer_copy.go).
+	copy    io.Writer
+	copyErr error
+	// Called with every record written (SetObserver, writer_observer.go).
+	observe func(*Record)
 }
 
 // NewWriter returns a Writer that writes to out. out should not buffer:
@@ -95,6 +100,10 @@ func (w *Writer) Write(r *Record) error {
 		return w.err
 	}
 	w.seq = r.Seq
+	w.writeCopy(r)
+	if w.observe != nil {
+		w.observe(r)
+	}
 	return nil
 }
 
@@ -154,13 +163,17 @@ func (w *Writer) appendJSON(r *Record) {
 		Int(FieldPID, r.PID)
 	switch r.Event {
 	case EventExec:
-		e = e.Int(FieldPPID, r.PPID)
+		if !r.PPIDUnknown {
+			e = e.Int(FieldPPID, r.PPID)
+		}
 		if r.TID != 0 && r.TID != r.PID {
 			e = e.Int(FieldTID, r.TID)
 		}
-		e = e.Str(FieldPath, string(r.Path))
-		if !utf8.Valid(r.Path) {
-			e = e.Str(FieldPathHex, hex.EncodeToString(r.Path))
+		if !r.PathUnknown {
+			e = e.Str(FieldPath, string(r.Path))
+			if !utf8.Valid(r.Path) {
+				e = e.Str(FieldPathHex, hex.EncodeToString(r.Path))
+			}
 		}
 		if r.Executable != "" {
 			e = strField(e, FieldExecutable, FieldExecutableHex, r.Executable)
@@ -196,6 +209,29 @@ func (w *Writer) appendJSON(r *Record) {
 		}
 		if r.Cgroup != "" {
 			e = strField(e, FieldCgroup, FieldCgroupHex, r.Cgroup)
+		}
+		if r.CgroupV1 != "" {
+			e = strField(e, FieldCgroupV1, FieldCgroupV1Hex, r.CgroupV1)
+		}
+		if r.CgroupV1Controllers != "" {
+			e = strField(e, FieldCgroupV1Controllers, FieldCgroupV1ControllersHex, r.CgroupV1Controllers)
+		}
+		// Container ids, runtimes and pod UIDs are ASCII by construction
+		// (procfs.Container): no hex siblings.
+		if r.ContainerID != "" {
+			e = e.Str(FieldContainerID, r.ContainerID)
+		}
+		if r.ContainerRuntime != "" {
+			e = e.Str(FieldContainerRuntime, r.ContainerRuntime)
+		}
+		if r.PodUID != "" {
+			e = e.Str(FieldPodUID, r.PodUID)
+		}
+		if r.PidNS != 0 {
+			e = e.Uint64(FieldPidNS, r.PidNS)
+		}
+		if r.MntNS != 0 {
+			e = e.Uint64(FieldMntNS, r.MntNS)
 		}
 		if r.Syscall != "" && r.Syscall != "execve" {
 			e = e.Str(FieldSyscall, r.Syscall)
@@ -292,6 +328,7 @@ func appendText(b []byte, r *Record) []byte {
 		if r.ABI != "" {
 			b = append(b, " ["+r.ABI+"]"...)
 		}
+		b = appendContainer(b, r)
 	case EventFork:
 		b = append(b, r.Kind...)
 		if r.ChildPID != 0 {
@@ -321,6 +358,33 @@ func appendText(b []byte, r *Record) []byte {
 		}
 	}
 	return append(b, '\n')
+}
+
+// appendContainer writes " [docker 4f2a9c1d6e8b pod 0b2c…]": the runtime,
+// the container id shortened as docker ps shows it, and the pod UID.
+func appendContainer(b []byte, r *Record) []byte {
+	if r.ContainerID == "" && r.PodUID == "" {
+		return b
+	}
+	var words []string
+	if r.ContainerID != "" {
+		if r.ContainerRuntime != "" {
+			words = append(words, r.ContainerRuntime)
+		} else {
+			words = append(words, "container")
+		}
+		id := r.ContainerID
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		words = append(words, id)
+	}
+	if r.PodUID != "" {
+		words = append(words, "pod", r.PodUID)
+	}
+	b = append(b, " ["...)
+	b = appendPrintable(b, strings.Join(words, " "))
+	return append(b, ']')
 }
 
 // appendWord writes an argument so that a person can tell where it starts

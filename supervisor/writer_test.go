@@ -16,6 +16,11 @@ import (
 	"unicode/utf8"
 )
 
+const (
+	testCtr = "4f2a9c1d6e8b3a7f0c5d2e1b9a8f7e6d5c4b3a29180f7e6d5c4b3a2918073625"
+	testPod = "0b2c6a1e-8f3d-4c5b-9a7e-1d2f3a4b5c6d"
+)
+
 var testTime = time.Date(2025, 3, 4, 5, 6, 7, 890123456, time.FixedZone("X", 3600))
 
 func newTestWriter(out io.Writer, f Format) *Writer {
@@ -76,6 +81,9 @@ func TestWriteJSONFields(t *testing.T) {
 				Cwd: "/usr/bin", Interpreter: "/usr/bin/dash", UID: 1000, HasUID: true,
 				CgroupID: 1234, Cgroup: "/system.slice/x.scope", ABI: "i386", Syscall: "execveat",
 				Error: "EPERM", ErrorDetail: "denied by --deny", Action: "deny", Verified: ptr(false),
+				CgroupV1: "/docker/" + testCtr, CgroupV1Controllers: "name=systemd",
+				ContainerID: testCtr, ContainerRuntime: "docker", PodUID: testPod,
+				PidNS: 4026532281, MntNS: 4026532279,
 			},
 			want: map[string]any{
 				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "exec",
@@ -85,6 +93,9 @@ func TestWriteJSONFields(t *testing.T) {
 				FieldCgroupID: "1234", FieldCgroup: "/system.slice/x.scope", FieldABI: "i386",
 				FieldSyscall: "execveat", FieldError: "EPERM", FieldErrorDetail: "denied by --deny",
 				FieldAction: "deny", FieldVerified: false,
+				FieldCgroupV1: "/docker/" + testCtr, FieldCgroupV1Controllers: "name=systemd",
+				FieldContainerID: testCtr, FieldContainerRuntime: "docker", FieldPodUID: testPod,
+				FieldPidNS: "4026532281", FieldMntNS: "4026532279",
 			},
 		},
 		{
@@ -97,7 +108,8 @@ func TestWriteJSONFields(t *testing.T) {
 		},
 		{
 			name: "fork",
-			rec:  Record{Event: EventFork, PID: 10, TID: 12, ChildPID: 13, Kind: "clone3", ABI: "i386"},
+			rec: Record{Event: EventFork, PID: 10, TID: 12, ChildPID: 13, Kind: "clone3", ABI: "i386",
+				Cgroup: "/x", CgroupID: 5, ContainerID: testCtr, PodUID: testPod, PidNS: 1, MntNS: 2},
 			want: map[string]any{
 				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "fork",
 				FieldPID: "10", FieldTID: "12", FieldChildPID: "13", FieldKind: "clone3", FieldABI: "i386",
@@ -209,6 +221,10 @@ func TestWriteNonUTF8(t *testing.T) {
 		Cwd:         "/tmp/\xed\xa0\x80", // a UTF-16 surrogate, not valid UTF-8
 		Interpreter: "/bin/\xf5sh",
 		Cgroup:      "/a/\xfe",
+		CgroupV1:    "/docker/\xff",
+		// the kernel allows only [A-Za-z0-9_.-] in a v1 hierarchy's
+		// name=, but the rule holds for every string from /proc
+		CgroupV1Controllers: "name=\xfe",
 	}
 	var buf bytes.Buffer
 	w := newTestWriter(&buf, FormatJSON)
@@ -225,6 +241,8 @@ func TestWriteNonUTF8(t *testing.T) {
 		{FieldCwd, FieldCwdHex, []byte(rec.Cwd)},
 		{FieldInterpreter, FieldInterpreterHex, []byte(rec.Interpreter)},
 		{FieldCgroup, FieldCgroupHex, []byte(rec.Cgroup)},
+		{FieldCgroupV1, FieldCgroupV1Hex, []byte(rec.CgroupV1)},
+		{FieldCgroupV1Controllers, FieldCgroupV1ControllersHex, []byte(rec.CgroupV1Controllers)},
 	} {
 		h, ok := m[c.hexField].(string)
 		if !ok {
@@ -261,6 +279,9 @@ func TestWriteValidUTF8HasNoHex(t *testing.T) {
 		Cwd:         "/tmp/ spaces ",
 		Interpreter: "/bin/sh",
 		Cgroup:      "/x",
+		CgroupV1:    "/docker/ü",
+		// valid UTF-8 controllers: no hex sibling
+		CgroupV1Controllers: "name=systemd",
 	}
 	var buf bytes.Buffer
 	if err := newTestWriter(&buf, FormatJSON).Write(&rec); err != nil {
@@ -403,7 +424,8 @@ func TestWriteText(t *testing.T) {
 			Argv: hostile, ArgvTruncated: true, Cwd: "/tmp/\x1b]0;title\x07", Interpreter: "/bin/\u009bsh",
 			Error: "ENOENT", ErrorDetail: "open \x1b[2J\n: no such file", Action: "deny", ABI: "i386",
 		},
-		{Event: EventExec, PID: 42, Path: []byte("/usr/bin/ls"), Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("ls")}},
+		{Event: EventExec, PID: 42, Path: []byte("/usr/bin/ls"), Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("ls")},
+			ContainerID: testCtr, ContainerRuntime: "containerd", PodUID: testPod},
 		{Event: EventFork, PID: 42, Kind: "clone", ChildPID: 43},
 		{Event: EventExit, PID: 43, ExitCode: ptr(3), DurationMS: ptr(1.25)},
 		{Event: EventExit, PID: 44, Signal: "SIGKILL"},
@@ -435,6 +457,12 @@ func TestWriteText(t *testing.T) {
 		!strings.Contains(string(ls[4]), "killed by SIGKILL") {
 		t.Errorf("fork/exit lines:\n%s", buf.Bytes())
 	}
+	if !strings.Contains(string(ls[1]), "[containerd 4f2a9c1d6e8b pod "+testPod+"]") {
+		t.Errorf("container not shown: %s", ls[1])
+	}
+	if strings.Contains(first, "pod") || strings.Contains(first, "container") {
+		t.Errorf("container shown for a record without one: %s", first)
+	}
 	if strings.Contains(string(ls[1]), "[path") {
 		t.Errorf("path shown although it equals the executable: %s", ls[1])
 	}
@@ -457,6 +485,7 @@ func fuzzRecord(path, a0, a1 []byte, cwd, exe, interp string) *Record {
 	return &Record{
 		Event: EventExec, PID: 7, PPID: 6, Path: path, Argv: [][]byte{a0, a1},
 		Cwd: cwd, Executable: exe, Interpreter: interp, Cgroup: interp, ErrorDetail: cwd, Error: "ENOENT",
+		CgroupV1: exe, CgroupV1Controllers: cwd,
 	}
 }
 
@@ -499,6 +528,10 @@ func FuzzWriterJSON(f *testing.F) {
 		}
 		if exe != "" {
 			checkString(t, m, FieldExecutable, FieldExecutableHex, []byte(exe))
+			checkString(t, m, FieldCgroupV1, FieldCgroupV1Hex, []byte(exe))
+		}
+		if cwd != "" {
+			checkString(t, m, FieldCgroupV1Controllers, FieldCgroupV1ControllersHex, []byte(cwd))
 		}
 		if interp != "" {
 			checkString(t, m, FieldInterpreter, FieldInterpreterHex, []byte(interp))
@@ -563,6 +596,30 @@ func BenchmarkWriteText(b *testing.B) {
 		r := Record{Event: EventExec, PID: 4242, PPID: 4241, Path: []byte("gcc"), Executable: "/usr/bin/gcc", Argv: argv, Cwd: "/home/user/src"}
 		if err := w.Write(&r); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestWriteTextContainer(t *testing.T) {
+	for _, c := range []struct {
+		rec  Record
+		want string
+	}{
+		{Record{ContainerID: testCtr, ContainerRuntime: "docker"}, " [docker 4f2a9c1d6e8b]"},
+		{Record{ContainerID: testCtr}, " [container 4f2a9c1d6e8b]"},
+		{Record{PodUID: testPod}, " [pod " + testPod + "]"},
+		{Record{ContainerID: testCtr, ContainerRuntime: "cri-o", PodUID: testPod}, " [cri-o 4f2a9c1d6e8b pod " + testPod + "]"},
+		{Record{ContainerID: "short\x1b"}, ` [container short\x1b]`},
+	} {
+		var buf bytes.Buffer
+		r := c.rec
+		r.Event, r.PID, r.Executable, r.Path = EventExec, 1, "/bin/x", []byte("/bin/x")
+		if err := newTestWriter(&buf, FormatText).Write(&r); err != nil {
+			t.Fatal(err)
+		}
+		checkTextLine(t, buf.Bytes())
+		if !strings.HasSuffix(buf.String(), c.want+"\n") {
+			t.Errorf("%+v: %q, want it to end in %q", c.rec, buf.String(), c.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,11 +26,20 @@ type job struct {
 	// job was stopped and the status is 125 whatever the job's.
 	setupFailed bool
 	start       time.Time
+	rec         *recorder // --record (record.go); nil without
 }
 
 func run(opt *options) int {
 	ignored, blocked := initialSignals()
 	j := &job{opt: opt, self: os.Getpid(), pidfd: -1}
+	// This goroutine writes records too (the exit records of what it
+	// reaps) and errors: like the writer threads, its thread must not be
+	// stopped by SIGTTOU (stty tostop) while the job owns the terminal.
+	// The child stage sets its own mask before exec.
+	runtime.LockOSThread()
+	var ttou unix.Sigset_t
+	ttou.Val[(unix.SIGTTOU-1)/64] |= 1 << ((unix.SIGTTOU - 1) % 64)
+	_ = unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, nil)
 
 	// Thread ids from the kernel are in exectrail's pid namespace; /proc
 	// must be that namespace's, or every record would describe some other
@@ -82,10 +92,18 @@ func run(opt *options) int {
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{PidFD: &j.pidfd},
 	}
+	if opt.record != nil {
+		// --record (record.go): the job's 0, 1, 2 become a pty or pipes.
+		if j.rec, err = newRecorder(opt, attr); err != nil {
+			errorf("%v", err)
+			return exitSetup
+		}
+	}
 	start := time.Now()
 	j.start = start
 	pid, err := syscall.ForkExec("/proc/self/exe", append([]string{os.Args[0]}, ca.encode()...), attr)
 	unix.Close(sp[1])
+	j.rec.started(pid, err) // --record (record.go)
 	if err != nil {
 		errorf("starting the child stage: %v", err)
 		return exitSetup
@@ -93,7 +111,11 @@ func run(opt *options) int {
 	j.pid = pid
 
 	reaped := make(chan supervisor.Reaped, 64)
-	j.writer = supervisor.NewWriter(supervisor.FDWriter(opt.outFD), opt.format)
+	// --record (record.go): records on the terminal it made raw get
+	// \r\n, and every exec record becomes a marker in the cast.
+	j.writer = supervisor.NewWriter(j.rec.sink(opt.outFD), opt.format)
+	j.rec.observe(j.writer)
+	opt.report.attach(j.writer) // --report (report.go)
 	h := supervisor.NewHandler("/proc")
 	h.Policy = opt.policy
 	kind, listener, err := receiveFromChild(sp[0])
@@ -212,10 +234,14 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 		rootStatus unix.WaitStatus
 		rootDone   bool
 		fatal      error
-		killAt     time.Time
-		sentTerm   = map[int]bool{}
-		tick       <-chan time.Time
-		ticker     *time.Ticker
+		// stopRequested: a termination signal came after COMMAND died
+		// but before it was reaped.
+		stopRequested bool
+		killAt        time.Time
+		sentTerm      = map[int]bool{}
+		tick          <-chan time.Time
+		ticker        *time.Ticker
+		handled       bool
 	)
 	startOrphanPhase := func() {
 		if ticker != nil {
@@ -252,12 +278,15 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 				rootStatus, rootDone = c.Status, true
 				unix.Close(j.pidfd)
 				j.pidfd = -1
-				if j.opt.orphans == "kill" || fatal != nil {
+				if j.opt.orphans == "kill" || fatal != nil || stopRequested {
 					startOrphanPhase()
 					signalLeftovers()
 				}
 			}
 		case s := <-sigs:
+			if s, handled = j.rec.onSignal(s); handled {
+				continue // --record (record.go): SIGWINCH resized the pty
+			}
 			if s.code == siKernel && !(s.sig == unix.SIGHUP && isSessionLeader()) {
 				// Sent by the terminal to the whole process group:
 				// the command has it already. (A hang-up goes to the
@@ -266,7 +295,12 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 				continue
 			}
 			if j.pidfd >= 0 {
-				_ = unix.PidfdSendSignal(j.pidfd, s.sig, nil, 0)
+				err := unix.PidfdSendSignal(j.pidfd, s.sig, nil, 0)
+				if err == unix.ESRCH && isTermination(s.sig) {
+					// COMMAND died and has not been reaped yet: the
+					// request to stop applies to what it leaves.
+					stopRequested = true
+				}
 				continue
 			}
 			if rootDone && isTermination(s.sig) {
@@ -303,6 +337,10 @@ done:
 			}
 		}
 	}
+	// --record (record.go): the rest of the output, then the terminal
+	// restored, before exectrail exits or dies of COMMAND's signal.
+	j.rec.finish()
+	j.opt.report.print() // --report (report.go): every record is written by now
 	if fatal != nil || !rootDone || j.setupFailed {
 		return exitSetup
 	}

@@ -1,6 +1,8 @@
 // Command exectrail records every process a command runs.
 //
 //	exectrail run [flags] -- COMMAND [ARG...]
+//	exectrail report [flags] LOG
+//	exectrail play [flags] FILE
 //	exectrail version
 //
 // See README.md for the flags, the records and the exit codes.
@@ -16,6 +18,8 @@ import (
 var version = "dev"
 
 const usage = `usage: exectrail run [flags] -- COMMAND [ARG...]
+       exectrail report [flags] LOG   (see exectrail report --help)
+       exectrail play [--speed N] [--idle-limit SECONDS] FILE
        exectrail version
 
 run flags:
@@ -38,12 +42,16 @@ func main() {
 
 func cliMain(args []string) int {
 	if len(args) == 0 {
-		errorf("no subcommand (want run or version); see exectrail run --help")
+		errorf("no subcommand (want run, report or version); see exectrail run --help")
 		return exitSetup
 	}
 	switch args[0] {
 	case "run":
 		return runMain(args[1:])
+	case "report":
+		return reportMain(args[1:])
+	case "play":
+		return playMain(args[1:]) // play.go
 	case "version", "--version":
 		fmt.Println("exectrail", version)
 		return 0
@@ -52,6 +60,6 @@ func cliMain(args []string) int {
 		newRunFlags().fs.PrintDefaults()
 		return 0
 	}
-	errorf("unknown subcommand %q (want run or version)", args[0])
+	errorf("unknown subcommand %q (want run, report or version)", args[0])
 	return exitSetup
 }

@@ -26,6 +26,10 @@ type runFlags struct {
 	orphans     string
 	killGrace   time.Duration
 	verbose     bool
+	report      string // --report (report.go)
+
+	// --record, --record-input (record.go)
+	rec recordFlags
 }
 
 func newRunFlags() *runFlags {
@@ -41,6 +45,9 @@ func newRunFlags() *runFlags {
 	fs.StringVar(&f.orphans, "orphans", "kill", "what happens to processes still running when COMMAND exits: kill (SIGTERM, then SIGKILL after --kill-grace) or wait (keep recording until they exit)")
 	fs.DurationVar(&f.killGrace, "kill-grace", 2*time.Second, "with --orphans=kill, how long leftover processes get between SIGTERM and SIGKILL")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log supervisor diagnostics to stderr")
+	fs.StringVar(&f.report, "report", "", "when the job ends, print a report of its records to stderr: tree, summary or markdown (--report alone: summary; write --report=KIND)")
+	fs.Lookup("report").NoOptDefVal = "summary"
+	f.rec.define(fs) // --record, --record-input (record.go)
 	fs.Usage = func() {}
 	return f
 }
@@ -55,6 +62,10 @@ type options struct {
 	killGrace time.Duration
 	argv      []string
 	log       zerolog.Logger
+	report    *runReport // --report (report.go); nil without
+
+	// --record (record.go); nil without
+	record *recordOptions
 }
 
 func runMain(args []string) int {
@@ -138,6 +149,14 @@ func (f *runFlags) validate() (*options, error) {
 			return nil, fmt.Errorf("--format: %w", err)
 		}
 		format = ff
+	}
+	rep, err := newRunReport(f.report) // --report (report.go)
+	if err != nil {
+		return nil, err
+	}
+	opt.report = rep
+	if opt.record, err = f.rec.options(); err != nil { // --record (record.go)
+		return nil, err
 	}
 	fd, err := openOutput(f.output)
 	if err != nil {

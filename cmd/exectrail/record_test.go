@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/exectrail/exectrail/supervisor"
+	"golang.org/x/sys/unix"
+)
+
+func TestMarkerLabel(t *testing.T) {
+	for _, tc := range []struct {
+		rec  supervisor.Record
+		want string
+	}{
+		{supervisor.Record{Executable: "/usr/bin/git", Argv: [][]byte{[]byte("git"), []byte("status")}}, "exec /usr/bin/git status"},
+		{supervisor.Record{Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("./ls")}}, "exec /usr/bin/ls"},
+		{supervisor.Record{Executable: "/usr/bin/sh", Argv: [][]byte{[]byte("sh"), []byte("-c"), []byte("echo 'hi' >x")}}, `exec /usr/bin/sh -c 'echo '\''hi'\'' >x'`},
+		{supervisor.Record{Executable: "/usr/bin/printf", Argv: [][]byte{[]byte("printf"), []byte("a\x1b[1m\n"), []byte("\xff"), []byte("")}}, `exec /usr/bin/printf $'a\x1b[1m\n' $'\xff' ''`},
+		{supervisor.Record{Path: []byte("./nope"), Argv: [][]byte{[]byte("./nope")}, Error: "ENOENT"}, "exec ./nope [ENOENT]"},
+		{supervisor.Record{Executable: "/usr/bin/curl", Argv: [][]byte{[]byte("curl")}, Error: "EPERM", Action: "deny"}, "exec /usr/bin/curl [denied]"},
+		{supervisor.Record{Executable: "/usr/bin/true"}, "exec /usr/bin/true"},
+	} {
+		if got := markerLabel(&tc.rec); got != tc.want {
+			t.Errorf("markerLabel(%q) = %q, want %q", tc.rec.Argv, got, tc.want)
+		}
+	}
+	long := supervisor.Record{Executable: "/usr/bin/echo", Argv: [][]byte{[]byte("echo"), []byte(strings.Repeat("é", 400))}}
+	got := markerLabel(&long)
+	if len(got) > 260 || !strings.HasSuffix(got, "…") || !strings.HasPrefix(got, "exec /usr/bin/echo ") || strings.ContainsRune(got, '\ufffd') {
+		t.Errorf("long label (%d bytes): %q", len(got), got)
+	}
+}
+
+func TestShellJoin(t *testing.T) {
+	if got, want := shellJoin([]string{"bash", "-c", "ls -l", "it's"}), `bash -c 'ls -l' 'it'\''s'`; got != want {
+		t.Errorf("shellJoin = %q, want %q", got, want)
+	}
+}
+
+// Records on the terminal the session made raw get \r\n; not otherwise.
+func TestCRLFWriter(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	var raw atomic.Bool
+	w := &crlfWriter{fd: p[1], raw: &raw}
+	for _, on := range []bool{false, true} {
+		raw.Store(on)
+		if n, err := w.Write([]byte("a\nb\n")); n != 4 || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	buf := make([]byte, 64)
+	n, _ := unix.Read(p[0], buf)
+	if got := string(buf[:n]); got != "a\nb\na\r\nb\r\n" {
+		t.Errorf("wrote %q", got)
+	}
+}
+
+// play waits between output events as recorded, divided by the speed,
+// with pauses cut to the idle limit (the file's, unless given).
+func TestPlaySchedule(t *testing.T) {
+	cast := `{"version": 2, "width": 80, "height": 24, "idle_time_limit": 2}
+[1.0, "o", "a"]
+[1.0, "m", "exec /bin/true"]
+[1.5, "o", "b"]
+[11.5, "o", "c"]
+[11.75, "i", "x"]
+[12.0, "o", "d"]
+`
+	for _, tc := range []struct {
+		speed float64
+		limit time.Duration
+		want  time.Duration // when the last event is due
+	}{
+		{1, 0, 1*time.Second + 500*time.Millisecond + 2*time.Second + 500*time.Millisecond},
+		{2, 0, 2 * time.Second},
+		{1, 250 * time.Millisecond, time.Second},
+	} {
+		var out bytes.Buffer
+		var last time.Duration
+		// The fake sleep lets no time pass: each wait is then the
+		// whole delay from the start, and the last one the total.
+		err := play(strings.NewReader(cast), &out, tc.speed, tc.limit, func(d time.Duration) { last = d })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != "abcd" {
+			t.Errorf("played %q", out.String())
+		}
+		if d := last - tc.want; d > 50*time.Millisecond || d < -50*time.Millisecond {
+			t.Errorf("speed %v, limit %v: last output due at %v, want %v", tc.speed, tc.limit, last, tc.want)
+		}
+	}
+}

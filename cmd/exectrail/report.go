@@ -1,0 +1,332 @@
+package main
+
+// exectrail report, and run --report.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/report"
+	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+)
+
+// exitNoReport: the log could not be read or holds no record, or the
+// report could not be written.
+const exitNoReport = 1
+
+const reportUsage = `usage: exectrail report [flags] LOG
+       (LOG is a JSON record file written by exectrail run; - for stdin)
+
+Writes the process tree (default), --summary, or --markdown to stdout;
+--trace-out writes a timeline for ui.perfetto.dev or chrome://tracing.
+
+report flags:
+`
+
+type reportFlags struct {
+	fs       *pflag.FlagSet
+	tree     bool
+	summary  bool
+	markdown bool
+	traceOut string
+	depth    int
+	filter   string
+	width    int
+	top      int
+	lines    int
+}
+
+func newReportFlags() *reportFlags {
+	f := &reportFlags{fs: pflag.NewFlagSet("report", pflag.ContinueOnError)}
+	fs := f.fs
+	fs.BoolVar(&f.tree, "tree", false, "the process tree with pid, time, exit status, executable and argv (the default)")
+	fs.BoolVar(&f.summary, "summary", false, "counts, top executables by count and time, longest processes, failures")
+	fs.BoolVar(&f.markdown, "markdown", false, "the summary and the top of the tree as GitHub-flavoured markdown, for $GITHUB_STEP_SUMMARY")
+	fs.StringVar(&f.traceOut, "trace-out", "", "write a Chrome Trace Event timeline (JSON) to FILE, - for stdout")
+	fs.IntVar(&f.depth, "depth", 0, "tree: show N levels of processes (0: all)")
+	fs.StringVar(&f.filter, "filter", "", "tree: only processes whose executable matches GLOB (a base name, or a path when GLOB has a /), with their ancestors")
+	fs.IntVar(&f.width, "width", 0, "fold lines to N columns, shortening argv first; 0: no limit (unset: the terminal's width, else $COLUMNS, else no limit; 160 with --markdown)")
+	fs.IntVar(&f.top, "top", 10, "summary and markdown: rows per table")
+	fs.IntVar(&f.lines, "lines", 0, "tree: show at most N processes; 0: all (unset: all, 40 with --markdown)")
+	fs.Usage = func() {}
+	return f
+}
+
+func reportMain(args []string) int {
+	f := newReportFlags()
+	if err := f.fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Print(reportUsage)
+			f.fs.PrintDefaults()
+			return 0
+		}
+		errorf("report: %v", err)
+		return exitSetup
+	}
+	if err := f.validate(); err != nil {
+		errorf("report: %v", err)
+		return exitSetup
+	}
+	name := f.fs.Arg(0)
+	var in io.Reader = os.Stdin
+	if name != "-" {
+		file, err := os.Open(name)
+		if err != nil {
+			errorf("report: %v", err)
+			return exitNoReport
+		}
+		defer file.Close()
+		in = file
+	} else {
+		name = "standard input"
+	}
+	l, err := report.Read(in)
+	if err != nil {
+		errorf("report: %s: %s", name, noRecordsReason(l, err))
+		return exitNoReport
+	}
+
+	if f.traceOut != "" {
+		if err := writeTrace(l, f.traceOut); err != nil {
+			errorf("report: %v", err)
+			return exitNoReport
+		}
+		if !f.tree && !f.summary && !f.markdown {
+			if f.traceOut != "-" {
+				fmt.Fprintf(os.Stderr, "exectrail report: timeline of %d processes written to %s; open it in ui.perfetto.dev or chrome://tracing\n", len(l.Processes), f.traceOut)
+			}
+			for _, n := range l.Notes() {
+				fmt.Fprintln(os.Stderr, "exectrail report: note: "+n)
+			}
+			return 0
+		}
+	}
+	width := f.width
+	if !f.fs.Changed("width") {
+		width = defaultWidth(f.kind(), 1)
+	}
+	lines := f.lines
+	if !f.fs.Changed("lines") {
+		lines = -1 // the default of the report's kind
+	}
+	if err := writeReport(os.Stdout, l, f.kind(), width, f.depth, f.filter, f.top, lines); err != nil {
+		errorf("report: writing the report: %v", err)
+		return exitNoReport
+	}
+	return 0
+}
+
+func (f *reportFlags) validate() error {
+	switch n := f.fs.NArg(); {
+	case n == 0:
+		return errors.New("no log given (usage: exectrail report [flags] LOG, - for stdin)")
+	case n > 1:
+		return fmt.Errorf("one log at a time (got %d arguments)", n)
+	}
+	modes := 0
+	for _, on := range []bool{f.tree, f.summary, f.markdown} {
+		if on {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return errors.New("--tree, --summary and --markdown exclude each other")
+	}
+	if f.traceOut == "-" && modes > 0 {
+		return errors.New("--trace-out - and a text report would both go to stdout")
+	}
+	if f.depth < 0 {
+		return errors.New("--depth must not be negative")
+	}
+	if f.top < 1 {
+		return errors.New("--top must be at least 1")
+	}
+	if f.lines < 0 {
+		return errors.New("--lines must not be negative")
+	}
+	if f.width < 0 {
+		return errors.New("--width must not be negative")
+	}
+	if f.filter != "" {
+		if err := report.CheckFilter(f.filter); err != nil {
+			return fmt.Errorf("--filter: %w", err)
+		}
+	}
+	return nil
+}
+
+func (f *reportFlags) kind() string {
+	switch {
+	case f.summary:
+		return "summary"
+	case f.markdown:
+		return "markdown"
+	}
+	return "tree"
+}
+
+// writeReport writes one kind of text report: tree, summary or markdown.
+// lines -1 means the kind's default (all for a tree, 40 in markdown).
+func writeReport(w io.Writer, l *report.Log, kind string, width, depth int, filter string, top, lines int) error {
+	tree := report.TreeOptions{Width: width, Depth: depth, Filter: filter, MaxLines: max(lines, 0)}
+	switch kind {
+	case "summary":
+		return l.WriteSummary(w, report.SummaryOptions{Top: top, Width: width})
+	case "markdown":
+		switch lines {
+		case -1: // unset: the markdown default
+			tree.MaxLines = 0
+		case 0: // all
+			tree.MaxLines = -1
+		}
+		return l.WriteMarkdown(w, report.MarkdownOptions{Top: top, Tree: tree})
+	}
+	return l.WriteTree(w, tree)
+}
+
+func writeTrace(l *report.Log, name string) error {
+	if name == "-" {
+		return l.WriteTrace(os.Stdout)
+	}
+	file, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("--trace-out: %w", err)
+	}
+	if err := l.WriteTrace(file); err != nil {
+		file.Close()
+		return fmt.Errorf("--trace-out: writing %s: %w", name, err)
+	}
+	if err := file.Close(); err != nil {
+		return fmt.Errorf("--trace-out: %w", err)
+	}
+	return nil
+}
+
+// noRecordsReason explains an unreadable log in one line.
+func noRecordsReason(l *report.Log, err error) string {
+	if l == nil {
+		return err.Error()
+	}
+	switch {
+	case l.ReadErr != nil && l.Lines == 0:
+		return fmt.Sprintf("cannot read it: %v", l.ReadErr)
+	case l.Lines == 0:
+		return "empty: no records"
+	}
+	var why []string
+	for i, n := range l.MalformedLines {
+		if i == 3 {
+			why = append(why, "…")
+			break
+		}
+		why = append(why, fmt.Sprintf("line %d: %s", n.Line, n.Reason))
+	}
+	if l.TruncatedLast {
+		why = append(why, "the last line is incomplete")
+	}
+	if l.ReadErr != nil {
+		why = append(why, fmt.Sprintf("reading stopped: %v", l.ReadErr))
+	}
+	s := fmt.Sprintf("no records in %d %s", l.Lines, plural(l.Lines, "line", "lines"))
+	if len(why) > 0 {
+		s += " (" + strings.Join(why, "; ") + ")"
+	}
+	return s + "; exectrail report reads the JSON records of exectrail run -o FILE --format json"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// markdownWidth folds the tree in markdown, which is read in a browser,
+// not a terminal.
+const markdownWidth = 160
+
+// defaultWidth is the width of a report of kind written to fd when
+// --width is not given.
+func defaultWidth(kind string, fd int) int {
+	if kind == "markdown" {
+		return markdownWidth
+	}
+	return terminalWidth(fd)
+}
+
+// terminalWidth is the width of the terminal on fd, else $COLUMNS, else
+// 0 (no limit).
+func terminalWidth(fd int) int {
+	if ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
+		return int(ws.Col)
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 0
+}
+
+// runReport is `exectrail run --report`: every record is also written, as
+// JSON whatever --format says, to an unlinked temporary file (the output
+// may be a terminal, a pipe or text), which is read back and reported on
+// stderr once the job has ended.
+type runReport struct {
+	kind   string
+	copy   *os.File
+	writer *supervisor.Writer
+}
+
+// newRunReport validates a --report value and opens the copy; nil when
+// kind is "".
+func newRunReport(kind string) (*runReport, error) {
+	switch kind {
+	case "":
+		return nil, nil
+	case "tree", "summary", "markdown":
+	default:
+		return nil, fmt.Errorf("unknown --report %q (want tree, summary or markdown)", kind)
+	}
+	file, err := os.CreateTemp("", "exectrail-report-*.jsonl")
+	if err != nil {
+		return nil, fmt.Errorf("--report: keeping a copy of the records: %w", err)
+	}
+	_ = os.Remove(file.Name())
+	return &runReport{kind: kind, copy: file}, nil
+}
+
+// attach makes w copy every record to the report's file.
+func (r *runReport) attach(w *supervisor.Writer) {
+	if r == nil {
+		return
+	}
+	r.writer = w
+	w.SetCopy(supervisor.FDWriter(int(r.copy.Fd())))
+}
+
+// print writes the report to stderr. It changes nothing about the run's
+// exit status.
+func (r *runReport) print() {
+	if r == nil {
+		return
+	}
+	defer r.copy.Close()
+	if r.writer != nil {
+		if err := r.writer.CopyErr(); err != nil {
+			warnf("--report: the copy of the records is incomplete: %v", err)
+		}
+	}
+	l, err := report.Read(io.NewSectionReader(r.copy, 0, 1<<62))
+	if err != nil {
+		return // no record: nothing ran
+	}
+	fmt.Fprintf(os.Stderr, "── exectrail report ──\n")
+	if err := writeReport(os.Stderr, l, r.kind, defaultWidth(r.kind, 2), 0, "", 10, -1); err != nil {
+		warnf("--report: %v", err)
+	}
+}

@@ -1,0 +1,233 @@
+package integration
+
+// exectrail run --report, and exectrail report on logs of real runs.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const reportRule = "── exectrail report ──"
+
+// runReport runs `exectrail ARGS...` (not run) and returns its stdout,
+// stderr and exit status.
+func runReport(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(exectrail, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return stdout.String(), stderr.String(), 0
+	case errors.As(err, &ee):
+		return stdout.String(), stderr.String(), ee.ExitCode()
+	}
+	t.Fatalf("exectrail %q: %v", args, err)
+	return "", "", 0
+}
+
+// writeLog writes records back as a JSON-lines log.
+func writeLog(t *testing.T, recs []Record) string {
+	t.Helper()
+	var b bytes.Buffer
+	for _, r := range recs {
+		line, err := json.Marshal(r.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	name := filepath.Join(t.TempDir(), "log.jsonl")
+	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// run --report=summary prints the summary on stderr after the job, and
+// changes neither the records nor the exit status.
+func TestRunReportSummary(t *testing.T) {
+	r := runTrail(t, Opts{Flags: []string{"--report=summary"}}, "sh", "-c", "ls / >/dev/null; /nonexistent-program 2>/dev/null; exit 3")
+	if r.ExitCode != 3 {
+		t.Fatalf("exit %d, want the command's 3\nstderr: %s", r.ExitCode, r.Stderr)
+	}
+	execs := r.Execs()
+	if len(execs) != 3 || len(r.ExecsOf("/usr/bin/ls")) != 1 {
+		t.Fatalf("want 3 exec records (sh, ls, the failed one):\n%s", dump(r.Records))
+	}
+	sh := execs[0]
+	i := strings.Index(r.Stderr, reportRule)
+	if i < 0 {
+		t.Fatalf("no report on stderr:\n%s", r.Stderr)
+	}
+	summary := r.Stderr[i:]
+	for _, want := range []string{
+		fmt.Sprintf("Summary: 3 processes, 3 execs (1 failed, 0 denied), %d non-zero", map[string]int{"notify": 1, "ptrace": 2}[backend]),
+		fmt.Sprintf("(%s backend)", backend),
+		fmt.Sprintf("Command: sh -c 'ls / >/dev/null; /nonexistent-program 2>/dev/null; exit 3'  (pid %d, exit 3,", sh.PID),
+		fmt.Sprintf("Log: %d records from ", len(r.Records)),
+		"exec attempts  3: 2 ran, 1 failed, 0 denied",
+		"/usr/bin/ls",
+		fmt.Sprintf("%d  ENOENT  /nonexistent-program", execs[2].PID),
+	} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+}
+
+// exectrail report reads the log of a real run: the tree shows who
+// started what, and the trace parses and nests.
+func TestReportTreeAndTrace(t *testing.T) {
+	r := runTrail(t, Opts{}, "sh", "-c", `sh -c "ls / >/dev/null; true"; cat /dev/null | cat; sleep 0.01`)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.ExitCode, r.Stderr)
+	}
+	log := writeLog(t, r.Records)
+
+	stdout, stderr, code := runReport(t, "report", "--width", "0", log)
+	if code != 0 {
+		t.Fatalf("report: exit %d\n%s", code, stderr)
+	}
+	inner := r.ExecsOf("/usr/bin/dash")
+	ls := r.ExecsOf("/usr/bin/ls")
+	if len(inner) != 2 || len(ls) != 1 {
+		t.Fatalf("want two shells and ls:\n%s", dump(r.Records))
+	}
+	for _, want := range []string{
+		fmt.Sprintf("%d ", inner[0].PID),
+		"├─ /usr/bin/dash  sh -c 'ls / >/dev/null; true'",
+		"│  └─ /usr/bin/ls  ls /",
+		"└─ /usr/bin/sleep  sleep 0.01",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("tree lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	trace := filepath.Join(t.TempDir(), "trace.json")
+	_, stderr, code = runReport(t, "report", "--trace-out", trace, log)
+	if code != 0 || !strings.Contains(stderr, "written to "+trace) {
+		t.Fatalf("report --trace-out: exit %d\n%s", code, stderr)
+	}
+	data, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices := checkNesting(t, data)
+	for _, e := range r.Execs() {
+		if _, ok := slices[e.PID]; !ok {
+			t.Errorf("process %d (%s) has no slice in the trace", e.PID, e.Executable)
+		}
+	}
+}
+
+// checkNesting parses a Chrome trace and checks that every process slice
+// lies inside its parent's (the parent is the start of the fork flow
+// that ends at the child), unless it says it outlived its parent. It
+// returns the slices by pid.
+func checkNesting(t *testing.T, data []byte) map[int][2]float64 {
+	t.Helper()
+	var doc struct {
+		TraceEvents []struct {
+			Ph   string         `json:"ph"`
+			Name string         `json:"name"`
+			TID  int            `json:"tid"`
+			TS   float64        `json:"ts"`
+			Dur  float64        `json:"dur"`
+			ID   int            `json:"id"`
+			Args map[string]any `json:"args"`
+		} `json:"traceEvents"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("the trace is not JSON: %v", err)
+	}
+	type span struct {
+		start, end float64
+		pid        int
+		outlived   bool
+	}
+	byTID := map[int]span{}
+	from, to := map[int]int{}, map[int]int{}
+	for _, e := range doc.TraceEvents {
+		switch e.Ph {
+		case "X":
+			pid, _ := e.Args["pid"].(float64)
+			out, _ := e.Args["outlived_parent"].(bool)
+			byTID[e.TID] = span{e.TS, e.TS + e.Dur, int(pid), out}
+		case "s":
+			from[e.ID] = e.TID
+		case "f":
+			to[e.ID] = e.TID
+		}
+	}
+	if len(byTID) == 0 || len(from) == 0 {
+		t.Fatalf("no slices or no fork flows in the trace:\n%s", data)
+	}
+	const eps = 0.002
+	for id, ptid := range from {
+		p, okp := byTID[ptid]
+		c, okc := byTID[to[id]]
+		if !okp || !okc {
+			t.Fatalf("flow %d joins tracks without slices", id)
+		}
+		if c.start < p.start-eps || (!c.outlived && c.end > p.end+eps) {
+			t.Errorf("process %d [%v, %v] is not inside its parent %d [%v, %v]", c.pid, c.start, c.end, p.pid, p.start, p.end)
+		}
+	}
+	out := map[int][2]float64{}
+	for _, s := range byTID {
+		out[s.pid] = [2]float64{s.start, s.end}
+	}
+	return out
+}
+
+// With the records on stderr as text, --report keeps a JSON copy of its
+// own and reports after the records.
+func TestRunReportTextOutput(t *testing.T) {
+	_, stderr, code := runReport(t, "run", "--backend", backend, "--format", "text", "--report=tree", "--", "sh", "-c", "ls / >/dev/null")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	i := strings.Index(stderr, reportRule)
+	if i < 0 || !strings.Contains(stderr[:i], "/usr/bin/ls") {
+		t.Fatalf("want text records, then the report:\n%s", stderr)
+	}
+	if tree := stderr[i:]; !strings.Contains(tree, "└─ /usr/bin/ls  ls /") {
+		t.Errorf("tree lacks ls:\n%s", tree)
+	}
+}
+
+func TestReportErrors(t *testing.T) {
+	garbage := filepath.Join(t.TempDir(), "garbage")
+	if err := os.WriteFile(garbage, []byte("not a record\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"report"}, 125, "exectrail: report: no log given"},
+		{[]string{"report", "--bogus", garbage}, 125, "exectrail: report: unknown flag: --bogus"},
+		{[]string{"report", "--summary", "--markdown", garbage}, 125, "exclude each other"},
+		{[]string{"report", garbage}, 1, "exectrail: report: " + garbage + ": no records in 1 line (line 1:"},
+		{[]string{"report", garbage + ".missing"}, 1, "no such file or directory"},
+		{[]string{"run", "--report=pie", "--", "true"}, 125, `exectrail: run: unknown --report "pie"`},
+	} {
+		stdout, stderr, code := runReport(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 || stdout != "" {
+			t.Errorf("exectrail %q: exit %d, stdout %q, stderr %q; want exit %d and one line with %q", c.args, code, stdout, stderr, c.code, c.want)
+		}
+	}
+}
