@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const reportRule = "── exectrail report ──"
@@ -228,6 +229,47 @@ func TestReportErrors(t *testing.T) {
 		stdout, stderr, code := runReport(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 || stdout != "" {
 			t.Errorf("exectrail %q: exit %d, stdout %q, stderr %q; want exit %d and one line with %q", c.args, code, stdout, stderr, c.code, c.want)
+		}
+	}
+}
+
+// exectrail report on a recording (run --record) lists its execs with
+// their times: the answer to "what ran at 14:03".
+func TestReportCastLists(t *testing.T) {
+	t.Parallel()
+	cast := filepath.Join(t.TempDir(), "session.cast")
+	r := runTrail(t, Opts{Flags: []string{"--record", cast}, Env: []string{"PATH=/usr/bin"}}, "sh", "-c", "/usr/bin/true first; /usr/bin/env true")
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d, stderr %s", r.ExitCode, r.Stderr)
+	}
+	out, err := exec.Command(exectrail, "report", cast).CombinedOutput()
+	if err != nil {
+		t.Fatalf("exectrail report %s: %v\n%s", cast, err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if !strings.HasPrefix(lines[0], "recording of ") || lines[len(lines)-1] != fmt.Sprintf("%d execs", len(lines)-2) {
+		t.Fatalf("report of a cast: want a header line, one line per exec and a count:\n%s", out)
+	}
+	want := []string{"exec /usr/bin/dash -c", "exec /usr/bin/true first", "exec /usr/bin/env true", "exec /usr/bin/true"}
+	got := lines[1 : len(lines)-1]
+	if len(got) != len(want) {
+		t.Fatalf("%d exec lines, want %d:\n%s", len(got), len(want), out)
+	}
+	var last float64
+	for i, l := range got {
+		var secs float64
+		var clock string
+		if _, err := fmt.Sscanf(l, "%fs %s", &secs, &clock); err != nil || secs < last {
+			t.Errorf("line %q: want an offset in seconds, never decreasing, then a time", l)
+		}
+		last = secs
+		if !strings.Contains(l, want[i]) {
+			t.Errorf("line %q: want %q", l, want[i])
+		}
+		if len(r.Execs()) > i {
+			if ts, err := time.Parse(time.RFC3339Nano, r.Execs()[i].Time); err == nil && !strings.Contains(l, ts.UTC().Format("15:04:05")) {
+				t.Errorf("line %q: want the wall-clock time of exec record %d (%s)", l, i+1, ts.UTC().Format("15:04:05.000"))
+			}
 		}
 	}
 }

@@ -3,14 +3,19 @@ package main
 // exectrail report, and run --report.
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/cast"
 	"github.com/exectrail/exectrail/supervisor/report"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
@@ -21,7 +26,8 @@ import (
 const exitNoReport = 1
 
 const reportUsage = `usage: exectrail report [flags] LOG
-       (LOG is a JSON record file written by exectrail run; - for stdin)
+       (LOG is a JSON record file written by exectrail run; - for stdin;
+       a recording made with run --record lists its execs with their times)
 
 Writes the process tree (default), --summary, or --markdown to stdout;
 --trace-out writes a timeline for ui.perfetto.dev or chrome://tracing.
@@ -86,7 +92,11 @@ func reportMain(args []string) int {
 	} else {
 		name = "standard input"
 	}
-	l, err := report.Read(in)
+	br := bufio.NewReaderSize(in, 64<<10)
+	if looksLikeCast(br) {
+		return reportCast(br, name)
+	}
+	l, err := report.Read(br)
 	if err != nil {
 		errorf("report: %s: %s", name, noRecordsReason(l, err))
 		return exitNoReport
@@ -329,4 +339,60 @@ func (r *runReport) print() {
 	if err := writeReport(os.Stderr, l, r.kind, defaultWidth(r.kind, 2), 0, "", 10, -1); err != nil {
 		warnf("--report: %v", err)
 	}
+}
+
+// looksLikeCast reports whether the input starts with an asciicast v2
+// header rather than a record.
+func looksLikeCast(br *bufio.Reader) bool {
+	head, _ := br.Peek(br.Size())
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	var probe struct {
+		Version *int `json:"version"`
+		Seq     *int `json:"seq"`
+	}
+	return json.Unmarshal(head, &probe) == nil && probe.Version != nil && probe.Seq == nil
+}
+
+// reportCast lists the exec markers of a recording (exectrail run
+// --record): when each exec happened, as an offset into the recording and
+// as wall-clock time, and what it ran.
+func reportCast(in io.Reader, name string) int {
+	cr, err := cast.NewReader(in)
+	if err != nil {
+		errorf("report: %s: %v", name, err)
+		return exitNoReport
+	}
+	start := time.Unix(cr.Header.Timestamp, 0).UTC()
+	out := bufio.NewWriter(os.Stdout)
+	defer out.Flush()
+	fmt.Fprintf(out, "recording of %q, started %s, %dx%d\n", cr.Header.Command, start.Format(time.RFC3339), cr.Header.Width, cr.Header.Height)
+	n := 0
+	for {
+		ev, err := cr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			out.Flush()
+			errorf("report: %s: %v", name, err)
+			return exitNoReport
+		}
+		if ev.Type != "m" {
+			continue
+		}
+		n++
+		at := start.Add(time.Duration(ev.Time * float64(time.Second)))
+		fmt.Fprintf(out, "%10.3fs  %s  %s\n", ev.Time, at.Format("15:04:05.000"), strings.Map(printableRune, ev.Data))
+	}
+	fmt.Fprintf(out, "%d execs\n", n)
+	return 0
+}
+
+func printableRune(r rune) rune {
+	if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		return '?'
+	}
+	return r
 }
