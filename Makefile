@@ -12,7 +12,7 @@ export CGO_ENABLED := 1
 # tests check that its player reads exectrail's casts).
 DEB_PKGS := libseccomp-dev gcc libc6-dev pkg-config asciinema
 
-.PHONY: all deps build demo test vet fmt-check unit race fuzz-seed integration fuzz clean
+.PHONY: all deps build demo test vet fmt-check unit race fuzz-seed integration fuzz bench clean
 
 all: build
 
@@ -72,6 +72,20 @@ fuzz:
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Performance harness (not part of `make test`: nothing there may depend
+# on timing). Runs every workload natively, under both backends and under
+# strace (installed here when root), BENCH_RUNS times each, alternating;
+# prints the table and writes docs/bench/results.json. About 4 minutes on
+# 2 vCPUs with the default 10 runs. See integration/bench/main.go.
+BENCH_RUNS ?= 10
+bench: build
+	@command -v strace >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing: strace"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null || echo "strace not installed: its column is skipped"; \
+	  else echo "strace not installed (run: sudo apt-get install -y strace): its column is skipped"; fi; }
+	@uptime
+	$(GO) run ./integration/bench -runs $(BENCH_RUNS) -exectrail $(BIN) -out docs/bench/results.json
 
 clean:
 	rm -rf bin

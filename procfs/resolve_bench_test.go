@@ -1,0 +1,61 @@
+package procfs
+
+import (
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// BenchmarkResolve resolves exec paths for the test process's own /proc
+// entry, as the supervisor does for a held exec: no kernel round trip to a
+// tracee, only the /proc and path-walk work per record.
+func BenchmarkResolve(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.WriteFile(dir+"/script", []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	b.Chdir("/bin")
+	task, err := OpenTask("/proc", os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer task.Close()
+	st, err := task.Status()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cred := CredFromStatus(st)
+	r := &Resolver{ProcRoot: "/proc"}
+	for _, c := range []struct{ name, path string }{
+		{"absolute", "/usr/bin/true"},
+		{"symlinked-dir", "/bin/true"}, // /bin -> usr/bin on merged-/usr systems
+		{"relative", "./true"},
+		{"script", dir + "/script"},
+		{"missing", "/usr/bin/no-such-program"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req := ExecRequest{DirFD: unix.AT_FDCWD, Path: []byte(c.path)}
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Resolve(task, os.Getpid(), cred, req)
+			}
+		})
+	}
+}
+
+// BenchmarkTaskOpenStatus is the per-record cost of getting at a task:
+// opening its /proc directory and reading and parsing its status.
+func BenchmarkTaskOpenStatus(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		task, err := OpenTask("/proc", os.Getpid())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := task.Status(); err != nil {
+			b.Fatal(err)
+		}
+		task.Close()
+	}
+}
