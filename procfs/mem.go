@@ -174,8 +174,8 @@ const maxBatch = 1024
 func ReadStrings(m Memory, ptrs []uint64, totalMax int, what string) ([][]byte, error) {
 	out := make([][]byte, 0, len(ptrs))
 	total := 0
-	addrs := make([]uint64, 0, maxBatch)
-	bufs := make([][]byte, 0, maxBatch)
+	addrs := make([]uint64, 0, min(len(ptrs), maxBatch))
+	bufs := make([][]byte, 0, min(len(ptrs), maxBatch))
 	var arena []byte
 	for start := 0; start < len(ptrs); {
 		end := min(start+maxBatch, len(ptrs))
