@@ -469,15 +469,7 @@ func TestHardeningTTYTostop(t *testing.T) {
 	cmd := exec.Command("bash", "--norc", "--noprofile", "-i")
 	cmd.Env = ttyEnv("ET="+exectrail, "BACKEND="+backend, "INNER_PS1="+innerPrompt)
 	cmd.Dir = "/"
-	master, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		master.Close()
-	})
-	screen := newTTYScreen(master)
+	master, screen := ttyStart(t, cmd, 24, 200)
 	lit := func(s string) *regexp.Regexp { return regexp.MustCompile(regexp.QuoteMeta(s)) }
 
 	screen.waitFor(t, ttyPrompt)

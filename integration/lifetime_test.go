@@ -71,6 +71,28 @@ type ltLines struct {
 	ch chan string
 }
 
+// ltStartPiped starts cmd with its stdin and stdout as pipes held by the
+// test (stdout read line by line) and its stderr collected, and kills it
+// when the test ends.
+func ltStartPiped(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, *ltLines, *bytes.Buffer) {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return stdin, ltReadLines(stdout), stderr
+}
+
 func ltReadLines(r io.Reader) *ltLines {
 	l := &ltLines{ch: make(chan string, 64)}
 	go func() {
@@ -287,21 +309,7 @@ func TestSignalForwarding(t *testing.T) {
 	helper := compileC(t, "sigreport", ltSigReportC)
 	out := filepath.Join(t.TempDir(), "records")
 	cmd := exec.Command(exectrail, "run", "--backend", backend, "-o", out, "--format", "json", "--", helper)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	lines := ltReadLines(stdout)
+	stdin, lines, stderr := ltStartPiped(t, cmd)
 
 	line, _ := lines.next(t)
 	var helperPID int
@@ -337,7 +345,7 @@ func TestSignalForwarding(t *testing.T) {
 	if len(rest) != 1 || rest[0] != "counts 1 1 1 1" {
 		t.Errorf("after the signals the helper said %q; want exactly [\"counts 1 1 1 1\"] (TERM USR1 HUP INT once each)", rest)
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	ltNoPanic(t, stderr.String())
 	if err != nil {
 		t.Errorf("exectrail: %v (the command exited 0); stderr: %s", err, stderr.String())
@@ -568,21 +576,7 @@ func TestFailClosedWhenExectrailDies(t *testing.T) {
 func ltFailClosed(t *testing.T, argv, want []string, wantErr string) {
 	out := filepath.Join(t.TempDir(), "records")
 	cmd := exec.Command(exectrail, append([]string{"run", "--backend", backend, "-o", out, "--format", "json", "--"}, argv...)...)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	lines := ltReadLines(stdout)
+	stdin, lines, stderr := ltStartPiped(t, cmd)
 	if line, _ := lines.next(t); line != "ready" {
 		t.Fatalf("job said %q, want ready; stderr: %s", line, stderr.String())
 	}

@@ -28,7 +28,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
 
@@ -728,15 +727,7 @@ func TestPtraceJobControl(t *testing.T) {
 		cmd := exec.Command("bash", "--norc", "--noprofile", "-i")
 		cmd.Env = ttyEnv("ET="+exectrail, "OUT="+out)
 		cmd.Dir = "/"
-		master, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 120})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			master.Close()
-		})
-		screen := newTTYScreen(master)
+		master, screen := ttyStart(t, cmd, 24, 120)
 		screen.waitFor(t, ttyPrompt)
 
 		ttyType(t, master, "\"$ET\" run --backend ptrace -o \"$OUT\" --format json -- sleep 1000\r")
@@ -802,21 +793,7 @@ func TestPtraceJobControl(t *testing.T) {
 		// group, where the kernel discards SIGTSTP (only SIGSTOP would
 		// stop it), whatever group and session the test runs in.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill() })
-		lines := ltReadLines(stdout)
+		stdin, lines, stderr := ltStartPiped(t, cmd)
 		line, _ := lines.next(t)
 		var pid int
 		if _, err := fmt.Sscanf(line, "ready %d", &pid); err != nil {

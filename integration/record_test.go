@@ -443,15 +443,7 @@ func TestRecordAsciinemaCat(t *testing.T) {
 	// asciinema cat reads /dev/tty: give it a terminal.
 	cmd := exec.Command("asciinema", "cat", s.cast)
 	cmd.Env = append(os.Environ(), "ASCIINEMA_CONFIG_HOME="+t.TempDir())
-	master, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		master.Close()
-	})
-	screen := newTTYScreen(master)
+	_, screen := ttyStart(t, cmd, 24, 80)
 	ws := ttyWaitCmd(t, cmd)
 	got := (&recSession{screen: screen, cmd: cmd}).drain(t)
 	if !ws.Exited() || ws.ExitStatus() != 0 {

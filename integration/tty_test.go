@@ -162,6 +162,22 @@ func ttyKillLater(t *testing.T, recs []Record, exe string) {
 	}
 }
 
+// ttyStart starts cmd on a new pty of rows×cols, kills it and closes the
+// master when the test ends, and returns the master with a screen that
+// collects everything the pty shows.
+func ttyStart(t *testing.T, cmd *exec.Cmd, rows, cols uint16) (*os.File, *ttyScreen) {
+	t.Helper()
+	master, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: rows, Cols: cols})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		master.Close()
+	})
+	return master, newTTYScreen(master)
+}
+
 // An interactive bash under exectrail: typing, relative execs, Ctrl-C to
 // a foreground job, window size, and the exit status.
 func TestTTYInteractiveShell(t *testing.T) {
@@ -171,15 +187,7 @@ func TestTTYInteractiveShell(t *testing.T) {
 	cmd := exec.Command(exectrail, "run", "--backend", backend, "-o", out, "--format", "json", "--", "bash", "--norc", "--noprofile", "-i")
 	cmd.Env = ttyEnv()
 	cmd.Dir = "/"
-	master, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		master.Close()
-	})
-	screen := newTTYScreen(master)
+	master, screen := ttyStart(t, cmd, 24, 80)
 
 	screen.waitFor(t, ttyPrompt)
 	ttyType(t, master, "cd /bin\r")
@@ -259,15 +267,7 @@ func TestTTYJobControl(t *testing.T) {
 	cmd := exec.Command("bash", "--norc", "--noprofile", "-i")
 	cmd.Env = ttyEnv("ET="+exectrail, "OUT="+out)
 	cmd.Dir = "/"
-	master, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 120})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		master.Close()
-	})
-	screen := newTTYScreen(master)
+	master, screen := ttyStart(t, cmd, 24, 120)
 	screen.waitFor(t, ttyPrompt)
 
 	ttyType(t, master, "\"$ET\" run -o \"$OUT\" --format json -- sleep 1000\r")
