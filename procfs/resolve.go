@@ -210,6 +210,11 @@ func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (f
 		return -1, errnoOf(err), "open root: " + err.Error()
 	}
 	defer unix.Close(rootfd)
+	if p[0] == '/' {
+		if fd, ok := r.fastOpen(rootfd, p, flags); ok {
+			return fd, 0, ""
+		}
+	}
 	w := pathWalk{r: r, t: t, tgid: tgid, root: rootfd}
 	if w.rootID, err = mountedID(rootfd); err != nil {
 		return -1, errnoOf(err), "statx root: " + err.Error()
@@ -240,6 +245,30 @@ func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (f
 		return -1, errnoOf(err), "resolve " + p + ": " + err.Error()
 	}
 	return fd, 0, ""
+}
+
+// fastOpen resolves an absolute path with one openat2(RESOLVE_IN_ROOT),
+// which scopes ".." and absolute symlinks to the tracee's root exactly as
+// the walk does, when nothing on the way needs the walk: it refuses magic
+// links (RESOLVE_NO_MAGICLINKS), and a result inside procfs — where
+// "self" would have named the supervisor — is discarded. Any failure is
+// left to the walk, which also explains it.
+func (r *Resolver) fastOpen(rootfd int, p string, flags int) (int, bool) {
+	oflags := unix.O_PATH | unix.O_CLOEXEC
+	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
+		oflags |= unix.O_NOFOLLOW
+	}
+	how := unix.OpenHow{Flags: uint64(oflags), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(rootfd, p, &how)
+	if err != nil {
+		return -1, false
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &sfs); err != nil || sfs.Type == unix.PROC_SUPER_MAGIC {
+		unix.Close(fd)
+		return -1, false
+	}
+	return fd, true
 }
 
 // maxSymlinks is the kernel's MAXSYMLINKS: one path walk follows at most
