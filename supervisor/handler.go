@@ -220,11 +220,21 @@ func (h *Handler) fillNamespaces(t *procfs.Task, r *Record) {
 
 // ForkRecord builds the fork record for call c made by task t.
 func (h *Handler) ForkRecord(t *procfs.Task, c *Call) (*Record, error) {
-	st, err := t.Status()
-	if err != nil {
-		return nil, err
+	tgid := c.TID
+	if fd, err := unix.PidfdOpen(c.TID, 0); err == nil {
+		// Only a thread-group leader has a pidfd: the thread is the
+		// process, no need to generate and parse its status file. (The
+		// caller confirms afterwards that the notification, and so the
+		// thread, is still the one that called.)
+		unix.Close(fd)
+	} else {
+		st, err := t.Status()
+		if err != nil {
+			return nil, err
+		}
+		tgid = st.Tgid
 	}
-	r := &Record{Event: EventFork, PID: st.Tgid, TID: c.TID, Kind: c.Sys.Kind.String()}
+	r := &Record{Event: EventFork, PID: tgid, TID: c.TID, Kind: c.Sys.Kind.String()}
 	if c.Sys.ABI != "x86_64" {
 		r.ABI = c.Sys.ABI
 	}
