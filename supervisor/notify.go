@@ -43,7 +43,7 @@ func (l *NotifyLoop) Stop() {
 // (POLLHUP), Stop is called, or the output fails. It closes the listener
 // when it returns.
 func (l *NotifyLoop) Run() error {
-	lockWriterThread()
+	LockWriterThread()
 	defer unix.Close(l.fd)
 	defer unix.Close(l.stopR)
 	pfd := []unix.PollFd{

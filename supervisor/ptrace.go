@@ -77,7 +77,7 @@ func NewTracer(w *Writer, h *Handler, log zerolog.Logger) *Tracer {
 // closing it at the end. errs receives a fatal error (the output failed)
 // as soon as it happens; the job is then killed.
 func (tr *Tracer) Run(root int, start time.Time, attached func(error), reaped chan<- Reaped, errs chan<- error) {
-	lockWriterThread()
+	LockWriterThread()
 	defer close(reaped)
 	if err := ptraceSeize(root, TraceOptions); err != nil {
 		attached(fmt.Errorf("attaching to the job with ptrace: %w", os.NewSyscallError("ptrace", err)))

@@ -428,13 +428,13 @@ func printable(s string) bool {
 	return true
 }
 
-// lockWriterThread locks the calling goroutine to its OS thread and blocks
+// LockWriterThread locks the calling goroutine to its OS thread and blocks
 // SIGTTOU there. Records may go to the terminal while an interactive shell
 // in the job owns it; with `stty tostop` such a write from a background
 // process group would stop exectrail — and with it every held exec. A
 // thread that blocks SIGTTOU is allowed to write. Only this thread's mask
 // changes, so the command does not inherit anything.
-func lockWriterThread() {
+func LockWriterThread() {
 	runtime.LockOSThread()
 	var set unix.Sigset_t
 	sig := uint(unix.SIGTTOU) - 1

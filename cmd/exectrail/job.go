@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,10 +35,7 @@ func run(opt *options) int {
 	// reaps) and errors: like the writer threads, its thread must not be
 	// stopped by SIGTTOU (stty tostop) while the job owns the terminal.
 	// The child stage sets its own mask before exec.
-	runtime.LockOSThread()
-	var ttou unix.Sigset_t
-	ttou.Val[(unix.SIGTTOU-1)/64] |= 1 << ((unix.SIGTTOU - 1) % 64)
-	_ = unix.PthreadSigmask(unix.SIG_BLOCK, &ttou, nil)
+	supervisor.LockWriterThread()
 
 	// Thread ids from the kernel are in exectrail's pid namespace; /proc
 	// must be that namespace's, or every record would describe some other
