@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/exectrail/exectrail/procfs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,22 +64,9 @@ func hwStr(r Record, field string) string {
 	return s
 }
 
-// hwParentOf returns the ppid of pid from /proc/PID/stat (-1 if gone).
+// hwParentOf returns the parent of pid (-1 if gone).
 func hwParentOf(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return -1
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return -1
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return -1
-	}
-	p, err := strconv.Atoi(f[1])
+	p, err := procfs.Parent("/proc", pid)
 	if err != nil {
 		return -1
 	}

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/exectrail/exectrail/procfs"
 	"github.com/exectrail/exectrail/supervisor"
 	"golang.org/x/sys/unix"
 )
@@ -249,7 +249,7 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 	}
 	signalLeftovers := func() {
 		kill := fatal != nil || time.Now().After(killAt)
-		for _, pid := range childrenOf(j.self) {
+		for _, pid := range procfs.Children("/proc", j.self) {
 			if kill {
 				signalChild(j.self, pid, unix.SIGKILL)
 			} else if !sentTerm[pid] {
@@ -379,33 +379,12 @@ func signalChild(self, pid int, sigs ...syscall.Signal) {
 		return
 	}
 	defer unix.Close(fd)
-	if parentOf(pid) != self {
+	if p, err := procfs.Parent("/proc", pid); err != nil || p != self {
 		return
 	}
 	for _, sig := range sigs {
 		_ = unix.PidfdSendSignal(fd, sig, nil, 0)
 	}
-}
-
-func parentOf(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return -1
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return -1
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return -1
-	}
-	p, err := strconv.Atoi(f[1])
-	if err != nil {
-		return -1
-	}
-	return p
 }
 
 func isSessionLeader() bool {
@@ -415,56 +394,4 @@ func isSessionLeader() bool {
 
 func isTermination(sig syscall.Signal) bool {
 	return sig == unix.SIGTERM || sig == unix.SIGINT || sig == unix.SIGHUP || sig == unix.SIGQUIT
-}
-
-// childrenOf lists the children of process pid from
-// /proc/PID/task/*/children, falling back to a scan of /proc.
-func childrenOf(pid int) []int {
-	base := "/proc/" + strconv.Itoa(pid) + "/task"
-	tasks, err := os.ReadDir(base)
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, t := range tasks {
-		b, err := os.ReadFile(base + "/" + t.Name() + "/children")
-		if err != nil {
-			return scanChildren(pid)
-		}
-		for _, f := range strings.Fields(string(b)) {
-			if c, err := strconv.Atoi(f); err == nil {
-				out = append(out, c)
-			}
-		}
-	}
-	return out
-}
-
-func scanChildren(pid int) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, e := range ents {
-		c, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// ppid is the second field after the last ')'.
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, c)
-		}
-	}
-	return out
 }
