@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/exectrail/exectrail/procfs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/exectrail/exectrail/procfs"
 	"golang.org/x/sys/unix"
 )
 
