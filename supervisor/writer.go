@@ -47,11 +47,8 @@ type Writer struct {
 	buf    lineBuffer
 	json   zerolog.Logger
 	err    error
-	// The JSON copy of every record (SetCopy, writer_copy.go).
-	copy    io.Writer
-	copyErr error
-	// Called with every record written (SetObserver, writer_observer.go).
-	observe func(*Record)
+	// Called with every record written (AddObserver, writer_observer.go).
+	observers []func(*Record)
 }
 
 // NewWriter returns a Writer that writes to out. out should not buffer:
@@ -100,9 +97,8 @@ func (w *Writer) Write(r *Record) error {
 		return w.err
 	}
 	w.seq = r.Seq
-	w.writeCopy(r)
-	if w.observe != nil {
-		w.observe(r)
+	for _, f := range w.observers {
+		f(r)
 	}
 	return nil
 }
@@ -155,8 +151,18 @@ func waitWritable(fd int) {
 
 const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
-func (w *Writer) appendJSON(r *Record) {
-	e := w.json.Log().
+func (w *Writer) appendJSON(r *Record) { appendJSON(w.json, r) }
+
+// AppendJSON appends r's JSON line (with its newline) to dst, exactly as a
+// JSON Writer writes it.
+func AppendJSON(dst []byte, r *Record) []byte {
+	lb := lineBuffer{b: dst}
+	appendJSON(zerolog.New(&lb), r)
+	return lb.b
+}
+
+func appendJSON(l zerolog.Logger, r *Record) {
+	e := l.Log().
 		Uint64(FieldSeq, r.Seq).
 		Str(FieldTime, r.Time.UTC().Format(timeLayout)).
 		Str(FieldEvent, r.Event).

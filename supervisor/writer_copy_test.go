@@ -6,13 +6,14 @@ import (
 	"testing"
 )
 
-// The copy holds the same records as the output, as JSON whatever the
-// output's format, and a failing copy never fails the output.
+// A JSON copy kept by an observer (what run --report does) holds the
+// same records as the output, as JSON whatever the output's format, and a
+// failing copy never fails the output.
 func TestWriterCopy(t *testing.T) {
 	for _, f := range []Format{FormatJSON, FormatText} {
 		var out, cp bytes.Buffer
 		w := newTestWriter(&out, f)
-		w.SetCopy(&cp)
+		w.AddObserver(func(r *Record) { cp.Write(AppendJSON(nil, r)) })
 		recs := []*Record{
 			{Event: EventExec, PID: 10, PPID: 1, Path: []byte("./ls"), Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("ls")}, Cwd: "/"},
 			{Event: EventFork, PID: 10, ChildPID: 11, Kind: "clone"},
@@ -40,13 +41,14 @@ func TestWriterCopy(t *testing.T) {
 
 	var out bytes.Buffer
 	w := newTestWriter(&out, FormatJSON)
-	w.SetCopy(&failWriter{})
+	var copyErr error
+	w.AddObserver(func(r *Record) { _, copyErr = (&failWriter{}).Write(AppendJSON(nil, r)) })
 	for range 2 {
 		if err := w.Write(&Record{Event: EventFork, PID: 1, Kind: "fork"}); err != nil {
 			t.Fatalf("a failing copy failed the output: %v", err)
 		}
 	}
-	if w.CopyErr() == nil || w.Seq() != 2 || len(lines(t, out.Bytes())) != 2 {
-		t.Errorf("copy error %v, seq %d, output %q", w.CopyErr(), w.Seq(), out.Bytes())
+	if copyErr == nil || w.Seq() != 2 || len(lines(t, out.Bytes())) != 2 {
+		t.Errorf("copy error %v, seq %d, output %q", copyErr, w.Seq(), out.Bytes())
 	}
 }

@@ -16,7 +16,7 @@ func TestWriterObserver(t *testing.T) {
 	clock := time.Unix(1_700_000_000, 5)
 	w.SetClock(func() time.Time { clock = clock.Add(time.Millisecond); return clock })
 	var seen []Record
-	w.SetObserver(func(r *Record) { seen = append(seen, *r) })
+	w.AddObserver(func(r *Record) { seen = append(seen, *r) })
 	for _, ev := range []string{EventExec, EventFork, EventExit} {
 		if err := w.Write(&Record{Event: ev, PID: 7}); err != nil {
 			t.Fatal(err)
@@ -36,7 +36,7 @@ func TestWriterObserver(t *testing.T) {
 
 	failing := NewWriter(observerTestWriter(func([]byte) (int, error) { return 0, errors.New("full") }), FormatJSON)
 	called := false
-	failing.SetObserver(func(*Record) { called = true })
+	failing.AddObserver(func(*Record) { called = true })
 	if err := failing.Write(&Record{Event: EventExec}); err == nil || called {
 		t.Errorf("failed write: err %v, observer called %v", err, called)
 	}
@@ -48,7 +48,7 @@ func TestWriterObserverOrder(t *testing.T) {
 	w := NewWriter(observerTestWriter(func(p []byte) (int, error) { return len(p), nil }), FormatJSON)
 	var last uint64
 	var bad bool
-	w.SetObserver(func(r *Record) {
+	w.AddObserver(func(r *Record) {
 		bad = bad || r.Seq != last+1
 		last = r.Seq
 	})

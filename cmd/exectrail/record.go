@@ -285,7 +285,7 @@ func (r *recorder) started(pid int, err error) {
 // observe makes every exec record a marker.
 func (r *recorder) observe(w *supervisor.Writer) {
 	if r != nil {
-		w.SetObserver(r.onRecord)
+		w.AddObserver(r.onRecord)
 	}
 }
 

@@ -287,9 +287,10 @@ func terminalWidth(fd int) int {
 // may be a terminal, a pipe or text), which is read back and reported on
 // stderr once the job has ended.
 type runReport struct {
-	kind   string
-	copy   *os.File
-	writer *supervisor.Writer
+	kind    string
+	copy    *os.File
+	line    []byte // scratch for one JSON line
+	copyErr error  // the error that stopped the copy
 }
 
 // newRunReport validates a --report value and opens the copy; nil when
@@ -315,8 +316,24 @@ func (r *runReport) attach(w *supervisor.Writer) {
 	if r == nil {
 		return
 	}
-	r.writer = w
-	w.SetCopy(supervisor.FDWriter(int(r.copy.Fd())))
+	// The copy is not part of the record contract: an error writing it
+	// neither fails the record's write nor refuses an exec; it only stops
+	// the copy and is reported with the report.
+	out := supervisor.FDWriter(int(r.copy.Fd()))
+	w.AddObserver(func(rec *supervisor.Record) {
+		if r.copyErr != nil {
+			return
+		}
+		r.line = supervisor.AppendJSON(r.line[:0], rec)
+		for b := r.line; len(b) > 0; {
+			n, err := out.Write(b)
+			if err != nil {
+				r.copyErr = err
+				return
+			}
+			b = b[n:]
+		}
+	})
 }
 
 // print writes the report to stderr. It changes nothing about the run's
@@ -326,10 +343,8 @@ func (r *runReport) print() {
 		return
 	}
 	defer r.copy.Close()
-	if r.writer != nil {
-		if err := r.writer.CopyErr(); err != nil {
-			warnf("--report: the copy of the records is incomplete: %v", err)
-		}
+	if r.copyErr != nil {
+		warnf("--report: the copy of the records is incomplete: %v", r.copyErr)
 	}
 	l, err := report.Read(io.NewSectionReader(r.copy, 0, 1<<62))
 	if err != nil {
