@@ -12,7 +12,22 @@ import (
 // Cred is what the kernel checks execute permission against.
 type Cred struct {
 	EUID, EGID int
+	// Groups are the supplementary groups. When nil and loadGroups is
+	// set, they are loaded the first time a check depends on them (most
+	// checks are decided by the owner, the group or the mode alone).
 	Groups     []int
+	loadGroups func() []int
+}
+
+// groups returns the supplementary groups, loading them if needed.
+func (c *Cred) groups() []int {
+	if c.Groups == nil && c.loadGroups != nil {
+		c.Groups = c.loadGroups()
+		if c.Groups == nil {
+			c.Groups = []int{}
+		}
+	}
+	return c.Groups
 }
 
 // CredFromStatus takes the effective ids and groups from a status.
@@ -94,7 +109,7 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, depth int) Reso
 	case st.Mode&unix.S_IFMT != unix.S_IFREG:
 		res.Errno, res.Detail = unix.EACCES, "not a regular file"
 		return res
-	case !mayExec(&st, cred):
+	case !mayExec(&st, &cred):
 		res.Errno, res.Detail = unix.EACCES, "no execute permission"
 		return res
 	}
@@ -169,7 +184,7 @@ func readHead(fd int) ([]byte, bool) {
 	return buf[:n], true
 }
 
-func mayExec(st *unix.Stat_t, c Cred) bool {
+func mayExec(st *unix.Stat_t, c *Cred) bool {
 	mode := st.Mode
 	if c.EUID == 0 {
 		return mode&0o111 != 0
@@ -177,15 +192,19 @@ func mayExec(st *unix.Stat_t, c Cred) bool {
 	if int(st.Uid) == c.EUID {
 		return mode&0o100 != 0
 	}
+	group, other := mode&0o010 != 0, mode&0o001 != 0
 	if int(st.Gid) == c.EGID {
-		return mode&0o010 != 0
+		return group
 	}
-	for _, g := range c.Groups {
+	if group == other {
+		return other // membership cannot change the answer
+	}
+	for _, g := range c.groups() {
 		if int(st.Gid) == g {
-			return mode&0o010 != 0
+			return group
 		}
 	}
-	return mode&0o001 != 0
+	return other
 }
 
 // open opens, O_PATH, the file an exec of path relative to dirfd in task t

@@ -3,11 +3,13 @@ package supervisor
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/exectrail/exectrail/procfs"
 )
@@ -119,7 +121,7 @@ func TestFillCgroup(t *testing.T) {
 				want.CgroupID = inode(t, mnt+c.idOf)
 			}
 			var r Record
-			h.fillCgroup(task, &r)
+			h.fillCgroup(task, &r, 0)
 			if r.Cgroup != want.Cgroup || r.CgroupID != want.CgroupID || r.CgroupV1 != want.CgroupV1 ||
 				r.CgroupV1Controllers != want.CgroupV1Controllers || r.ContainerID != want.ContainerID ||
 				r.ContainerRuntime != want.ContainerRuntime || r.PodUID != want.PodUID {
@@ -155,7 +157,7 @@ func TestFillSelf(t *testing.T) {
 	}
 	defer task.Close()
 	var r Record
-	h.fillCgroup(task, &r)
+	h.fillCgroup(task, &r, 0)
 	h.fillNamespaces(task, &r)
 	if r.PidNS != inode(t, "/proc/self/ns/pid") || r.MntNS != inode(t, "/proc/self/ns/mnt") {
 		t.Errorf("pidns %d mntns %d, want the inodes of /proc/self/ns/{pid,mnt}", r.PidNS, r.MntNS)
@@ -177,5 +179,123 @@ func TestFillSelf(t *testing.T) {
 		if want := inode(t, h.Cgroup2Mount+r.Cgroup); r.CgroupID != want {
 			t.Errorf("cgroup_id %d, want the inode of %s: %d", r.CgroupID, h.Cgroup2Mount+r.Cgroup, want)
 		}
+	}
+}
+
+// TestCgroupFollowsMoves moves a process between two fresh cgroups and
+// fills its record after each move: the path and id must be the new ones
+// every time, whether they come from the file or, on a host with no cgroup
+// v1 hierarchy, from the cache of ids.
+func TestCgroupFollowsMoves(t *testing.T) {
+	h := NewHandler("/proc")
+	if h.Cgroup2Mount == "" || os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("needs root and a cgroup2 mount under CI")
+		}
+		t.Skip("needs root and a cgroup2 mount")
+	}
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := procfs.ParseCgroup(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, ok := procfs.UnifiedPath(lines)
+	if !ok || strings.Contains(base, "..") {
+		t.Fatalf("the test's cgroup v2 path %q is not under the mount", base)
+	}
+	// Sibling cgroups under the test's own.
+	parent := filepath.Join(h.Cgroup2Mount, base)
+	a, b := filepath.Join(parent, "exectrail-test-a"), filepath.Join(parent, "exectrail-test-b")
+	for _, d := range []string{a, b} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatalf("creating a cgroup: %v", err)
+		}
+		t.Cleanup(func() { os.Remove(d) })
+	}
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	pid := strconv.Itoa(cmd.Process.Pid)
+	for i, dir := range []string{a, b, a, b} {
+		if err := os.WriteFile(dir+"/cgroup.procs", []byte(pid), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		task, err := procfs.OpenTask("/proc", cmd.Process.Pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := task.Ident()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r Record
+		h.fillCgroup(task, &r, id.CgroupID)
+		task.Close()
+		want := strings.TrimPrefix(dir, h.Cgroup2Mount)
+		if r.Cgroup != want || r.CgroupID != inode(t, dir) {
+			t.Errorf("move %d: cgroup %q id %d, want %q and %d", i, r.Cgroup, r.CgroupID, want, inode(t, dir))
+		}
+	}
+}
+
+// TestCgroupCache runs the cache of ids on a fake proc root: used only
+// while exectrail's own cgroup file shows no v1 hierarchy, keyed by id,
+// dropped when a v1 hierarchy appears.
+func TestCgroupCache(t *testing.T) {
+	h, task := cgroupFixture(t, "0::/a\n", nil)
+	proc := task.ProcRoot
+	h.Resolver.ProcRoot = proc
+	if err := os.MkdirAll(proc+"/self", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	setSelf := func(s string) {
+		if err := os.WriteFile(proc+"/self/cgroup", []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h.cgroups.checked = time.Time{} // recheck now
+	}
+	setTask := func(s string) {
+		if err := os.WriteFile(proc+"/4242/cgroup", []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fill := func(id uint64) string {
+		var r Record
+		h.fillCgroup(task, &r, id)
+		if id != 0 && r.CgroupID != id {
+			t.Errorf("cgroup id %d, want %d", r.CgroupID, id)
+		}
+		return r.Cgroup
+	}
+	setSelf("0::/\n")
+	if got := fill(77); got != "/a" {
+		t.Fatalf("first fill: %q", got)
+	}
+	setTask("0::/b\n")
+	if got := fill(77); got != "/a" {
+		t.Errorf("id 77 again: %q, want the cached /a", got)
+	}
+	if got := fill(78); got != "/b" {
+		t.Errorf("id 78: %q, want /b from the file", got)
+	}
+	if got := fill(0); got != "/b" {
+		t.Errorf("unknown id: %q, want /b from the file", got)
+	}
+	// A v1 hierarchy appears: the file is read again for every id.
+	setSelf("1:name=x:/\n0::/\n")
+	if got := fill(77); got != "/b" {
+		t.Errorf("after a v1 hierarchy appeared: %q, want /b from the file", got)
+	}
+	// A task file with v1 lines is never cached.
+	setSelf("0::/\n")
+	setTask("1:name=x:/docker/" + testCtr + "\n0::/c\n")
+	fill(79)
+	if _, ok := h.cgroups.m[79]; ok {
+		t.Errorf("a cgroup file with v1 lines was cached")
 	}
 }

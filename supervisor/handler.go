@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/exectrail/exectrail/filter"
 	"github.com/exectrail/exectrail/procfs"
@@ -28,6 +30,8 @@ type Handler struct {
 	Cgroup2Mount string
 	// Policy, when not empty, refuses executables (see Policy).
 	Policy *Policy
+
+	cgroups cgroupCache
 }
 
 // NewHandler returns a Handler for the /proc at procRoot, probing
@@ -90,16 +94,16 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 	default:
 		return nil, fmt.Errorf("exec record for %v", c.Sys.Kind)
 	}
-	st, err := t.Status()
+	id, err := t.Ident()
 	if err != nil {
 		return nil, err
 	}
 	r := &Record{
 		Event:   EventExec,
-		PID:     st.Tgid,
-		PPID:    st.PPid,
+		PID:     id.Tgid,
+		PPID:    id.PPid,
 		TID:     c.TID,
-		UID:     st.Uid[0],
+		UID:     id.RUID,
 		HasUID:  true,
 		Syscall: c.Sys.Kind.String(),
 	}
@@ -157,39 +161,104 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 	}
 	if pathOK {
 		req.Path = r.Path
-		res := h.Resolver.Resolve(t, st.Tgid, procfs.CredFromStatus(st), req)
+		res := h.Resolver.Resolve(t, id.Tgid, id.Cred(t), req)
 		r.Executable, r.Interpreter = res.Executable, res.Interpreter
 		if res.Errno != 0 {
 			r.setErr(res.Errno, res.Detail)
 		}
 	}
-	h.fillCgroup(t, r)
+	h.fillCgroup(t, r, id.CgroupID)
 	h.fillNamespaces(t, r)
 	return r, nil
 }
 
 // fillCgroup fills the cgroup and container fields of an exec record:
-// one read of /proc/PID/cgroup and one stat of the cgroup's directory,
-// nothing cached (a process can be moved to another cgroup at any time).
-func (h *Handler) fillCgroup(t *procfs.Task, r *Record) {
-	b, err := t.ReadFile("cgroup")
-	if err != nil {
-		return
+// one read of /proc/PID/cgroup and, unless the kernel already gave the
+// cgroup v2 id (id, from PIDFD_GET_INFO; 0 when unknown), one stat of the
+// cgroup's directory. Nothing is cached: a process can be moved to another
+// cgroup at any time.
+func (h *Handler) fillCgroup(t *procfs.Task, r *Record, id uint64) {
+	info, ok := h.cgroups.get(id, h.Resolver.ProcRoot)
+	if !ok {
+		b, err := t.ReadFile("cgroup")
+		if err != nil {
+			return
+		}
+		lines, err := procfs.ParseCgroup(b)
+		if err != nil {
+			return
+		}
+		info = procfs.CgroupAttribution(lines)
+		if id != 0 && len(lines) == 1 && info.HasV2 {
+			h.cgroups.put(id, info)
+		}
 	}
-	lines, err := procfs.ParseCgroup(b)
-	if err != nil {
-		return
-	}
-	info := procfs.CgroupAttribution(lines)
 	r.CgroupV1, r.CgroupV1Controllers = info.V1Path, info.V1Controllers
 	r.ContainerID, r.ContainerRuntime, r.PodUID = info.ID, info.Runtime, info.PodUID
 	if !info.HasV2 {
 		return
 	}
 	r.Cgroup = info.V2Path
-	if id, ok := h.cgroupID(info.V2Path); ok {
+	if id != 0 {
+		r.CgroupID = id
+	} else if id, ok := h.cgroupID(info.V2Path); ok {
 		r.CgroupID = id
 	}
+}
+
+// cgroupCache maps cgroup v2 ids to what /proc/PID/cgroup says of them,
+// on hosts with no cgroup v1 hierarchy. There the file is a single line,
+// "0::" and the cgroup's path relative to exectrail's cgroup namespace:
+// fixed for the life of the cgroup, because cgroup v2 directories cannot
+// be renamed, and ids are never reused while the machine is up. So a
+// process whose cgroup id (PIDFD_GET_INFO) is known needs no read of its
+// cgroup file: first-touching /proc/PID/cgroup of a fresh process is one
+// of the dearest reads of an exec record. A v1 hierarchy mounted while
+// exectrail runs would add lines; /proc/self/cgroup is checked for that
+// every cgroupRecheck, and the cache is dropped when one appears.
+type cgroupCache struct {
+	mu      sync.Mutex
+	m       map[uint64]procfs.CgroupInfo
+	checked time.Time
+	v1Free  bool
+}
+
+const (
+	cgroupRecheck  = 100 * time.Millisecond
+	cgroupCacheMax = 4096 // distinct cgroups; past this the cache starts over
+)
+
+func (c *cgroupCache) get(id uint64, procRoot string) (procfs.CgroupInfo, bool) {
+	if id == 0 {
+		return procfs.CgroupInfo{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := time.Now(); now.Sub(c.checked) >= cgroupRecheck {
+		c.checked = now
+		c.v1Free = false
+		if b, err := os.ReadFile(procRoot + "/self/cgroup"); err == nil {
+			lines, err := procfs.ParseCgroup(b)
+			c.v1Free = err == nil && len(lines) == 1 && lines[0].Hierarchy == 0 && lines[0].Controllers == ""
+		}
+		if !c.v1Free {
+			c.m = nil
+		}
+	}
+	info, ok := c.m[id]
+	return info, ok && c.v1Free
+}
+
+func (c *cgroupCache) put(id uint64, info procfs.CgroupInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.v1Free {
+		return
+	}
+	if c.m == nil || len(c.m) >= cgroupCacheMax {
+		c.m = make(map[uint64]procfs.CgroupInfo)
+	}
+	c.m[id] = info
 }
 
 // cgroupID is the cgroup v2 id of path: the inode of its directory under
@@ -218,23 +287,15 @@ func (h *Handler) fillNamespaces(t *procfs.Task, r *Record) {
 	}
 }
 
-// ForkRecord builds the fork record for call c made by task t.
-func (h *Handler) ForkRecord(t *procfs.Task, c *Call) (*Record, error) {
-	tgid := c.TID
-	if fd, err := unix.PidfdOpen(c.TID, 0); err == nil {
-		// Only a thread-group leader has a pidfd: the thread is the
-		// process, no need to generate and parse its status file. (The
-		// caller confirms afterwards that the notification, and so the
-		// thread, is still the one that called.)
-		unix.Close(fd)
-	} else {
-		st, err := t.Status()
-		if err != nil {
-			return nil, err
-		}
-		tgid = st.Tgid
+// ForkRecord builds the fork record for call c. It needs only the calling
+// thread's process id, read through a pidfd where the kernel can (no /proc
+// file), else from its status.
+func (h *Handler) ForkRecord(c *Call) (*Record, error) {
+	id, err := procfs.ReadIdent(h.Resolver.ProcRoot, c.TID)
+	if err != nil {
+		return nil, err
 	}
-	r := &Record{Event: EventFork, PID: tgid, TID: c.TID, Kind: c.Sys.Kind.String()}
+	r := &Record{Event: EventFork, PID: id.Tgid, TID: c.TID, Kind: c.Sys.Kind.String()}
 	if c.Sys.ABI != "x86_64" {
 		r.ABI = c.Sys.ABI
 	}
@@ -299,7 +360,7 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		if cwd, err := t.Readlink("cwd"); err == nil {
 			r.Cwd = cwd
 		}
-		h.fillCgroup(t, r)
+		h.fillCgroup(t, r, 0)
 		h.fillNamespaces(t, r)
 		mem := &procfs.ProcessMemory{TID: pid}
 		if fn, err := procfs.ExecFilename(t, mem); err == nil {

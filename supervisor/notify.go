@@ -122,36 +122,31 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 		}
 		return l.emit(n.ID, r)
 	}
-	t, err := procfs.OpenTask(l.h.Resolver.ProcRoot, c.TID)
-	if err != nil {
-		if !notifIDValid(l.fd, n.ID) {
-			return nil // gone already: nothing ran
-		}
-		// Alive but not inspectable (exectrail out of fds or memory —
-		// which a job can provoke with prlimit): refuse the call rather
-		// than let it run unrecorded.
-		return l.refuse(n.ID, unreadableRecord(&c, err), unix.EAGAIN)
-	}
-	defer t.Close()
-	if !notifIDValid(l.fd, n.ID) {
-		return nil
-	}
 	var r *Record
+	var err error
 	if c.Sys.Kind.IsExec() {
-		r, err = l.h.ExecRecord(t, &c)
+		var t *procfs.Task
+		if t, err = procfs.OpenTask(l.h.Resolver.ProcRoot, c.TID); err == nil {
+			r, err = l.h.ExecRecord(t, &c)
+			t.Close()
+		}
 	} else {
-		r, err = l.h.ForkRecord(t, &c)
+		r, err = l.h.ForkRecord(&c)
 	}
 	if errors.Is(err, ErrNotExec) {
 		l.respond(n.ID, 0)
 		return nil
 	}
 	// Everything read above is only trusted if the task is still the one
-	// that made the call (ids are reused; KERNEL-FACTS 17).
+	// that made the call (ids are reused; KERNEL-FACTS 17): alive and held
+	// all along, so its id, its /proc directory and its pidfd were its own.
 	if !notifIDValid(l.fd, n.ID) {
-		return nil
+		return nil // gone: nothing ran
 	}
 	if err != nil {
+		// Alive but not inspectable (exectrail out of fds or memory —
+		// which a job can provoke with prlimit): refuse the call rather
+		// than let it run unrecorded.
 		l.log.Debug().Err(err).Int("tid", c.TID).Msg("reading task")
 		return l.refuse(n.ID, unreadableRecord(&c, err), unix.EAGAIN)
 	}

@@ -467,14 +467,9 @@ func (tr *Tracer) adopt(child, parent int, kind string) error {
 }
 
 func (tr *Tracer) idsOf(tid int) (tgid, ppid int) {
-	t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, tid)
+	id, err := procfs.ReadIdent(tr.h.Resolver.ProcRoot, tid)
 	if err != nil {
 		return -1, -1
 	}
-	defer t.Close()
-	st, err := t.Status()
-	if err != nil {
-		return -1, -1
-	}
-	return st.Tgid, st.PPid
+	return id.Tgid, id.PPid
 }
