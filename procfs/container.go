@@ -263,9 +263,6 @@ func ParseNSLink(link string) (typ string, ino uint64, err error) {
 // of namespaces are the same whichever namespace the reader is in (nsfs
 // has a single superblock), so they compare across containers.
 func NamespaceInode(t *Task, ns string) (uint64, error) {
-	if ino, ok, err := t.pidfdNamespaceInode(ns); ok {
-		return ino, err
-	}
 	link, err := t.Readlink("ns/" + ns)
 	if err != nil {
 		return 0, err

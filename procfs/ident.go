@@ -2,7 +2,6 @@ package procfs
 
 import (
 	"errors"
-	"os"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -149,68 +148,15 @@ func ReadIdent(procRoot string, tid int) (Ident, error) {
 
 // Ident reads the task's ids: through a pidfd when the kernel can, else
 // from its status file (which then also gives the groups).
-// The pidfd stays open with the task, for NamespaceInode.
 func (t *Task) Ident() (Ident, error) {
 	if t.ProcRoot == "/proc" {
-		if t.pidfd < 0 {
-			fd, err := openPidfd(t.TID)
-			switch {
-			case err == nil:
-				t.pidfd = fd
-			case !errors.Is(err, ErrNoPidfdInfo):
-				return Ident{}, err
-			}
-		}
-		if t.pidfd >= 0 {
-			id, err := identOfPidfd(t.pidfd, t.TID)
-			if !errors.Is(err, ErrNoPidfdInfo) {
-				return id, err
-			}
+		id, err := IdentOf(t.TID)
+		if !errors.Is(err, ErrNoPidfdInfo) {
+			return id, err
 		}
 	}
 	return t.statusIdent()
 }
-
-// Namespace ioctls on a pidfd (Linux 6.11): each returns an nsfs fd.
-const (
-	pidfdGetMntNamespace = 0xFF03 // _IO(0xFF, 3)
-	pidfdGetPidNamespace = 0xFF05 // _IO(0xFF, 5)
-)
-
-// pidfdNamespaceInode is the inode of the task's pid or mnt namespace, from
-// the pidfd Ident left open: no /proc/PID/ns entry is looked up. ok is
-// false when that is not possible (no pidfd, another namespace kind, an
-// older kernel); the caller then reads the ns/ link.
-func (t *Task) pidfdNamespaceInode(ns string) (ino uint64, ok bool, err error) {
-	var cmd uintptr
-	switch ns {
-	case "pid":
-		cmd = pidfdGetPidNamespace
-	case "mnt":
-		cmd = pidfdGetMntNamespace
-	}
-	if t.pidfd < 0 || cmd == 0 || pidfdNSState.Load() == 2 {
-		return 0, false, nil
-	}
-	r, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(t.pidfd), cmd, 0)
-	switch e {
-	case 0:
-	case unix.ENOTTY, unix.EINVAL, unix.EOPNOTSUPP:
-		pidfdNSState.Store(2)
-		return 0, false, nil
-	default:
-		return 0, true, &os.PathError{Op: "ioctl PIDFD_GET_NAMESPACE", Path: t.name("ns/" + ns), Err: e}
-	}
-	defer unix.Close(int(r))
-	var st unix.Stat_t
-	if err := unix.Fstat(int(r), &st); err != nil {
-		return 0, true, &os.PathError{Op: "fstat", Path: t.name("ns/" + ns), Err: err}
-	}
-	return st.Ino, true, nil
-}
-
-// pidfdNSState: 0 not tried yet or works, 2 not supported.
-var pidfdNSState atomic.Int32
 
 func (t *Task) statusIdent() (Ident, error) {
 	st, err := t.Status()

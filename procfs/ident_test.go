@@ -160,37 +160,6 @@ func TestIdentOfGone(t *testing.T) {
 	}
 }
 
-// Namespace inodes through the pidfd equal the ns/ links.
-func TestNamespaceInodeViaPidfd(t *testing.T) {
-	needPidfdInfo(t)
-	cmd := startAs(t, nil)
-	task, err := OpenTask("/proc", cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer task.Close()
-	if _, err := task.Ident(); err != nil {
-		t.Fatal(err)
-	}
-	for _, ns := range []string{"pid", "mnt"} {
-		got, err := NamespaceInode(task, ns)
-		if err != nil {
-			t.Fatal(err)
-		}
-		link, err := task.Readlink("ns/" + ns)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, want, err := ParseNSLink(link)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("%s namespace: %d via pidfd, link says %s", ns, got, link)
-		}
-	}
-}
-
 // mayExec reads the groups only when the answer depends on them.
 func TestMayExecLazyGroups(t *testing.T) {
 	loads := 0

@@ -17,7 +17,6 @@ type Task struct {
 	ProcRoot string
 	TID      int
 	dir      int
-	pidfd    int // from Ident; -1 until then
 }
 
 // OpenTask opens procRoot/tid.
@@ -27,15 +26,11 @@ func OpenTask(procRoot string, tid int) (*Task, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	return &Task{ProcRoot: procRoot, TID: tid, dir: fd, pidfd: -1}, nil
+	return &Task{ProcRoot: procRoot, TID: tid, dir: fd}, nil
 }
 
 // Close releases the handle.
 func (t *Task) Close() error {
-	if t.pidfd >= 0 {
-		unix.Close(t.pidfd)
-		t.pidfd = -1
-	}
 	if t.dir < 0 {
 		return nil
 	}
