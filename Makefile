@@ -76,16 +76,22 @@ fuzz:
 # Performance harness (not part of `make test`: nothing there may depend
 # on timing). Runs every workload natively, under both backends and under
 # strace (installed here when root), BENCH_RUNS times each, alternating;
-# prints the table and writes docs/bench/results.json. About 4 minutes on
-# 2 vCPUs with the default 10 runs. See integration/bench/main.go.
+# then the memory phase: BENCH_MEMORY_EXECS vfork+execs of a tiny static
+# program under each backend, sampling the supervisor's RSS (0 skips it).
+# Prints both tables and writes docs/bench/results.json. On 2 vCPUs: about
+# 4 minutes for the workloads with the default 10 runs, and an estimated
+# 11 minutes for the memory phase with the default 1,000,000 execs
+# (extrapolated from 20,000: about 3,700 execs/s under notify and 2,700
+# under ptrace, so some 4.5 and 6 minutes). See integration/bench/main.go.
 BENCH_RUNS ?= 10
+BENCH_MEMORY_EXECS ?= 1000000
 bench: build
 	@command -v strace >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing: strace"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null || echo "strace not installed: its column is skipped"; \
 	  else echo "strace not installed (run: sudo apt-get install -y strace): its column is skipped"; fi; }
 	@uptime
-	$(GO) run ./integration/bench -runs $(BENCH_RUNS) -exectrail $(BIN) -out docs/bench/results.json
+	$(GO) run ./integration/bench -runs $(BENCH_RUNS) -memory-execs $(BENCH_MEMORY_EXECS) -exectrail $(BIN) -out docs/bench/results.json
 
 clean:
 	rm -rf bin

@@ -18,9 +18,17 @@
 // and the supervisor's peak RSS (VmHWM of the exectrail process, sampled
 // while it runs).
 //
+// Then, unless -memory-execs is 0, the memory phase (memory.go): under each
+// backend of -memory-configs, a C spawner vfork+execs a tiny static program
+// -memory-execs times (default 1,000,000) while the harness samples the
+// supervisor's VmRSS and VmHWM; it prints them at 1%, 10%, 50% and 100% of
+// the execs and whether the peak stayed flat from 10% to 100%. `-workloads
+// none` runs the memory phase alone.
+//
 // It is a program, not a test: its output is the point, it runs for
 // minutes, and nothing in `make test` may depend on timing. A smoke test
-// (bench_test.go) runs one tiny workload once and checks the JSON shape.
+// (bench_test.go) runs one tiny workload once and a 200-exec memory phase,
+// and checks the JSON shape.
 package main
 
 import (
@@ -46,9 +54,11 @@ func main() {
 	flag.IntVar(&cfg.Runs, "runs", envInt("BENCH_RUNS", 10), "runs per workload and configuration (env BENCH_RUNS)")
 	flag.StringVar(&cfg.Exectrail, "exectrail", "bin/exectrail", "the exectrail binary")
 	flag.StringVar(&cfg.Out, "out", "docs/bench/results.json", "where the JSON results go")
-	flag.StringVar(&cfg.Only, "workloads", "", "comma-separated workload names to run (default: all)")
+	flag.StringVar(&cfg.Only, "workloads", "", `comma-separated workload names to run (default: all; "none": none)`)
 	flag.StringVar(&cfg.Configs, "configs", "", "comma-separated configurations (native,notify,ptrace,strace; default: all available)")
 	flag.Float64Var(&cfg.Scale, "scale", 1, "multiply workload sizes by this")
+	flag.IntVar(&cfg.MemoryExecs, "memory-execs", envInt0("BENCH_MEMORY_EXECS", 1000000), "execs per backend in the memory phase; 0 skips it (env BENCH_MEMORY_EXECS)")
+	flag.StringVar(&cfg.MemoryConfigs, "memory-configs", "notify,ptrace", "comma-separated backends for the memory phase")
 	flag.Parse()
 	cfg.Log = os.Stderr
 	res, err := Run(cfg)
@@ -69,6 +79,14 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// envInt0 is envInt that takes 0 too.
+func envInt0(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
+		return v
+	}
+	return def
+}
+
 // Config is what one invocation runs.
 type Config struct {
 	Runs      int
@@ -78,6 +96,10 @@ type Config struct {
 	Configs   string
 	Scale     float64
 	Log       io.Writer
+	// The memory phase: execs per backend (0: none) and the backends
+	// (comma-separated; "": notify,ptrace). Only and Configs do not apply.
+	MemoryExecs   int
+	MemoryConfigs string
 }
 
 // Results is the JSON document.
@@ -93,6 +115,7 @@ type Results struct {
 	LoadAvg   string     `json:"loadavg_at_start,omitempty"`
 	Configs   []string   `json:"configs"`
 	Workloads []Workload `json:"workloads"`
+	Memory    []Memory   `json:"memory,omitempty"`
 	Skipped   []string   `json:"skipped,omitempty"`
 }
 
@@ -218,6 +241,7 @@ func Run(cfg Config) (*Results, error) {
 		Kernel:    strings.TrimSpace(output("uname", "-r")),
 		GoVersion: strings.TrimPrefix(strings.TrimSpace(output(goTool(), "env", "GOVERSION")), "go"),
 		Runs:      cfg.Runs,
+		Workloads: []Workload{},
 	}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		res.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
@@ -329,6 +353,9 @@ func Run(cfg Config) (*Results, error) {
 			wl.Results = append(wl.Results, cell)
 		}
 		res.Workloads = append(res.Workloads, wl)
+	}
+	if cfg.MemoryExecs > 0 {
+		runMemory(cfg, et, dir, res)
 	}
 	if cfg.Out != "" {
 		if err := os.MkdirAll(filepath.Dir(cfg.Out), 0o755); err != nil {
@@ -466,6 +493,18 @@ func printTable(w io.Writer, r *Results) {
 	if r.Strace != "" {
 		fmt.Fprintf(w, "strace: %s\n", r.Strace)
 	}
+	if len(r.Workloads) > 0 {
+		printWorkloads(w, r)
+	}
+	if len(r.Memory) > 0 {
+		printMemory(w, r.Memory)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintln(w, "skipped:", s)
+	}
+}
+
+func printWorkloads(w io.Writer, r *Results) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "| workload | execs |")
 	for _, c := range r.Configs {
@@ -515,9 +554,27 @@ func printTable(w io.Writer, r *Results) {
 	if len(rss) > 0 {
 		fmt.Fprintf(w, "supervisor peak RSS (MiB): %s\n", strings.Join(rss, ", "))
 	}
-	for _, s := range r.Skipped {
-		fmt.Fprintln(w, "skipped:", s)
+}
+
+func printMemory(w io.Writer, ms []Memory) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| backend | execs | time | execs/s | RSS at 1% / 10% / 50% / 100% (MiB) | peak (VmHWM) | flat |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, m := range ms {
+		var rss []string
+		for _, c := range m.Checkpoints {
+			rss = append(rss, fmt.Sprintf("%.1f", mib(c.RSSKiB)))
+		}
+		fl := "no"
+		if m.Flat {
+			fl = "yes"
+		}
+		fmt.Fprintf(w, "| %s | %d × %s | %.1f s | %.0f | %s | %.1f MiB | %s |\n",
+			m.Config, m.Execs, m.Program, m.Seconds, m.ExecsPerSecond, strings.Join(rss, " / "), mib(m.PeakRSSKiB), fl)
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "supervisor (exectrail process) VmRSS sampled every 250 ms; each column is the first sample at or past that share of the execs, 100%: after the last child was reaped")
+	fmt.Fprintln(w, "flat: VmHWM at 100% within 10% or 2 MiB (whichever is larger) of VmHWM at 10%")
 }
 
 var errNoCC = errors.New("no C compiler (gcc)")
