@@ -351,8 +351,9 @@ func errnoOf(err error) unix.Errno {
 func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 	if r == nil {
 		r = &Record{Event: EventExec, Argv: [][]byte{}}
-		if st, err := t.Status(); err == nil {
-			r.PPID, r.UID, r.HasUID = st.PPid, st.Uid[0], true
+		var cgroupID uint64
+		if id, err := t.Ident(); err == nil {
+			r.PPID, r.UID, r.HasUID, cgroupID = id.PPid, id.RUID, true, id.CgroupID
 		}
 		if b, err := t.ReadFile("cmdline"); err == nil && len(b) > 0 {
 			r.Argv = bytes.Split(bytes.TrimSuffix(b, []byte{0}), []byte{0})
@@ -360,7 +361,7 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		if cwd, err := t.Readlink("cwd"); err == nil {
 			r.Cwd = cwd
 		}
-		h.fillCgroup(t, r, 0)
+		h.fillCgroup(t, r, cgroupID)
 		h.fillNamespaces(t, r)
 		mem := &procfs.ProcessMemory{TID: pid}
 		if fn, err := procfs.ExecFilename(t, mem); err == nil {
@@ -406,11 +407,11 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		if (r.PathUnknown || !bytes.Equal(fn, r.Path)) && !bytes.HasPrefix(fn, []byte("/dev/fd/")) {
 			r.Path, r.PathUnknown = fn, false
 		}
-		st, err := t.Status()
+		id, err := t.Ident()
 		if err != nil {
 			break
 		}
-		res := h.Resolver.Resolve(t, pid, procfs.CredFromStatus(st), procfs.ExecRequest{DirFD: unix.AT_FDCWD, Path: fn})
+		res := h.Resolver.Resolve(t, pid, id.Cred(t), procfs.ExecRequest{DirFD: unix.AT_FDCWD, Path: fn})
 		if res.Errno == 0 && res.Interpreter == exe {
 			r.Executable, r.Interpreter = res.Executable, exe
 		}
