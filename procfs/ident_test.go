@@ -3,19 +3,21 @@ package procfs
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // needPidfdInfo skips (failing under CI) when the kernel has no
-// PIDFD_GET_INFO; the status fallback is tested on its own below.
+// PIDFD_GET_INFO.
 func needPidfdInfo(t *testing.T) {
 	t.Helper()
-	if _, err := IdentOf(os.Getpid()); err == ErrNoPidfdInfo {
+	if !pidfdInfoAvailable() {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("PIDFD_GET_INFO (Linux 6.13) is missing under CI")
 		}
@@ -23,44 +25,65 @@ func needPidfdInfo(t *testing.T) {
 	}
 }
 
-// startAs starts sleep with the given credential (nil: the test's own).
-func startAs(t *testing.T, cred *syscall.Credential) *exec.Cmd {
+func needRoot(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command("sleep", "60")
-	if cred != nil {
-		if os.Geteuid() != 0 {
-			t.Skip("needs root to start a process as another user")
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI runs as root")
 		}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		t.Skip("needs root")
 	}
+}
+
+// startSleep starts sleep, through setpriv when args are given.
+func startSleep(t *testing.T, setpriv ...string) *exec.Cmd {
+	t.Helper()
+	argv := []string{"sleep", "60"}
+	if len(setpriv) > 0 {
+		needRoot(t)
+		argv = append(append([]string{"setpriv"}, setpriv...), argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd
+	// setpriv execs sleep in the same process: wait for that, so that the
+	// ids read are sleep's.
+	for i := 0; i < 2000; i++ {
+		if b, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/comm"); err == nil && string(b) == "sleep\n" {
+			return cmd
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("%v did not become sleep", argv)
+	return nil
 }
 
 // The pidfd answer and the status answer agree, field by field, for a
-// process of the test's own user and one of another user with
-// supplementary groups.
+// process of the test's own user and for one whose real, effective and
+// filesystem ids all differ (setpriv sets real and effective ids apart;
+// the filesystem ids follow the effective ones).
 func TestIdentMatchesStatus(t *testing.T) {
 	needPidfdInfo(t)
 	for _, tc := range []struct {
-		name string
-		cred *syscall.Credential
+		name          string
+		setpriv       []string
+		ruid, fsuid   int
+		fsgid, groups int
 	}{
-		{"self user", nil},
-		{"other user", &syscall.Credential{Uid: 4242, Gid: 4343, Groups: []uint32{7, 4444}}},
+		{"self user", nil, -1, -1, -1, -1},
+		{"ids apart", []string{"--ruid=4241", "--euid=4242", "--rgid=4341", "--egid=4343", "--groups=7,4444"}, 4241, 4242, 4343, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := startAs(t, tc.cred)
+			cmd := startSleep(t, tc.setpriv...)
 			pid := cmd.Process.Pid
 			task, err := OpenTask("/proc", pid)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer task.Close()
-			fromStatus, err := task.statusIdent()
+			st, err := task.Status()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,22 +94,71 @@ func TestIdentMatchesStatus(t *testing.T) {
 			if got.Tgid != pid || got.PPid != os.Getpid() {
 				t.Errorf("tgid %d ppid %d, want %d and %d", got.Tgid, got.PPid, pid, os.Getpid())
 			}
-			if got.Tgid != fromStatus.Tgid || got.PPid != fromStatus.PPid || got.RUID != fromStatus.RUID ||
-				got.EUID != fromStatus.EUID || got.EGID != fromStatus.EGID {
-				t.Errorf("pidfd ident %+v, status says %+v", got, fromStatus)
+			if got.Tgid != st.Tgid || got.PPid != st.PPid || got.RUID != st.Uid[0] ||
+				got.FSUID != st.Uid[3] || got.FSGID != st.Gid[3] {
+				t.Errorf("pidfd ident %+v, status says uid %v gid %v", got, st.Uid, st.Gid)
 			}
-			if tc.cred != nil && (got.RUID != 4242 || got.EUID != 4242 || got.EGID != 4343) {
-				t.Errorf("ids %+v, want uid 4242 gid 4343", got)
+			if tc.ruid >= 0 && (got.RUID != tc.ruid || got.FSUID != tc.fsuid || got.FSGID != tc.fsgid) {
+				t.Errorf("ruid %d fsuid %d fsgid %d, want %d %d %d", got.RUID, got.FSUID, got.FSGID, tc.ruid, tc.fsuid, tc.fsgid)
 			}
 			if got.Groups != nil {
 				t.Errorf("groups %v read although no check needed them", got.Groups)
 			}
 			// The lazy groups are the status ones.
 			c := got.Cred(task)
-			if g := c.groups(); !equalInts(g, fromStatus.Groups) {
-				t.Errorf("lazy groups %v, status %v", g, fromStatus.Groups)
+			g, ok := c.groups()
+			if !ok || !equalInts(g, st.Groups) || (tc.groups >= 0 && len(g) != tc.groups) {
+				t.Errorf("lazy groups %v (ok %v), status %v", g, ok, st.Groups)
 			}
 		})
+	}
+}
+
+// Without PIDFD_GET_INFO, Ident reads status, groups included.
+func TestIdentStatusFallback(t *testing.T) {
+	cmd := startSleep(t)
+	task, err := OpenTask("/proc", cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer task.Close()
+	pidfdInfoAvailable()
+	saved := pidfdAvailable
+	pidfdAvailable = false
+	defer func() { pidfdAvailable = saved }()
+	if _, err := IdentOf(cmd.Process.Pid); err != ErrNoPidfdInfo {
+		t.Errorf("IdentOf with the probe failed: %v, want ErrNoPidfdInfo", err)
+	}
+	got, err := task.Ident()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := task.Status()
+	if got.Tgid != cmd.Process.Pid || got.PPid != os.Getpid() || got.RUID != st.Uid[0] ||
+		got.FSUID != st.Uid[3] || got.Groups == nil || got.CgroupID != 0 {
+		t.Errorf("status ident %+v, status %+v", got, st)
+	}
+	if got, err := ReadIdent("/proc", cmd.Process.Pid); err != nil || got.Tgid != cmd.Process.Pid {
+		t.Errorf("ReadIdent = %+v, %v", got, err)
+	}
+}
+
+// A task that is gone fails for that task only: the pidfd path stays on.
+func TestIdentOfGone(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadIdent("/proc", cmd.Process.Pid); err == nil {
+		t.Errorf("ident of reaped process %d: no error", cmd.Process.Pid)
+	}
+	if _, err := IdentOf(cmd.Process.Pid); err == nil || err == ErrNoPidfdInfo {
+		t.Errorf("IdentOf reaped process: %v, want a per-task error", err)
+	}
+	if pidfdInfoAvailable() {
+		if _, err := IdentOf(os.Getpid()); err != nil {
+			t.Errorf("after a failure for a gone task, IdentOf(self): %v", err)
+		}
 	}
 }
 
@@ -116,9 +188,11 @@ func TestIdentOfThread(t *testing.T) {
 }
 
 // The cgroup id from the pidfd is the inode of the cgroup's directory,
-// which is what cgroup_id has always meant.
+// which is what cgroup_id has always meant: checked on a fresh cgroup (an
+// id other than the root's 1).
 func TestIdentCgroupID(t *testing.T) {
 	needPidfdInfo(t)
+	needRoot(t)
 	mi, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
@@ -134,29 +208,28 @@ func TestIdentCgroupID(t *testing.T) {
 	}
 	path, ok := UnifiedPath(lines)
 	if mnt == "" || !ok || strings.HasPrefix(path, "/..") {
-		t.Skip("no cgroup2 mount, or the test's cgroup is outside it")
+		t.Fatalf("no cgroup2 mount (%q), or the test's cgroup %q is outside it", mnt, path)
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(mnt+path, &st); err != nil {
-		t.Fatal(err)
-	}
-	id, err := IdentOf(os.Getpid())
+	dir, err := os.MkdirTemp(filepath.Join(mnt, path), "exectrail-ident-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.CgroupID != st.Ino {
-		t.Errorf("cgroup id %d, inode of %s is %d", id.CgroupID, mnt+path, st.Ino)
-	}
-}
-
-// A task that is gone is an error, not a zero ident.
-func TestIdentOfGone(t *testing.T) {
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
+	defer os.Remove(dir)
+	cmd := startSleep(t)
+	if err := os.WriteFile(dir+"/cgroup.procs", []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadIdent("/proc", cmd.Process.Pid); err == nil {
-		t.Errorf("ident of reaped process %d: no error", cmd.Process.Pid)
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	id, err := IdentOf(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.CgroupID != st.Ino || st.Ino == 1 {
+		t.Errorf("cgroup id %d, inode of %s is %d", id.CgroupID, dir, st.Ino)
 	}
 }
 
@@ -177,14 +250,27 @@ func TestMayExecLazyGroups(t *testing.T) {
 		{0o705, []int{20}, false, true}, // member: group bits, not other
 	} {
 		st.Mode = unix.S_IFREG | tc.mode
-		c := Cred{EUID: 30, EGID: 40}
+		c := Cred{UID: 30, GID: 40}
 		before := loads
-		c.loadGroups = func() []int { loads++; return tc.groups }
+		c.loadGroups = func() ([]int, error) { loads++; return tc.groups, nil }
 		if got := mayExec(st, &c); got != tc.want {
 			t.Errorf("mode %o groups %v: %v, want %v", tc.mode, tc.groups, got, tc.want)
 		}
 		if (loads > before) != tc.loaded {
 			t.Errorf("mode %o: groups loaded %v, want %v", tc.mode, loads > before, tc.loaded)
 		}
+	}
+}
+
+// Groups that are needed but cannot be read predict nothing: the check
+// passes rather than guess EACCES.
+func TestMayExecGroupsUnreadable(t *testing.T) {
+	st := &unix.Stat_t{Uid: 10, Gid: 20, Mode: unix.S_IFREG | 0o750}
+	c := Cred{UID: 30, GID: 40, loadGroups: func() ([]int, error) { return nil, unix.EMFILE }}
+	if !mayExec(st, &c) {
+		t.Errorf("unreadable groups: predicted a failure")
+	}
+	if c.Groups != nil {
+		t.Errorf("unreadable groups remembered as %v", c.Groups)
 	}
 }

@@ -9,30 +9,36 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Cred is what the kernel checks execute permission against.
+// Cred is what the kernel checks execute permission against: the
+// filesystem uid and gid and the supplementary groups.
 type Cred struct {
-	EUID, EGID int
+	UID, GID int
 	// Groups are the supplementary groups. When nil and loadGroups is
 	// set, they are loaded the first time a check depends on them (most
 	// checks are decided by the owner, the group or the mode alone).
 	Groups     []int
-	loadGroups func() []int
+	loadGroups func() ([]int, error)
 }
 
-// groups returns the supplementary groups, loading them if needed.
-func (c *Cred) groups() []int {
+// groups returns the supplementary groups, loading them if needed; ok is
+// false when they are needed and cannot be read.
+func (c *Cred) groups() (groups []int, ok bool) {
 	if c.Groups == nil && c.loadGroups != nil {
-		c.Groups = c.loadGroups()
+		g, err := c.loadGroups()
+		if err != nil {
+			return nil, false
+		}
+		c.Groups = g
 		if c.Groups == nil {
 			c.Groups = []int{}
 		}
 	}
-	return c.Groups
+	return c.Groups, true
 }
 
-// CredFromStatus takes the effective ids and groups from a status.
+// CredFromStatus takes the filesystem ids and the groups from a status.
 func CredFromStatus(st Status) Cred {
-	return Cred{EUID: st.Uid[1], EGID: st.Gid[1], Groups: st.Groups}
+	return Cred{UID: st.Uid[3], GID: st.Gid[3], Groups: st.Groups}
 }
 
 // ExecRequest is an exec as the tracee asked for it.
@@ -184,22 +190,29 @@ func readHead(fd int) ([]byte, bool) {
 	return buf[:n], true
 }
 
+// mayExec is the kernel's execute permission check for the file st: true
+// when it passes, or when it depends on groups that cannot be read (a
+// failure is predicted only when it is certain).
 func mayExec(st *unix.Stat_t, c *Cred) bool {
 	mode := st.Mode
-	if c.EUID == 0 {
+	if c.UID == 0 {
 		return mode&0o111 != 0
 	}
-	if int(st.Uid) == c.EUID {
+	if int(st.Uid) == c.UID {
 		return mode&0o100 != 0
 	}
 	group, other := mode&0o010 != 0, mode&0o001 != 0
-	if int(st.Gid) == c.EGID {
+	if int(st.Gid) == c.GID {
 		return group
 	}
 	if group == other {
 		return other // membership cannot change the answer
 	}
-	for _, g := range c.groups() {
+	groups, ok := c.groups()
+	if !ok {
+		return true // unknown: predict nothing
+	}
+	for _, g := range groups {
 		if int(st.Gid) == g {
 			return group
 		}

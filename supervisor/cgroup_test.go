@@ -206,14 +206,16 @@ func TestCgroupFollowsMoves(t *testing.T) {
 	if !ok || strings.Contains(base, "..") {
 		t.Fatalf("the test's cgroup v2 path %q is not under the mount", base)
 	}
-	// Sibling cgroups under the test's own.
+	// Fresh cgroups under the test's own.
 	parent := filepath.Join(h.Cgroup2Mount, base)
-	a, b := filepath.Join(parent, "exectrail-test-a"), filepath.Join(parent, "exectrail-test-b")
-	for _, d := range []string{a, b} {
-		if err := os.Mkdir(d, 0o755); err != nil {
+	var a, b string
+	for _, d := range []*string{&a, &b} {
+		dir, err := os.MkdirTemp(parent, "exectrail-test-")
+		if err != nil {
 			t.Fatalf("creating a cgroup: %v", err)
 		}
-		t.Cleanup(func() { os.Remove(d) })
+		*d = dir
+		t.Cleanup(func() { os.Remove(dir) })
 	}
 	cmd := exec.Command("sleep", "60")
 	if err := cmd.Start(); err != nil {
@@ -221,10 +223,13 @@ func TestCgroupFollowsMoves(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	pid := strconv.Itoa(cmd.Process.Pid)
-	for i, dir := range []string{a, b, a, b} {
+	move := func(dir string) {
 		if err := os.WriteFile(dir+"/cgroup.procs", []byte(pid), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for i, dir := range []string{a, b, a, b} {
+		move(dir)
 		task, err := procfs.OpenTask("/proc", cmd.Process.Pid)
 		if err != nil {
 			t.Fatal(err)
@@ -233,6 +238,17 @@ func TestCgroupFollowsMoves(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The second round moves the process after its id was read, as
+		// a move racing an exec record would: the record must pair the
+		// path it read with that path's id, not the stale one.
+		if i >= 2 {
+			other := a
+			if dir == a {
+				other = b
+			}
+			move(other)
+			dir = other
+		}
 		var r Record
 		h.fillCgroup(task, &r, id.CgroupID)
 		task.Close()
@@ -240,16 +256,24 @@ func TestCgroupFollowsMoves(t *testing.T) {
 		if r.Cgroup != want || r.CgroupID != inode(t, dir) {
 			t.Errorf("move %d: cgroup %q id %d, want %q and %d", i, r.Cgroup, r.CgroupID, want, inode(t, dir))
 		}
+		for cid, info := range h.cgroups.m {
+			if inode(t, h.Cgroup2Mount+info.V2Path) != cid {
+				t.Errorf("move %d: the cache pairs id %d with %q", i, cid, info.V2Path)
+			}
+		}
 	}
 }
 
-// TestCgroupCache runs the cache of ids on a fake proc root: used only
-// while exectrail's own cgroup file shows no v1 hierarchy, keyed by id,
+// TestCgroupCache runs the cache of ids on a fake proc root and a fake
+// cgroup2 mount whose directories stand for cgroups (their inodes are the
+// ids): used only while exectrail's own cgroup file shows no v1
+// hierarchy, filled only with a path and the id of that very path,
 // dropped when a v1 hierarchy appears.
 func TestCgroupCache(t *testing.T) {
-	h, task := cgroupFixture(t, "0::/a\n", nil)
+	h, task := cgroupFixture(t, "0::/a\n", nil, "/a", "/b", "/c")
 	proc := task.ProcRoot
 	h.Resolver.ProcRoot = proc
+	idA, idB, idC := inode(t, h.Cgroup2Mount+"/a"), inode(t, h.Cgroup2Mount+"/b"), inode(t, h.Cgroup2Mount+"/c")
 	if err := os.MkdirAll(proc+"/self", 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -264,38 +288,51 @@ func TestCgroupCache(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	fill := func(id uint64) string {
+	fill := func(id uint64) (string, uint64) {
 		var r Record
 		h.fillCgroup(task, &r, id)
-		if id != 0 && r.CgroupID != id {
-			t.Errorf("cgroup id %d, want %d", r.CgroupID, id)
-		}
-		return r.Cgroup
+		return r.Cgroup, r.CgroupID
 	}
 	setSelf("0::/\n")
-	if got := fill(77); got != "/a" {
-		t.Fatalf("first fill: %q", got)
+	if p, id := fill(idA); p != "/a" || id != idA {
+		t.Fatalf("first fill: %q %d", p, id)
 	}
 	setTask("0::/b\n")
-	if got := fill(77); got != "/a" {
-		t.Errorf("id 77 again: %q, want the cached /a", got)
+	if p, id := fill(idA); p != "/a" || id != idA {
+		t.Errorf("id of /a again: %q %d, want the cached /a", p, id)
 	}
-	if got := fill(78); got != "/b" {
-		t.Errorf("id 78: %q, want /b from the file", got)
+	if p, id := fill(idB); p != "/b" || id != idB {
+		t.Errorf("id of /b: %q %d, want /b from the file", p, id)
 	}
-	if got := fill(0); got != "/b" {
-		t.Errorf("unknown id: %q, want /b from the file", got)
+	// The process moved to /c after its id (that of /a) was read: the
+	// file's path wins, with its own id, and the cache gets /c under /c's
+	// id only.
+	setTask("0::/c\n")
+	h.cgroups.m = nil
+	if p, id := fill(idA); p != "/c" || id != idC {
+		t.Errorf("moved between the reads: %q %d, want /c and %d", p, id, idC)
+	}
+	if info, ok := h.cgroups.m[idA]; ok {
+		t.Errorf("the cache pairs /a's id with %q", info.V2Path)
+	}
+	if info := h.cgroups.m[idC]; info.V2Path != "/c" {
+		t.Errorf("the cache has %q for /c's id", info.V2Path)
+	}
+	if p, id := fill(0); p != "/c" || id != idC {
+		t.Errorf("unknown id: %q %d, want /c from the file", p, id)
 	}
 	// A v1 hierarchy appears: the file is read again for every id.
+	setTask("0::/b\n")
 	setSelf("1:name=x:/\n0::/\n")
-	if got := fill(77); got != "/b" {
-		t.Errorf("after a v1 hierarchy appeared: %q, want /b from the file", got)
+	if p, _ := fill(idC); p != "/b" {
+		t.Errorf("after a v1 hierarchy appeared: %q, want /b from the file", p)
 	}
 	// A task file with v1 lines is never cached.
 	setSelf("0::/\n")
-	setTask("1:name=x:/docker/" + testCtr + "\n0::/c\n")
-	fill(79)
-	if _, ok := h.cgroups.m[79]; ok {
-		t.Errorf("a cgroup file with v1 lines was cached")
+	setTask("1:name=x:/docker/" + testCtr + "\n0::/a\n")
+	h.cgroups.m = nil
+	fill(idA)
+	if len(h.cgroups.m) != 0 {
+		t.Errorf("a cgroup file with v1 lines was cached: %v", h.cgroups.m)
 	}
 }

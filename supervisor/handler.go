@@ -172,37 +172,58 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 	return r, nil
 }
 
-// fillCgroup fills the cgroup and container fields of an exec record:
-// one read of /proc/PID/cgroup and, unless the kernel already gave the
-// cgroup v2 id (id, from PIDFD_GET_INFO; 0 when unknown), one stat of the
-// cgroup's directory. Nothing is cached: a process can be moved to another
-// cgroup at any time.
+// fillCgroup fills the cgroup and container fields of an exec record.
+// id is the task's cgroup v2 id from PIDFD_GET_INFO, 0 when unknown.
+//
+// When id names a cgroup whose file is cached (cgroup-v2-only hosts, see
+// cgroupCache), nothing is read: id and its path belong together by
+// construction. Otherwise /proc/PID/cgroup is read, and the id recorded is
+// the one of the cgroup that file names — the inode of its directory
+// under the cgroup2 mount — not id, which was read earlier: a process
+// moved between the two reads must not get one cgroup's path with
+// another's id, and only such a verified pair is cached. For a path
+// outside exectrail's cgroup namespace ("/.."), which has no directory
+// under the mount, id is recorded if a second PIDFD_GET_INFO, after the
+// file, still gives it. Nothing about the process is cached: it can be
+// moved to another cgroup at any time.
 func (h *Handler) fillCgroup(t *procfs.Task, r *Record, id uint64) {
-	info, ok := h.cgroups.get(id, h.Resolver.ProcRoot)
-	if !ok {
-		b, err := t.ReadFile("cgroup")
-		if err != nil {
-			return
-		}
-		lines, err := procfs.ParseCgroup(b)
-		if err != nil {
-			return
-		}
-		info = procfs.CgroupAttribution(lines)
-		if id != 0 && len(lines) == 1 && info.HasV2 {
-			h.cgroups.put(id, info)
-		}
+	if info, ok := h.cgroups.get(id, h.Resolver.ProcRoot); ok {
+		setCgroup(r, info)
+		r.CgroupID = id
+		return
 	}
-	r.CgroupV1, r.CgroupV1Controllers = info.V1Path, info.V1Controllers
-	r.ContainerID, r.ContainerRuntime, r.PodUID = info.ID, info.Runtime, info.PodUID
+	b, err := t.ReadFile("cgroup")
+	if err != nil {
+		return
+	}
+	lines, err := procfs.ParseCgroup(b)
+	if err != nil {
+		return
+	}
+	info := procfs.CgroupAttribution(lines)
+	setCgroup(r, info)
 	if !info.HasV2 {
 		return
 	}
-	r.Cgroup = info.V2Path
-	if id != 0 {
-		r.CgroupID = id
-	} else if id, ok := h.cgroupID(info.V2Path); ok {
-		r.CgroupID = id
+	if sid, ok := h.cgroupID(info.V2Path); ok {
+		r.CgroupID = sid
+		if id != 0 && len(lines) == 1 {
+			h.cgroups.put(sid, info)
+		}
+		return
+	}
+	if id != 0 && strings.HasPrefix(info.V2Path, "/..") {
+		if again, err := procfs.IdentOf(t.TID); err == nil && again.CgroupID == id {
+			r.CgroupID = id
+		}
+	}
+}
+
+func setCgroup(r *Record, info procfs.CgroupInfo) {
+	r.CgroupV1, r.CgroupV1Controllers = info.V1Path, info.V1Controllers
+	r.ContainerID, r.ContainerRuntime, r.PodUID = info.ID, info.Runtime, info.PodUID
+	if info.HasV2 {
+		r.Cgroup = info.V2Path
 	}
 }
 
@@ -213,7 +234,10 @@ func (h *Handler) fillCgroup(t *procfs.Task, r *Record, id uint64) {
 // be renamed, and ids are never reused while the machine is up. So a
 // process whose cgroup id (PIDFD_GET_INFO) is known needs no read of its
 // cgroup file: first-touching /proc/PID/cgroup of a fresh process is one
-// of the dearest reads of an exec record. A v1 hierarchy mounted while
+// of the dearest reads of an exec record. Entries are only made from a
+// path read from the file and the id of that path's directory (stat), so
+// a process moved between the two reads cannot pair one cgroup's id with
+// another's path. A v1 hierarchy mounted while
 // exectrail runs would add lines; /proc/self/cgroup is checked for that
 // every cgroupRecheck, and the cache is dropped when one appears.
 type cgroupCache struct {
