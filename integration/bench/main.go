@@ -21,9 +21,16 @@
 // Then, unless -memory-execs is 0, the memory phase (memory.go): under each
 // backend of -memory-configs, a C spawner vfork+execs a tiny static program
 // -memory-execs times (default 1,000,000) while the harness samples the
-// supervisor's VmRSS and VmHWM; it prints them at 1%, 10%, 50% and 100% of
-// the execs and whether the peak stayed flat from 10% to 100%. `-workloads
-// none` runs the memory phase alone.
+// supervisor's VmRSS and VmHWM every 250 ms; it prints VmRSS and the open
+// fds at 1%, 10%, 50% and 100% of the execs, the peak (VmHWM), and whether
+// memory stayed flat: the median VmRSS of the samples in the last 10% of
+// the execs at most max(5%, 1 MiB) above the median of those from 5% to
+// 15%, and at most 2 more open fds at 100% than at 10% (a run too short to
+// have samples in both windows is not flat, and says so). It records
+// kernel.pid_max, which bounds what a per-pid leak can grow to, and prints
+// how many pid cycles the run covers. SIGINT or SIGTERM during the memory
+// phase kills the run's process group, removes the temporary directory and
+// exits 128+signal. `-workloads none` runs the memory phase alone.
 //
 // It is a program, not a test: its output is the point, it runs for
 // minutes, and nothing in `make test` may depend on timing. A smoke test
@@ -64,6 +71,10 @@ func main() {
 	res, err := Run(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		var in interrupted
+		if errors.As(err, &in) {
+			os.Exit(128 + int(in.sig))
+		}
 		os.Exit(1)
 	}
 	printTable(os.Stdout, res)
@@ -113,6 +124,7 @@ type Results struct {
 	Strace    string     `json:"strace_version,omitempty"`
 	Runs      int        `json:"runs"`
 	LoadAvg   string     `json:"loadavg_at_start,omitempty"`
+	PidMax    int        `json:"pid_max,omitempty"` // kernel.pid_max at the start
 	Configs   []string   `json:"configs"`
 	Workloads []Workload `json:"workloads"`
 	Memory    []Memory   `json:"memory,omitempty"`
@@ -241,6 +253,7 @@ func Run(cfg Config) (*Results, error) {
 		Kernel:    strings.TrimSpace(output("uname", "-r")),
 		GoVersion: strings.TrimPrefix(strings.TrimSpace(output(goTool(), "env", "GOVERSION")), "go"),
 		Runs:      cfg.Runs,
+		PidMax:    pidMax(),
 		Workloads: []Workload{},
 	}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
@@ -355,7 +368,9 @@ func Run(cfg Config) (*Results, error) {
 		res.Workloads = append(res.Workloads, wl)
 	}
 	if cfg.MemoryExecs > 0 {
-		runMemory(cfg, et, dir, res)
+		if err := runMemory(cfg, et, dir, res); err != nil {
+			return nil, err // interrupted: no results written
+		}
 	}
 	if cfg.Out != "" {
 		if err := os.MkdirAll(filepath.Dir(cfg.Out), 0o755); err != nil {
@@ -497,7 +512,7 @@ func printTable(w io.Writer, r *Results) {
 		printWorkloads(w, r)
 	}
 	if len(r.Memory) > 0 {
-		printMemory(w, r.Memory)
+		printMemory(w, r)
 	}
 	for _, s := range r.Skipped {
 		fmt.Fprintln(w, "skipped:", s)
@@ -556,25 +571,51 @@ func printWorkloads(w io.Writer, r *Results) {
 	}
 }
 
-func printMemory(w io.Writer, ms []Memory) {
+func printMemory(w io.Writer, r *Results) {
+	ms := r.Memory
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| backend | execs | time | execs/s | RSS at 1% / 10% / 50% / 100% (MiB) | peak (VmHWM) | flat |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| backend | execs | time | execs/s | RSS at 1% / 10% / 50% / 100% (MiB) | median RSS 5–15% → last 10% (MiB) | fds at 10% → 100% | peak (VmHWM) | flat |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	medianRSS := func(kib *int, samples int) string {
+		if kib == nil {
+			return "? (no sample)"
+		}
+		return fmt.Sprintf("%.1f (%d)", mib(*kib), samples)
+	}
 	for _, m := range ms {
 		var rss []string
 		for _, c := range m.Checkpoints {
 			rss = append(rss, fmt.Sprintf("%.1f", mib(c.RSSKiB)))
 		}
 		fl := "no"
-		if m.Flat {
+		switch {
+		case m.Flat:
 			fl = "yes"
+		case m.BaselineRSSKiB == nil || m.FinalRSSKiB == nil:
+			fl = "unknown"
 		}
-		fmt.Fprintf(w, "| %s | %d × %s | %.1f s | %.0f | %s | %.1f MiB | %s |\n",
-			m.Config, m.Execs, m.Program, m.Seconds, m.ExecsPerSecond, strings.Join(rss, " / "), mib(m.PeakRSSKiB), fl)
+		fmt.Fprintf(w, "| %s | %d × %s | %.1f s | %.0f | %s | %s → %s | %d → %d | %.1f MiB | %s |\n",
+			m.Config, m.Execs, m.Program, m.Seconds, m.ExecsPerSecond, strings.Join(rss, " / "),
+			medianRSS(m.BaselineRSSKiB, m.BaselineSamples), medianRSS(m.FinalRSSKiB, m.FinalSamples),
+			m.checkpoint(10).FDs, m.checkpoint(100).FDs, mib(m.PeakRSSKiB), fl)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "supervisor (exectrail process) VmRSS sampled every 250 ms; each column is the first sample at or past that share of the execs, 100%: after the last child was reaped")
-	fmt.Fprintln(w, "flat: VmHWM at 100% within 10% or 2 MiB (whichever is larger) of VmHWM at 10%")
+	fmt.Fprintln(w, "supervisor (exectrail process) VmRSS and open fds (/proc/PID/fd) sampled every 250 ms; each RSS and fds column is the first sample at or past that share of the execs, 100%: after the last child was reaped; peak: the highest VmHWM read")
+	fmt.Fprintln(w, "flat: the median VmRSS of the samples in the last 10% of the execs (before the 100% sample) at most max(5%, 1 MiB) above the median VmRSS of the baseline window (5% to 15% of the execs, but ending within the first half pid cycle; in parentheses: how many samples), and at most 2 more open fds at 100% than at 10%; unknown: a window without samples (too short a run)")
+	for _, m := range ms {
+		fmt.Fprintf(w, "%s: baseline window %d–%d execs", m.Config, m.BaselineFromExecs, m.BaselineToExecs)
+		if m.FlatReason != "" {
+			fmt.Fprintf(w, "; not flat: %s", m.FlatReason)
+		}
+		fmt.Fprintln(w)
+	}
+	if r.PidMax > 0 {
+		n := ms[0].Execs // the same for all backends
+		fmt.Fprintf(w, "pid_max %d: pids are reused, so per-pid state that exectrail failed to drop would be bounded by pid_max entries and stop growing after one pid cycle, which is why the baseline window ends within the first; %d execs cover %.2f pid cycles (more if other processes took pids meanwhile)\n",
+			r.PidMax, n, float64(n)/float64(r.PidMax))
+	} else {
+		fmt.Fprintln(w, "pid_max unknown (/proc/sys/kernel/pid_max unreadable): the baseline window is 5% to 15% of the execs")
+	}
 }
 
 var errNoCC = errors.New("no C compiler (gcc)")
