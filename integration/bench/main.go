@@ -574,7 +574,7 @@ func printWorkloads(w io.Writer, r *Results) {
 func printMemory(w io.Writer, r *Results) {
 	ms := r.Memory
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| backend | execs | time | execs/s | RSS at 1% / 10% / 50% / 100% (MiB) | median RSS 5–15% → last 10% (MiB) | fds at 10% → 100% | peak (VmHWM) | flat |")
+	fmt.Fprintln(w, "| backend | execs | time | execs/s | RSS at 1% / 10% / 50% / 100% (MiB) | median RSS baseline → last 10% (MiB) | fds at 10% → 100% | peak (VmHWM) | flat |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	medianRSS := func(kib *int, samples int) string {
 		if kib == nil {
