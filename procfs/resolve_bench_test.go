@@ -59,3 +59,17 @@ func BenchmarkTaskOpenStatus(b *testing.B) {
 		task.Close()
 	}
 }
+
+// BenchmarkIdent is what replaced reading status on the exec path: one
+// pidfd_open, one PIDFD_GET_INFO, one close.
+func BenchmarkIdent(b *testing.B) {
+	if !pidfdInfoAvailable() {
+		b.Skip("no PIDFD_GET_INFO")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := IdentOf(os.Getpid()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
