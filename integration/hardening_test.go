@@ -87,29 +87,21 @@ func hwKillLater(t *testing.T, pid int) {
 }
 
 // fdstarve.c lowers RLIMIT_NOFILE of its parent — exectrail, since it is
-// the job's root — to 4, then runs /bin/echo SECRET: in place ("exec") or
-// in a forked child ("fork"), and says what happened on stdout.
+// the job's root — to 4, then runs /bin/echo SECRET: in place ("exec"), in
+// a child forked by its main thread ("fork") or in a child forked by a
+// second thread ("threadfork"), and says what happened on stdout.
 const hwFDStarveC = `
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
-	struct rlimit rl = {4, 4};
-	pid_t target = getppid();
-	char *echo[] = {"/bin/echo", "SECRET", NULL};
-	if (argc != 2) return 2;
-	if (prlimit(target, RLIMIT_NOFILE, &rl, NULL) != 0) { perror("prlimit"); return 9; }
-	printf("lowered %d\n", (int)target);
-	fflush(stdout);
-	if (strcmp(argv[1], "exec") == 0) {
-		execv(echo[0], echo);
-		printf("exec errno=%d\n", errno);
-		return 3;
-	}
+static char *echo[] = {"/bin/echo", "SECRET", NULL};
+
+static int forkecho(void) {
 	pid_t pid = fork();
 	if (pid < 0) {
 		printf("fork errno=%d\n", errno);
@@ -125,18 +117,45 @@ int main(int argc, char **argv) {
 	else printf("child exit=%d\n", WEXITSTATUS(st));
 	return 0;
 }
+
+static void *thread(void *ret) {
+	*(int *)ret = forkecho();
+	return NULL;
+}
+
+int main(int argc, char **argv) {
+	struct rlimit rl = {4, 4};
+	pid_t target = getppid();
+	if (argc != 2) return 2;
+	if (prlimit(target, RLIMIT_NOFILE, &rl, NULL) != 0) { perror("prlimit"); return 9; }
+	printf("lowered %d\n", (int)target);
+	fflush(stdout);
+	if (strcmp(argv[1], "exec") == 0) {
+		execv(echo[0], echo);
+		printf("exec errno=%d\n", errno);
+		return 3;
+	}
+	if (strcmp(argv[1], "threadfork") == 0) {
+		pthread_t th;
+		int ret = 6;
+		if (pthread_create(&th, NULL, thread, &ret) != 0) return 7;
+		pthread_join(th, NULL);
+		return ret;
+	}
+	return forkecho();
+}
 `
 
 // A job that lowers exectrail's fd limit (prlimit on its ancestor needs no
 // privilege) leaves the supervisor unable to open /proc/PID. That must not
-// let a program run unrecorded: under notify the call is refused with
-// EAGAIN and recorded; under ptrace the exec itself cannot be stopped in
+// let a program run unrecorded: under notify the exec is refused with
+// EAGAIN and recorded (a leader's fork needs no fd, and is recorded); under ptrace the exec itself cannot be stopped in
 // time (the seccomp stop could not inspect it either), so the new program
 // is killed at PTRACE_EVENT_EXEC, before its first instruction, and
 // recorded. exectrail still exits.
 func TestHardeningOutOfFDs(t *testing.T) {
 	t.Parallel()
-	helper := compileC(t, "fdstarve", hwFDStarveC)
+	helper := compileC(t, "fdstarve", hwFDStarveC, "-pthread")
 	eagain := strconv.Itoa(int(unix.EAGAIN))
 
 	// starved checks the helper's own record and that the limit was
@@ -229,16 +248,52 @@ func TestHardeningOutOfFDs(t *testing.T) {
 				t.Errorf("ptrace: the child must die of SIGKILL and the helper exit 0: exit %d signal %v stdout %q", r.ExitCode, r.Signal, r.Stdout)
 			}
 		default:
-			unreadable(t, forks[0], "the fork")
-			if forks[0].ChildPID != 0 {
-				t.Errorf("a refused fork has no child:\n%s", dump(forks))
+			// A fork by a thread-group leader needs no fd to be
+			// recorded (tgkill tells a leader): it goes through; the
+			// child's exec, which needs /proc, is refused with EAGAIN.
+			if forks[0].Has("error") || forks[0].Has("read_error") {
+				t.Errorf("notify: the helper's fork should be recorded and go through:\n%s", dump(forks))
 			}
-			if len(r.Execs()) != 1 {
-				t.Errorf("notify: nothing but the helper may be exec'd:\n%s", dump(r.Records))
+			execs := r.Execs()
+			if len(execs) != 2 || execs[1].PID == hpid {
+				t.Fatalf("notify: want 2 exec records (the helper, its child's echo):\n%s", dump(r.Records))
 			}
-			if r.ExitCode != 4 || !strings.HasSuffix(r.Stdout, "fork errno="+eagain+"\n") {
-				t.Errorf("notify: the helper's fork must fail with EAGAIN (%s) and the helper exit 4: exit %d signal %v stdout %q", eagain, r.ExitCode, r.Signal, r.Stdout)
+			unreadable(t, execs[1], "the child's exec of /bin/echo")
+			if r.ExitCode != 0 || !strings.HasSuffix(r.Stdout, "child exit=100\n") {
+				t.Errorf("notify: the child's execve must fail (exit 100) and the helper exit 0: exit %d signal %v stdout %q", r.ExitCode, r.Signal, r.Stdout)
 			}
+		}
+	})
+
+	// A fork by a second thread needs the thread's process id, which
+	// takes a pidfd or /proc: under notify it cannot be read, and the fork
+	// is refused. Under ptrace a fork needs no /proc (as above).
+	t.Run("threadfork", func(t *testing.T) {
+		t.Parallel()
+		r := runTrail(t, Opts{Timeout: ltTimeout}, helper, "threadfork")
+		hpid := starved(t, r)
+		forks := r.Events("fork")
+		if len(forks) != 1 {
+			t.Fatalf("want one fork record:\n%s", dump(r.Records))
+		}
+		if backend == "ptrace" {
+			if forks[0].PID != hpid || forks[0].ChildPID == 0 || forks[0].Has("error") {
+				t.Errorf("ptrace: the fork should succeed and name its child:\n%s", dump(forks))
+			}
+			if r.ExitCode != 0 || !strings.HasSuffix(r.Stdout, "child signal=9\n") {
+				t.Errorf("ptrace: the child must die of SIGKILL and the helper exit 0: exit %d signal %v stdout %q", r.ExitCode, r.Signal, r.Stdout)
+			}
+			return
+		}
+		unreadable(t, forks[0], "the thread's fork")
+		if forks[0].ChildPID != 0 || forks[0].PID == hpid {
+			t.Errorf("a refused fork has no child, and its pid is the thread's id (the process id could not be read):\n%s", dump(forks))
+		}
+		if len(r.Execs()) != 1 {
+			t.Errorf("notify: nothing but the helper may be exec'd:\n%s", dump(r.Records))
+		}
+		if r.ExitCode != 4 || !strings.HasSuffix(r.Stdout, "fork errno="+eagain+"\n") {
+			t.Errorf("notify: the thread's fork must fail with EAGAIN (%s) and the helper exit 4: exit %d signal %v stdout %q", eagain, r.ExitCode, r.Signal, r.Stdout)
 		}
 	})
 }

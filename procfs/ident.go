@@ -146,3 +146,20 @@ func (id Ident) Cred(t *Task) Cred {
 		return st.Groups, nil
 	}}
 }
+
+// TgidOf returns the process id of thread tid. A thread-group leader —
+// the caller of nearly every fork — is recognised by tgkill(tid, tid, 0),
+// which succeeds only for a task whose id is its thread group's, and which
+// sends nothing, opens nothing and allocates nothing (a pidfd costs an
+// inode and a file). Any other thread, or a leader exectrail may not
+// signal, is asked through ReadIdent.
+func TgidOf(procRoot string, tid int) (int, error) {
+	if procRoot == "/proc" && unix.Tgkill(tid, tid, 0) == nil {
+		return tid, nil
+	}
+	id, err := ReadIdent(procRoot, tid)
+	if err != nil {
+		return 0, err
+	}
+	return id.Tgid, nil
+}

@@ -274,3 +274,33 @@ func TestMayExecGroupsUnreadable(t *testing.T) {
 		t.Errorf("unreadable groups remembered as %v", c.Groups)
 	}
 }
+
+// TgidOf knows a leader without a pidfd, a thread through one, and fails
+// for a task that is gone.
+func TestTgidOf(t *testing.T) {
+	if got, err := TgidOf("/proc", os.Getpid()); err != nil || got != os.Getpid() {
+		t.Errorf("TgidOf(self) = %d, %v; want %d", got, err, os.Getpid())
+	}
+	done := make(chan struct{})
+	tids := make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- unix.Gettid()
+		<-done
+	}()
+	tid := <-tids
+	defer close(done)
+	if tid != os.Getpid() {
+		if got, err := TgidOf("/proc", tid); err != nil || got != os.Getpid() {
+			t.Errorf("TgidOf(thread %d) = %d, %v; want %d", tid, got, err, os.Getpid())
+		}
+	}
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := TgidOf("/proc", cmd.Process.Pid); err == nil {
+		t.Errorf("TgidOf(reaped %d) = %d, no error", cmd.Process.Pid, got)
+	}
+}

@@ -312,14 +312,14 @@ func (h *Handler) fillNamespaces(t *procfs.Task, r *Record) {
 }
 
 // ForkRecord builds the fork record for call c. It needs only the calling
-// thread's process id, read through a pidfd where the kernel can (no /proc
-// file), else from its status.
+// thread's process id (procfs.TgidOf: no /proc file, and for a thread-group
+// leader not even a pidfd).
 func (h *Handler) ForkRecord(c *Call) (*Record, error) {
-	id, err := procfs.ReadIdent(h.Resolver.ProcRoot, c.TID)
+	tgid, err := procfs.TgidOf(h.Resolver.ProcRoot, c.TID)
 	if err != nil {
 		return nil, err
 	}
-	r := &Record{Event: EventFork, PID: id.Tgid, TID: c.TID, Kind: c.Sys.Kind.String()}
+	r := &Record{Event: EventFork, PID: tgid, TID: c.TID, Kind: c.Sys.Kind.String()}
 	if c.Sys.ABI != "x86_64" {
 		r.ABI = c.Sys.ABI
 	}
