@@ -237,9 +237,9 @@ func setCgroup(r *Record, info procfs.CgroupInfo) {
 // of the dearest reads of an exec record. Entries are only made from a
 // path read from the file and the id of that path's directory (stat), so
 // a process moved between the two reads cannot pair one cgroup's id with
-// another's path. A v1 hierarchy mounted while
-// exectrail runs would add lines; /proc/self/cgroup is checked for that
-// every cgroupRecheck, and the cache is dropped when one appears.
+// another's path. A v1 hierarchy mounted while exectrail runs would add
+// lines; /proc/self/cgroup is checked for that every cgroupRecheck, and
+// the cache is dropped when one appears.
 type cgroupCache struct {
 	mu      sync.Mutex
 	m       map[uint64]procfs.CgroupInfo
