@@ -162,9 +162,9 @@ func TestIdentOfGone(t *testing.T) {
 	}
 }
 
-// A thread's pidfd reports its process as tgid.
-func TestIdentOfThread(t *testing.T) {
-	needPidfdInfo(t)
+// lockedThread returns the id of a thread of the test process that stays
+// alive until the test ends (it may be the main thread).
+func lockedThread(t *testing.T) int {
 	done := make(chan struct{})
 	tids := make(chan int)
 	go func() {
@@ -173,8 +173,14 @@ func TestIdentOfThread(t *testing.T) {
 		tids <- unix.Gettid()
 		<-done
 	}()
-	tid := <-tids
-	defer close(done)
+	t.Cleanup(func() { close(done) })
+	return <-tids
+}
+
+// A thread's pidfd reports its process as tgid.
+func TestIdentOfThread(t *testing.T) {
+	needPidfdInfo(t)
+	tid := lockedThread(t)
 	id, err := IdentOf(tid)
 	if err != nil {
 		t.Fatal(err)
@@ -281,16 +287,7 @@ func TestTgidOf(t *testing.T) {
 	if got, err := TgidOf("/proc", os.Getpid()); err != nil || got != os.Getpid() {
 		t.Errorf("TgidOf(self) = %d, %v; want %d", got, err, os.Getpid())
 	}
-	done := make(chan struct{})
-	tids := make(chan int)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		tids <- unix.Gettid()
-		<-done
-	}()
-	tid := <-tids
-	defer close(done)
+	tid := lockedThread(t)
 	if tid != os.Getpid() {
 		if got, err := TgidOf("/proc", tid); err != nil || got != os.Getpid() {
 			t.Errorf("TgidOf(thread %d) = %d, %v; want %d", tid, got, err, os.Getpid())
