@@ -89,15 +89,17 @@ const maxInterpDepth = 5
 // tgid and whose effective credentials are cred. It never fails: what
 // cannot be known is left empty, and a certain failure sets Errno.
 func (r *Resolver) Resolve(t *Task, tgid int, cred Cred, req ExecRequest) Resolution {
-	fd, errno, detail := r.open(t, tgid, req.DirFD, req.Path, req.Flags)
+	fd, fs, errno, detail := r.open(t, tgid, req.DirFD, req.Path, req.Flags)
 	if errno != 0 {
 		return Resolution{Errno: errno, Detail: detail}
 	}
 	defer unix.Close(fd)
-	return r.examine(t, tgid, cred, fd, 0)
+	return r.examine(t, tgid, cred, fd, fs, 0)
 }
 
-func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, depth int) Resolution {
+// examine judges the file open at fd. fs is its filesystem's statfs when
+// open already read it, else nil.
+func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs_t, depth int) Resolution {
 	var res Resolution
 	exe, err := readlinkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd))
 	if err == nil {
@@ -119,8 +121,13 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, depth int) Reso
 		res.Errno, res.Detail = unix.EACCES, "no execute permission"
 		return res
 	}
-	var sfs unix.Statfs_t
-	if err := unix.Fstatfs(fd, &sfs); err == nil && sfs.Flags&unix.ST_NOEXEC != 0 {
+	if fs == nil {
+		fs = new(unix.Statfs_t)
+		if unix.Fstatfs(fd, fs) != nil {
+			fs = nil
+		}
+	}
+	if fs != nil && fs.Flags&unix.ST_NOEXEC != 0 {
 		res.Errno, res.Detail = unix.EACCES, "on a noexec mount"
 		return res
 	}
@@ -152,13 +159,13 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, depth int) Reso
 		res.Errno, res.Detail = unix.ELOOP, "interpreters nested too deeply"
 		return res
 	}
-	ifd, errno, detail := r.open(t, tgid, unix.AT_FDCWD, interp, 0)
+	ifd, ifs, errno, detail := r.open(t, tgid, unix.AT_FDCWD, interp, 0)
 	if errno != 0 {
 		res.Errno, res.Detail = errno, "interpreter "+string(interp)+": "+detail
 		return res
 	}
 	defer unix.Close(ifd)
-	sub := r.examine(t, tgid, cred, ifd, depth+1)
+	sub := r.examine(t, tgid, cred, ifd, ifs, depth+1)
 	res.Interpreter = sub.Executable
 	if sub.Errno != 0 {
 		res.Errno, res.Detail = sub.Errno, "interpreter "+string(interp)+": "+sub.Detail
@@ -222,40 +229,43 @@ func mayExec(st *unix.Stat_t, c *Cred) bool {
 
 // open opens, O_PATH, the file an exec of path relative to dirfd in task t
 // would open, seen from t's root directory and working directory.
-func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (fd int, errno unix.Errno, detail string) {
+//
+// fs is the file's filesystem statfs when the fast path read it (to rule
+// out procfs), else nil.
+func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (fd int, fs *unix.Statfs_t, errno unix.Errno, detail string) {
 	if len(path) == 0 {
 		if flags&unix.AT_EMPTY_PATH == 0 || dirfd == unix.AT_FDCWD {
-			return -1, unix.ENOENT, "empty path"
+			return -1, nil, unix.ENOENT, "empty path"
 		}
 		fd, err := openat(t.dir, "fd/"+strconv.Itoa(dirfd), unix.O_PATH|unix.O_CLOEXEC)
 		if err != nil {
-			return -1, unix.EBADF, "dirfd " + strconv.Itoa(dirfd) + " is not open"
+			return -1, nil, unix.EBADF, "dirfd " + strconv.Itoa(dirfd) + " is not open"
 		}
-		return fd, 0, ""
+		return fd, nil, 0, ""
 	}
 	if len(path) >= PathMax {
-		return -1, unix.ENAMETOOLONG, "path longer than PATH_MAX"
+		return -1, nil, unix.ENAMETOOLONG, "path longer than PATH_MAX"
 	}
 	p := string(path)
 	rootfd, err := openat(t.dir, "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
-		return -1, errnoOf(err), "open root: " + err.Error()
+		return -1, nil, errnoOf(err), "open root: " + err.Error()
 	}
 	defer unix.Close(rootfd)
 	if p[0] == '/' {
-		if fd, ok := r.fastOpen(rootfd, p, flags); ok {
-			return fd, 0, ""
+		if fd, fs, ok := r.fastOpen(rootfd, p, flags); ok {
+			return fd, fs, 0, ""
 		}
 	}
 	w := pathWalk{r: r, t: t, tgid: tgid, root: rootfd}
 	if w.rootID, err = mountedID(rootfd); err != nil {
-		return -1, errnoOf(err), "statx root: " + err.Error()
+		return -1, nil, errnoOf(err), "statx root: " + err.Error()
 	}
 	var start int
 	if p[0] == '/' {
 		start, err = unix.FcntlInt(uintptr(rootfd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
-			return -1, errnoOf(err), "dup root: " + err.Error()
+			return -1, nil, errnoOf(err), "dup root: " + err.Error()
 		}
 	} else {
 		// The base is the directory itself, not its name: it may be
@@ -267,16 +277,16 @@ func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (f
 		start, err = openat(t.dir, baseLink, unix.O_PATH|unix.O_CLOEXEC)
 		if err != nil {
 			if dirfd != unix.AT_FDCWD {
-				return -1, unix.EBADF, "dirfd " + strconv.Itoa(dirfd) + " is not open"
+				return -1, nil, unix.EBADF, "dirfd " + strconv.Itoa(dirfd) + " is not open"
 			}
-			return -1, errnoOf(err), "open cwd: " + err.Error()
+			return -1, nil, errnoOf(err), "open cwd: " + err.Error()
 		}
 	}
 	fd, err = w.walk(start, p, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
-		return -1, errnoOf(err), "resolve " + p + ": " + err.Error()
+		return -1, nil, errnoOf(err), "resolve " + p + ": " + err.Error()
 	}
-	return fd, 0, ""
+	return fd, nil, 0, ""
 }
 
 // fastOpen resolves an absolute path with one openat2(RESOLVE_IN_ROOT),
@@ -285,7 +295,7 @@ func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (f
 // links (RESOLVE_NO_MAGICLINKS), and a result inside procfs — where
 // "self" would have named the supervisor — is discarded. Any failure is
 // left to the walk, which also explains it.
-func (r *Resolver) fastOpen(rootfd int, p string, flags int) (int, bool) {
+func (r *Resolver) fastOpen(rootfd int, p string, flags int) (int, *unix.Statfs_t, bool) {
 	oflags := unix.O_PATH | unix.O_CLOEXEC
 	if flags&unix.AT_SYMLINK_NOFOLLOW != 0 {
 		oflags |= unix.O_NOFOLLOW
@@ -293,14 +303,14 @@ func (r *Resolver) fastOpen(rootfd int, p string, flags int) (int, bool) {
 	how := unix.OpenHow{Flags: uint64(oflags), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
 	fd, err := unix.Openat2(rootfd, p, &how)
 	if err != nil {
-		return -1, false
+		return -1, nil, false
 	}
-	var sfs unix.Statfs_t
-	if err := unix.Fstatfs(fd, &sfs); err != nil || sfs.Type == unix.PROC_SUPER_MAGIC {
+	sfs := new(unix.Statfs_t)
+	if err := unix.Fstatfs(fd, sfs); err != nil || sfs.Type == unix.PROC_SUPER_MAGIC {
 		unix.Close(fd)
-		return -1, false
+		return -1, nil, false
 	}
-	return fd, true
+	return fd, sfs, true
 }
 
 // maxSymlinks is the kernel's MAXSYMLINKS: one path walk follows at most
