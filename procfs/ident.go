@@ -60,7 +60,7 @@ func pidfdInfoAvailable() bool {
 // IdentOf reads the ids of thread tid (an id in exectrail's own pid
 // namespace) with one pidfd_open and one PIDFD_GET_INFO (Linux 6.13): no
 // /proc file is looked up, generated or parsed. It returns ErrNoPidfdInfo
-// when that is not available at all, and an *IdentError when it fails for
+// when that is not available at all, and another error when it fails for
 // this task. Like everything read about a held task, the result is only
 // trusted once the caller has confirmed the task is still the one that
 // made the call.
@@ -70,27 +70,27 @@ func IdentOf(tid int) (Ident, error) {
 	}
 	fd, err := unix.PidfdOpen(tid, pidfdThread)
 	if err != nil {
-		return Ident{}, &IdentError{TID: tid, Op: "pidfd_open", Err: err}
+		return Ident{}, &identError{tid: tid, op: "pidfd_open", err: err}
 	}
 	defer unix.Close(fd)
 	id, err := identOfPidfd(fd)
 	if err != nil {
-		return Ident{}, &IdentError{TID: tid, Op: "PIDFD_GET_INFO", Err: err}
+		return Ident{}, &identError{tid: tid, op: "PIDFD_GET_INFO", err: err}
 	}
 	return id, nil
 }
 
-// IdentError is a failure to read a task's ids through a pidfd.
-type IdentError struct {
-	TID int
-	Op  string
-	Err error
+// identError is a failure to read a task's ids through a pidfd.
+type identError struct {
+	tid int
+	op  string
+	err error
 }
 
-func (e *IdentError) Error() string {
-	return e.Op + " of thread " + strconv.Itoa(e.TID) + ": " + e.Err.Error()
+func (e *identError) Error() string {
+	return e.op + " of thread " + strconv.Itoa(e.tid) + ": " + e.err.Error()
 }
-func (e *IdentError) Unwrap() error { return e.Err }
+func (e *identError) Unwrap() error { return e.err }
 
 // ReadIdent reads the ids of thread tid: through a pidfd when procRoot is
 // /proc (exectrail's own pid namespace) and that works, else from
@@ -98,10 +98,8 @@ func (e *IdentError) Unwrap() error { return e.Err }
 // for one task (a kernel that will not report a parent outside exectrail's
 // pid namespace, say), status is tried before giving up.
 func ReadIdent(procRoot string, tid int) (Ident, error) {
-	if procRoot == "/proc" {
-		if id, err := IdentOf(tid); err == nil {
-			return id, nil
-		}
+	if id, ok := pidfdIdent(procRoot, tid); ok {
+		return id, nil
 	}
 	t, err := OpenTask(procRoot, tid)
 	if err != nil {
@@ -114,12 +112,20 @@ func ReadIdent(procRoot string, tid int) (Ident, error) {
 // Ident reads the task's ids: through a pidfd when that works, else from
 // its status file (which then also gives the groups).
 func (t *Task) Ident() (Ident, error) {
-	if t.ProcRoot == "/proc" {
-		if id, err := IdentOf(t.TID); err == nil {
-			return id, nil
-		}
+	if id, ok := pidfdIdent(t.ProcRoot, t.TID); ok {
+		return id, nil
 	}
 	return t.statusIdent()
+}
+
+// pidfdIdent is IdentOf when procRoot is exectrail's own /proc (the pid
+// namespace pidfd_open speaks), ok false on any failure.
+func pidfdIdent(procRoot string, tid int) (Ident, bool) {
+	if procRoot != "/proc" {
+		return Ident{}, false
+	}
+	id, err := IdentOf(tid)
+	return id, err == nil
 }
 
 func (t *Task) statusIdent() (Ident, error) {

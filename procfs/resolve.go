@@ -36,11 +36,6 @@ func (c *Cred) groups() (groups []int, ok bool) {
 	return c.Groups, true
 }
 
-// CredFromStatus takes the filesystem ids and the groups from a status.
-func CredFromStatus(st Status) Cred {
-	return Cred{UID: st.Uid[3], GID: st.Gid[3], Groups: st.Groups}
-}
-
 // ExecRequest is an exec as the tracee asked for it.
 type ExecRequest struct {
 	// DirFD is execveat's dirfd, or unix.AT_FDCWD for execve.

@@ -21,11 +21,11 @@ func BenchmarkResolve(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer task.Close()
-	st, err := task.Status()
+	id, err := task.Ident()
 	if err != nil {
 		b.Fatal(err)
 	}
-	cred := CredFromStatus(st)
+	cred := id.Cred(task)
 	r := &Resolver{ProcRoot: "/proc"}
 	for _, c := range []struct{ name, path string }{
 		{"absolute", "/usr/bin/true"},

@@ -24,11 +24,11 @@ func selfTask(t *testing.T) (*Task, Cred) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { task.Close() })
-	st, err := task.Status()
+	id, err := task.Ident()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return task, CredFromStatus(st)
+	return task, id.Cred(task)
 }
 
 func canon(t *testing.T, p string) string {
@@ -311,5 +311,34 @@ func must[T any](v T, err error) T {
 func must0(err error) {
 	if err != nil {
 		panic(err)
+	}
+}
+
+// A file on a noexec mount is predicted EACCES, whether the fast path
+// (absolute path, its statfs reused) or the walk (relative path) opened it.
+func TestResolveNoexecMount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI runs as root")
+		}
+		t.Skip("needs root to mount")
+	}
+	task, cred := selfTask(t)
+	r := &Resolver{ProcRoot: "/proc"}
+	dir := canon(t, t.TempDir())
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOEXEC, "size=1m"); err != nil {
+		t.Fatalf("mount noexec tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	writeFile(t, dir+"/prog", "#!/bin/sh\nexit 0\n", 0o755)
+	t.Chdir(dir)
+	for _, p := range []string{dir + "/prog", "./prog"} {
+		if got, want := kernelErrno(t, p), unix.EACCES; got != want {
+			t.Fatalf("the kernel says %v for %s, want %v", got, p, want)
+		}
+		res := r.Resolve(task, os.Getpid(), cred, ExecRequest{DirFD: unix.AT_FDCWD, Path: []byte(p)})
+		if res.Errno != unix.EACCES || !strings.Contains(res.Detail, "noexec") || res.Executable != dir+"/prog" {
+			t.Errorf("%s: %+v, want EACCES on a noexec mount for %s", p, res, dir+"/prog")
+		}
 	}
 }
