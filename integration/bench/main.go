@@ -58,13 +58,13 @@ import (
 
 func main() {
 	var cfg Config
-	flag.IntVar(&cfg.Runs, "runs", envInt("BENCH_RUNS", 10), "runs per workload and configuration (env BENCH_RUNS)")
+	flag.IntVar(&cfg.Runs, "runs", envInt("BENCH_RUNS", 1, 10), "runs per workload and configuration (env BENCH_RUNS)")
 	flag.StringVar(&cfg.Exectrail, "exectrail", "bin/exectrail", "the exectrail binary")
 	flag.StringVar(&cfg.Out, "out", "docs/bench/results.json", "where the JSON results go")
 	flag.StringVar(&cfg.Only, "workloads", "", `comma-separated workload names to run (default: all; "none": none)`)
 	flag.StringVar(&cfg.Configs, "configs", "", "comma-separated configurations (native,notify,ptrace,strace; default: all available)")
 	flag.Float64Var(&cfg.Scale, "scale", 1, "multiply workload sizes by this")
-	flag.IntVar(&cfg.MemoryExecs, "memory-execs", envInt0("BENCH_MEMORY_EXECS", 1000000), "execs per backend in the memory phase; 0 skips it (env BENCH_MEMORY_EXECS)")
+	flag.IntVar(&cfg.MemoryExecs, "memory-execs", envInt("BENCH_MEMORY_EXECS", 0, 1000000), "execs per backend in the memory phase; 0 skips it (env BENCH_MEMORY_EXECS)")
 	flag.StringVar(&cfg.MemoryConfigs, "memory-configs", "notify,ptrace", "comma-separated backends for the memory phase")
 	flag.Parse()
 	cfg.Log = os.Stderr
@@ -83,16 +83,10 @@ func main() {
 	}
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
-// envInt0 is envInt that takes 0 too.
-func envInt0(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= 0 {
+// envInt is the integer in environment variable name when it is at least
+// least, else def.
+func envInt(name string, least, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v >= least {
 		return v
 	}
 	return def
