@@ -41,7 +41,9 @@ func TestMain(m *testing.M) {
 	}
 	repoRoot = filepath.Dir(wd)
 	exectrail = filepath.Join(repoRoot, "bin", "exectrail")
-	build := exec.Command("go", "build", "-o", exectrail, "./cmd/exectrail")
+	// The binary under test is the one `make build` makes (static, with
+	// the Makefile's flags): the Makefile holds the only definition.
+	build := exec.Command("make", "--no-print-directory", "-s", "binary", "BIN="+exectrail)
 	build.Dir = repoRoot
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
