@@ -12,8 +12,8 @@ import (
 type ProcessMemory struct {
 	TID int
 	// scratch iovecs, reused across calls
-	local, remote []unix.Iovec
-	remoteRaw     []unix.RemoteIovec
+	local     []unix.Iovec
+	remoteRaw []unix.RemoteIovec
 }
 
 // ReadV implements Memory.

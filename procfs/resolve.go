@@ -414,10 +414,12 @@ func (w *pathWalk) walk(cur int, p string, followLast bool) (int, error) {
 			return -1, unix.ELOOP
 		}
 		var sfs unix.Statfs_t
-		if err := unix.Fstatfs(cur, &sfs); err == nil && sfs.Type == unix.PROC_SUPER_MAGIC {
+		if unix.Fstatfs(cur, &sfs) == nil && sfs.Type == unix.PROC_SUPER_MAGIC {
 			unix.Close(next)
 			var dir unix.Stat_t
-			if err := unix.Fstat(cur, &dir); err == nil && dir.Ino == procRootIno && (c == "self" || c == "thread-self") {
+			// err is the walk's: a failed open below must end it
+			// (a shadowed err here once let it go on with fd -1).
+			if unix.Fstat(cur, &dir) == nil && dir.Ino == procRootIno && (c == "self" || c == "thread-self") {
 				self := w.r.ProcRoot + "/" + strconv.Itoa(w.tgid)
 				if c == "thread-self" {
 					self += "/task/" + strconv.Itoa(w.t.TID)

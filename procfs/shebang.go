@@ -57,7 +57,7 @@ func ParseShebang(head []byte) (interp, arg []byte, err error) {
 		// No newline: the kernel cannot tell whether the name was cut
 		// short unless a blank or a NUL follows it in the buffer.
 		name := bytes.TrimLeft(buf[2:], " \t")
-		if len(name) == 0 || bytes.IndexAny(name, " \t\x00") < 0 {
+		if len(name) == 0 || !bytes.ContainsAny(name, " \t\x00") {
 			return nil, nil, ErrBadShebang
 		}
 		line = buf[2 : BinprmBufSize-1]

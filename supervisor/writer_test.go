@@ -53,8 +53,6 @@ func keys(m map[string]any) []string {
 	return k
 }
 
-func sorted(s ...string) []string { sort.Strings(s); return s }
-
 func ptr[T any](v T) *T { return &v }
 
 func lines(t testing.TB, b []byte) [][]byte {

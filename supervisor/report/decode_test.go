@@ -30,7 +30,7 @@ func TestDecodeRecord(t *testing.T) {
 	if err := decodeRecord([]byte(exit), &r); err != nil {
 		t.Fatal(err)
 	}
-	if r.exitCode != -1 || r.durationMS != 150 || !r.hasDuration || r.argv != nil && len(r.argv) != 0 {
+	if r.exitCode != -1 || r.durationMS != 150 || !r.hasDuration || len(r.argv) != 0 {
 		t.Errorf("exit decoded %+v", r)
 	}
 }

@@ -51,7 +51,6 @@ func checkTrace(t *testing.T, data []byte) traceShape {
 	type slice struct {
 		start, end float64
 		args       map[string]any
-		sort       float64
 	}
 	slices := map[int]*slice{}
 	sorts := map[int]float64{}
