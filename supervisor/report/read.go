@@ -409,21 +409,30 @@ func joinArgv(argv [][]byte) (string, bool) {
 	var sb strings.Builder
 	sb.Grow(min(n, maxArgvBytes))
 	for i, a := range argv {
-		if i > 0 {
-			sb.WriteByte(0)
-		}
+		sep := min(i, 1)
 		if bytes.IndexByte(a, 0) >= 0 {
 			a = bytes.ReplaceAll(a, []byte{0}, nil)
 		}
 		if !utf8.Valid(a) {
 			a = []byte(text(a))
 		}
-		if room := maxArgvBytes - sb.Len(); len(a) > room {
+		// room counts the separator too: argv that filled the buffer at
+		// the end of an argument leaves none (room -1 for the next).
+		if room := maxArgvBytes - sb.Len() - sep; len(a) > room {
+			if room <= 0 {
+				return sb.String(), true
+			}
 			for room > 0 && !utf8.RuneStart(a[room]) {
 				room--
 			}
+			if sep == 1 {
+				sb.WriteByte(0)
+			}
 			sb.Write(a[:room])
 			return sb.String(), true
+		}
+		if sep == 1 {
+			sb.WriteByte(0)
 		}
 		sb.Write(a)
 	}
