@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"syscall"
 	"time"
 
@@ -45,6 +46,15 @@ type Tracer struct {
 	held        map[int]int
 	firstSeen   map[int]time.Time
 	deadForkers []deadForker
+	// pending counts the live threads with a fork in progress (forkKind
+	// set): each can still report one fork event. A held child beyond
+	// that count has lost its event (its forker died in the call, as a
+	// thread killed by another thread's exec does) and is let go.
+	pending int
+	// lostForks are, per process, its threads that died (or were
+	// replaced by an exec) in a fork: the best guess at who forked a
+	// held child whose event never came.
+	lostForks map[int][]deadForker
 	// failed is set when the output failed: from then on every tracee
 	// that stops is killed.
 	failed error
@@ -59,16 +69,33 @@ type tracee struct {
 	// waiting for PTRACE_EVENT_EXEC (success) or the syscall-exit stop
 	// (failure).
 	pendingExec *Record
-	// forkKind is the process-creating call seen at its seccomp stop;
+	// forkKind is the process-creating call seen at its seccomp stop,
+	// until its fork event or (the call failed) its syscall-exit stop;
 	// empty for clone of a thread, which the filter does not trap.
 	forkKind string
 	forkABI  string
+	// forkRecorded: this process's fork record is written (by its
+	// parent's event, or by adopt when the event was lost).
+	forkRecorded bool
+}
+
+// setForkKind sets or (kind "") clears th's fork in progress, keeping
+// tr.pending.
+func (tr *Tracer) setForkKind(th *tracee, kind string) {
+	switch {
+	case th.forkKind == "" && kind != "":
+		tr.pending++
+	case th.forkKind != "" && kind == "":
+		tr.pending--
+	}
+	th.forkKind = kind
 }
 
 // NewTracer returns a tracer that writes through w.
 func NewTracer(w *Writer, h *Handler, log zerolog.Logger) *Tracer {
 	return &Tracer{w: w, h: h, log: log,
-		threads: map[int]*tracee{}, procs: map[int]time.Time{}, held: map[int]int{}, firstSeen: map[int]time.Time{}}
+		threads: map[int]*tracee{}, procs: map[int]time.Time{}, held: map[int]int{}, firstSeen: map[int]time.Time{},
+		lostForks: map[int][]deadForker{}}
 }
 
 // Run attaches to root (which must not have loaded its filter yet), calls
@@ -153,9 +180,10 @@ func (tr *Tracer) onStop(tid int, ws unix.WaitStatus) error {
 			}
 			if _, alive := tr.procs[ppid]; alive {
 				// Its parent's fork event is still to come: hold it, so that
-				// nothing it does is recorded before its fork record.
+				// nothing it does is recorded before its fork record —
+				// unless no fork is in progress any more to report it.
 				tr.held[tid] = ppid
-				return nil
+				return tr.settle()
 			}
 			// Its parent died in its fork event stop and is gone already
 			// (a SIGKILL can drop the event). The parent is inferred: the
@@ -165,7 +193,7 @@ func (tr *Tracer) onStop(tid int, ws unix.WaitStatus) error {
 			if n := len(tr.deadForkers); n > 0 {
 				p := tr.deadForkers[n-1]
 				tr.deadForkers = tr.deadForkers[:n-1]
-				return tr.adopt(tid, p.pid, p.kind)
+				return tr.adopt(tid, p.pid, p.kind, 0)
 			}
 			// Its parent is exiting and not yet reaped: wait for it.
 			tr.held[tid] = -2
@@ -204,7 +232,16 @@ func (tr *Tracer) onStop(tid int, ws unix.WaitStatus) error {
 
 func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 	var info ptraceSyscallInfo
-	if err := ptraceGetSyscallInfo(tid, &info); err != nil || info.Op != unix.PTRACE_SYSCALL_INFO_SECCOMP {
+	err := ptraceGetSyscallInfo(tid, &info)
+	if err == unix.ESRCH {
+		// Killed in the stop (by another thread's exec, say): it will
+		// not run the call.
+		return nil
+	}
+	if err != nil || info.Op != unix.PTRACE_SYSCALL_INFO_SECCOMP {
+		// What the call is cannot be told: refuse it, as notify does.
+		tr.log.Warn().Err(err).Int("tid", tid).Uint8("op", info.Op).Msg("refusing a trapped syscall that cannot be read")
+		skipSyscall(tid, unix.ENOSYS)
 		tr.resume(tid, 0)
 		return nil
 	}
@@ -242,13 +279,26 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 			tr.log.Debug().Err(err).Int("tid", tid).Msg("PTRACE_SYSCALL")
 		}
 	case c.Sys.Kind != filter.KindUnknown:
-		th.forkKind = c.Sys.Kind.String()
+		tr.setForkKind(th, c.Sys.Kind.String())
 		th.forkABI = ""
 		if c.Sys.ABI != "x86_64" {
 			th.forkABI = c.Sys.ABI
 		}
-		tr.resume(tid, 0)
+		// To the syscall-exit stop if the call fails (success stops at
+		// its fork event first, whose PTRACE_CONT cancels it): a failed
+		// fork must not stay pending, nor name a later thread's clone.
+		if tr.failed != nil {
+			_ = unix.Kill(tid, unix.SIGKILL)
+		}
+		if err := unix.PtraceSyscall(tid, 0); err != nil && err != unix.ESRCH {
+			tr.log.Debug().Err(err).Int("tid", tid).Msg("PTRACE_SYSCALL")
+		}
 	default:
+		// Trapped by some filter (the job's own SECCOMP_RET_TRACE, say)
+		// but none of ours: refuse it with ENOSYS, as notify does, and
+		// as the kernel does to a RET_TRACE call with no tracer.
+		tr.log.Warn().Uint32("arch", info.Arch).Int32("nr", int32(info.U[0])).Int("tid", tid).Msg("refusing an unexpected trapped syscall")
+		skipSyscall(tid, unix.ENOSYS)
 		tr.resume(tid, 0)
 	}
 	return nil
@@ -258,8 +308,11 @@ func (tr *Tracer) onSyscallExit(tid int, th *tracee) error {
 	r := th.pendingExec
 	th.pendingExec = nil
 	if r == nil {
+		// A fork that failed: nothing more will come of it.
+		tr.setForkKind(th, "")
+		err := tr.settle()
 		tr.resume(tid, 0)
-		return nil
+		return err
 	}
 	var info ptraceSyscallInfo
 	if err := ptraceGetSyscallInfo(tid, &info); err == nil && info.Op == unix.PTRACE_SYSCALL_INFO_EXIT {
@@ -288,10 +341,19 @@ func (tr *Tracer) onExec(pid int) error {
 		th.pendingExec = nil
 		if former != pid {
 			// A non-leader thread exec'd: it now has the leader's id.
+			// The old leader is gone without a death report: a fork it
+			// was in is lost.
+			if old := tr.threads[pid]; old != nil && old.forkKind != "" {
+				tr.lostForks[pid] = append(tr.lostForks[pid], deadForker{pid, old.forkKind})
+				tr.setForkKind(old, "")
+			}
 			delete(tr.threads, former)
 			th.tgid = pid
 			tr.threads[pid] = th
 		}
+	}
+	if err := tr.settle(); err != nil {
+		return err
 	}
 	if former != pid && r != nil {
 		r.TID = former
@@ -344,16 +406,19 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 	}
 	child := int(msg)
 	kind := th.forkKind
-	th.forkKind = ""
+	tr.setForkKind(th, "")
 	ct := tr.threads[child]
 	if ct == nil {
 		ct = &tracee{}
 		tr.threads[child] = ct
 	}
 	var werr error
-	if kind == "" && event == unix.PTRACE_EVENT_CLONE {
-		// A thread (the filter does not trap CLONE_THREAD).
+	if tr.isThread(child, kind, event) {
 		ct.tgid = th.tgid
+	} else if ct.forkRecorded {
+		// Adopted already: its first stop came when no fork seemed to
+		// be in progress. One fork record per child.
+		ct.tgid = child
 	} else {
 		if kind == "" {
 			kind = map[int]string{unix.PTRACE_EVENT_FORK: "fork", unix.PTRACE_EVENT_VFORK: "vfork", unix.PTRACE_EVENT_CLONE: "clone"}[event]
@@ -368,14 +433,77 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 		if tid != th.tgid {
 			r.TID = tid
 		}
+		ct.forkRecorded = true
 		werr = tr.w.Write(r)
 	}
 	if _, ok := tr.held[child]; ok {
 		delete(tr.held, child)
 		tr.resume(child, 0)
 	}
+	if err := tr.settle(); werr == nil {
+		werr = err
+	}
 	tr.resume(tid, 0)
 	return werr
+}
+
+// isThread tells whether the fork event's child is a thread: created
+// with CLONE_THREAD, that is, in its creator's thread group. Only clone
+// can make one (a PTRACE_EVENT_CLONE is also what a process clone with an
+// exit signal other than SIGCHLD reports), and the filter never traps it:
+// a clone seen at its seccomp stop (kind set) made a process. For an
+// untrapped one the child's thread group says.
+func (tr *Tracer) isThread(child int, kind string, event int) bool {
+	if event != unix.PTRACE_EVENT_CLONE || kind != "" {
+		return false
+	}
+	if tgid, _ := tr.idsOf(child); tgid > 0 {
+		return tgid != child
+	}
+	return true // gone already, and untrapped: a thread
+}
+
+// settle lets go the held children that no fork in progress can report
+// any more: each live thread with a fork in progress can release one by
+// its event; children held beyond that have lost theirs (their forker
+// died in the call: killed by another thread's exec, say). Their fork
+// records are written with the best guess at the forking thread: a lost
+// fork of the same process.
+func (tr *Tracer) settle() error {
+	var orphans []int
+	for child, parent := range tr.held {
+		if parent > 0 {
+			orphans = append(orphans, child)
+		}
+	}
+	if len(orphans) <= tr.pending {
+		return nil
+	}
+	// The children of a process with lost forks first, then by pid.
+	slices.SortFunc(orphans, func(a, b int) int {
+		la, lb := len(tr.lostForks[tr.held[a]]) > 0, len(tr.lostForks[tr.held[b]]) > 0
+		if la != lb {
+			if la {
+				return -1
+			}
+			return 1
+		}
+		return a - b
+	})
+	var err error
+	for _, child := range orphans[:len(orphans)-tr.pending] {
+		parent := tr.held[child]
+		delete(tr.held, child)
+		kind, tid := "", 0
+		if lost := tr.lostForks[parent]; len(lost) > 0 {
+			kind, tid = lost[0].kind, lost[0].pid
+			tr.lostForks[parent] = lost[1:]
+		}
+		if e := tr.adopt(child, parent, kind, tid); err == nil {
+			err = e
+		}
+	}
+	return err
 }
 
 func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
@@ -384,8 +512,23 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 	delete(tr.held, tid)
 	delete(tr.firstSeen, tid)
 	if th != nil && th.tgid != tid && th.tgid != -1 {
-		return // a thread
+		// A thread. One that died in a fork (killed by another thread's
+		// exec, say) never reports its event: a child it made is let go.
+		if th.forkKind != "" {
+			tr.lostForks[th.tgid] = append(tr.lostForks[th.tgid], deadForker{tid, th.forkKind})
+			tr.setForkKind(th, "")
+			if err := tr.settle(); err != nil && tr.failed == nil {
+				tr.failed = err
+			}
+		}
+		return
 	}
+	forkKind := ""
+	if th != nil {
+		forkKind = th.forkKind
+		tr.setForkKind(th, "")
+	}
+	delete(tr.lostForks, tid)
 	start, known := tr.procs[tid]
 	if !known && th == nil {
 		return
@@ -397,26 +540,22 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 			// Its parent died before reporting the fork: nothing more
 			// will come to release it.
 			delete(tr.held, child)
-			kind := ""
-			if th != nil {
-				kind = th.forkKind
-			}
-			_ = tr.adopt(child, tid, kind)
+			_ = tr.adopt(child, tid, forkKind, 0)
 			adopted = true
 		}
 	}
-	if !adopted && th != nil && th.forkKind != "" {
+	if !adopted && forkKind != "" {
 		for child, parent := range tr.held {
 			if parent == -2 {
 				delete(tr.held, child)
-				_ = tr.adopt(child, tid, th.forkKind)
+				_ = tr.adopt(child, tid, forkKind, 0)
 				adopted = true
 				break
 			}
 		}
 	}
-	if !adopted && th != nil && th.forkKind != "" {
-		tr.deadForkers = append(tr.deadForkers, deadForker{tid, th.forkKind})
+	if !adopted && forkKind != "" {
+		tr.deadForkers = append(tr.deadForkers, deadForker{tid, forkKind})
 	}
 	r := &Record{Event: EventExit, PID: tid}
 	if ws.Exited() {
@@ -445,13 +584,15 @@ type deadForker struct {
 }
 
 // adopt writes the fork record of child, whose parent's fork event never
-// came, and lets it run.
-func (tr *Tracer) adopt(child, parent int, kind string) error {
+// came, and lets it run. tid, when known and not the parent's leader, is
+// the thread that forked it.
+func (tr *Tracer) adopt(child, parent int, kind string, tid int) error {
 	if kind == "" {
 		kind = "fork"
 	}
 	th := tr.threads[child]
 	th.tgid = child
+	th.forkRecorded = true
 	start, ok := tr.firstSeen[child]
 	if !ok {
 		start = time.Now()
@@ -460,7 +601,11 @@ func (tr *Tracer) adopt(child, parent int, kind string) error {
 	tr.procs[child] = start
 	var err error
 	if parent > 0 {
-		err = tr.w.Write(&Record{Event: EventFork, PID: parent, ChildPID: child, Kind: kind})
+		r := &Record{Event: EventFork, PID: parent, ChildPID: child, Kind: kind}
+		if tid > 0 && tid != parent {
+			r.TID = tid
+		}
+		err = tr.w.Write(r)
 	}
 	tr.resume(child, 0)
 	return err

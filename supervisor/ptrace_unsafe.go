@@ -65,7 +65,10 @@ func ptraceListen(tid int) error {
 func skipSyscall(tid int, errno unix.Errno) {
 	var regs unix.PtraceRegs
 	if err := unix.PtraceGetRegs(tid, &regs); err != nil {
-		_ = unix.Kill(tid, unix.SIGKILL)
+		if err != unix.ESRCH {
+			// (ESRCH: killed in the stop; it will not run the call.)
+			_ = unix.Kill(tid, unix.SIGKILL)
+		}
 		return
 	}
 	regs.Orig_rax = ^uint64(0)
