@@ -22,6 +22,7 @@ type Format int
 const (
 	FormatJSON Format = iota
 	FormatText
+	FormatECS // Elastic Common Schema documents (ecs.go)
 )
 
 // ParseFormat parses a --format value.
@@ -31,8 +32,10 @@ func ParseFormat(s string) (Format, error) {
 		return FormatJSON, nil
 	case "text":
 		return FormatText, nil
+	case "ecs":
+		return FormatECS, nil
 	}
-	return 0, fmt.Errorf("unknown format %q (want json or text)", s)
+	return 0, fmt.Errorf("unknown format %q (want json, text or ecs)", s)
 }
 
 // Writer numbers records and writes each one, whole, with a single write
@@ -46,6 +49,7 @@ type Writer struct {
 	now    func() time.Time
 	buf    lineBuffer
 	json   zerolog.Logger
+	ecs    *ecsEncoder // FormatECS only
 	err    error
 	// Called with every record written (AddObserver, writer_observer.go).
 	observers []func(*Record)
@@ -56,6 +60,9 @@ type Writer struct {
 func NewWriter(out io.Writer, format Format) *Writer {
 	w := &Writer{out: out, format: format, now: time.Now}
 	w.json = zerolog.New(&w.buf)
+	if format == FormatECS {
+		w.ecs = newECSEncoder(&w.buf)
+	}
 	return w
 }
 
@@ -89,6 +96,8 @@ func (w *Writer) Write(r *Record) error {
 	switch w.format {
 	case FormatText:
 		w.buf.b = appendText(w.buf.b, r)
+	case FormatECS:
+		w.ecs.encode(r)
 	default:
 		w.appendJSON(r)
 	}

@@ -467,7 +467,7 @@ func TestWriteText(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for s, want := range map[string]Format{"json": FormatJSON, "text": FormatText} {
+	for s, want := range map[string]Format{"json": FormatJSON, "text": FormatText, "ecs": FormatECS} {
 		if f, err := ParseFormat(s); err != nil || f != want {
 			t.Errorf("ParseFormat(%q) = %v, %v", s, f, err)
 		}
