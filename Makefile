@@ -6,6 +6,7 @@ BIN     := bin/exectrail
 PKGS    := ./filter/... ./procfs/... ./supervisor/... ./cmd/...
 BACKENDS := notify ptrace
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)
 export CGO_ENABLED := 1
 
 # The one definition of how bin/exectrail is built (the integration tests
@@ -16,7 +17,7 @@ export CGO_ENABLED := 1
 # client resolves hosts with Go's own resolver. -buildvcs=auto overrides a
 # GOFLAGS=-buildvcs=false so the commit is in the build info as well.
 GO_TAGS    := netgo,osusergo
-GO_LDFLAGS := -linkmode external -extldflags "-static" -X main.version=$(VERSION)
+GO_LDFLAGS := -linkmode external -extldflags "-static" -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GO_BUILD   := $(GO) build -trimpath -buildvcs=auto -tags '$(GO_TAGS)' -ldflags '$(GO_LDFLAGS)'
 
 # Debian packages the build and the tests need (asciinema: the recording

@@ -112,7 +112,7 @@ func childMain(args []string) int {
 	if err := setupFilter(a); err != nil {
 		unix.Close(a.sockFD)
 		if err != errSilent {
-			errorf("%v", err)
+			startErrorf("%v", err)
 		}
 		return exitSetup
 	}

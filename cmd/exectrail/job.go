@@ -41,14 +41,14 @@ func run(opt *options) int {
 	// must be that namespace's, or every record would describe some other
 	// process.
 	if s, err := os.Readlink("/proc/self"); err != nil || s != strconv.Itoa(j.self) {
-		errorf("/proc does not belong to exectrail's pid namespace (/proc/self is %q, pid %d); mount a matching procfs (for example unshare --mount-proc)", s, j.self)
+		startErrorf("/proc does not belong to exectrail's pid namespace (/proc/self is %q, pid %d); mount a matching procfs (for example unshare --mount-proc)", s, j.self)
 		return exitSetup
 	}
 
 	// Orphaned descendants come back to us, so that none is ever left
 	// behind unserved and unnoticed.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		errorf("becoming a child subreaper: %v", err)
+		startErrorf("becoming a child subreaper: %v", err)
 		return exitSetup
 	}
 
@@ -101,7 +101,7 @@ func run(opt *options) int {
 	unix.Close(sp[1])
 	j.rec.started(pid, err) // --record (record.go)
 	if err != nil {
-		errorf("starting the child stage: %v", err)
+		startErrorf("starting the child stage: %v", err)
 		return exitSetup
 	}
 	j.pid = pid
@@ -124,7 +124,7 @@ func run(opt *options) int {
 		go reapAll(reaped)
 		j.loop, err = supervisor.NewNotifyLoop(listener, j.writer, h, opt.log)
 		if err != nil {
-			errorf("%v", err)
+			startErrorf("%v", err)
 			unix.Close(listener)
 			j.setupFailed = true
 			_ = unix.PidfdSendSignal(j.pidfd, unix.SIGKILL, nil, 0)
@@ -138,7 +138,7 @@ func run(opt *options) int {
 		attached := make(chan error, 1)
 		go tr.Run(pid, start, func(err error) { attached <- err }, reaped, j.loopErr)
 		if err := <-attached; err != nil {
-			errorf("%v (is the job already traced, by exectrail --backend ptrace, gdb or strace?)", err)
+			startErrorf("%v (is the job already traced, by exectrail --backend ptrace, gdb or strace?)", err)
 			j.setupFailed = true
 			_, _ = unix.Write(sp[0], []byte{'E'})
 		} else {

@@ -4,6 +4,7 @@
 //	exectrail report [flags] LOG
 //	exectrail play [flags] FILE
 //	exectrail version
+//	exectrail doctor [--format json]
 //
 // See README.md for the flags, the records and the exit codes.
 package main
@@ -12,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/doctor"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -21,6 +24,7 @@ const usage = `usage: exectrail run [flags] -- COMMAND [ARG...]
        exectrail report [flags] LOG   (see exectrail report --help)
        exectrail play [--speed N] [--idle-limit SECONDS] FILE
        exectrail version
+       exectrail doctor [--format text|json]   (can exectrail work here? why not?)
 
 run flags:
 `
@@ -37,12 +41,15 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == childStageArg {
 		os.Exit(childMain(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == doctor.ProbeArg {
+		os.Exit(doctor.ProbeMain(os.Args[2:])) // exectrail doctor's probe children
+	}
 	os.Exit(cliMain(os.Args[1:]))
 }
 
 func cliMain(args []string) int {
 	if len(args) == 0 {
-		errorf("no subcommand (want run, report or version); see exectrail run --help")
+		errorf("no subcommand (want run, report, play, doctor or version); see exectrail run --help")
 		return exitSetup
 	}
 	switch args[0] {
@@ -52,14 +59,15 @@ func cliMain(args []string) int {
 		return reportMain(args[1:])
 	case "play":
 		return playMain(args[1:]) // play.go
+	case "doctor":
+		return doctorMain(args[1:]) // doctor.go
 	case "version", "--version":
-		fmt.Println("exectrail", version)
-		return 0
+		return versionMain(args[1:]) // version.go
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		newRunFlags().fs.PrintDefaults()
 		return 0
 	}
-	errorf("unknown subcommand %q (want run, report or version)", args[0])
+	errorf("unknown subcommand %q (want run, report, play, doctor or version)", args[0])
 	return exitSetup
 }

@@ -1,0 +1,305 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// doctorReport is `exectrail doctor --format json`.
+type doctorReport struct {
+	Checks []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Detail string `json:"detail"`
+	} `json:"checks"`
+	Notify  struct{ Works bool } `json:"notify"`
+	Ptrace  struct{ Works bool } `json:"ptrace"`
+	Auto    string               `json:"auto"`
+	AutoWhy string               `json:"auto_why"`
+	OK      bool                 `json:"ok"`
+}
+
+// check returns the check with id, failing the test when there is none.
+func (r *doctorReport) check(t *testing.T, id string) (status, detail string) {
+	t.Helper()
+	for _, c := range r.Checks {
+		if c.ID == id {
+			return c.Status, c.Detail
+		}
+	}
+	t.Fatalf("doctor reported no %q check", id)
+	return "", ""
+}
+
+// want checks one check's status and that its detail names the reason.
+func (r *doctorReport) want(t *testing.T, id, status string, reasons ...string) {
+	t.Helper()
+	st, detail := r.check(t, id)
+	if st != status {
+		t.Errorf("check %s: %s (%s), want %s", id, st, detail, status)
+	}
+	for _, why := range reasons {
+		if !strings.Contains(detail, why) {
+			t.Errorf("check %s: %q does not say %q", id, detail, why)
+		}
+	}
+}
+
+// runDoctor runs prefix... followed by `exectrail doctor ARGS` and returns
+// its stdout and exit status.
+func runDoctor(t *testing.T, prefix []string, cred *syscall.Credential, args ...string) (string, int) {
+	t.Helper()
+	argv := append(append(append([]string{}, prefix...), exectrail, "doctor"), args...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee) && ee.Exited():
+		code = ee.ExitCode()
+	default:
+		t.Fatalf("%q: %v\nstderr: %s", argv, err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Errorf("doctor wrote to stderr: %s", stderr.String())
+	}
+	return stdout.String(), code
+}
+
+func doctorJSON(t *testing.T, prefix []string, cred *syscall.Credential) (*doctorReport, int) {
+	t.Helper()
+	out, code := runDoctor(t, prefix, cred, "--format", "json")
+	var r doctorReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("doctor --format json is not JSON: %v\n%s", err, out)
+	}
+	return &r, code
+}
+
+// under returns a prefix that runs doctor under `exectrail run`.
+func under(t *testing.T, backend string) []string {
+	return []string{exectrail, "run", "-o", filepath.Join(t.TempDir(), "records.jsonl"), "--backend", backend, "--"}
+}
+
+// TestDoctor: on these machines (root, Linux 6.18) every check that can
+// fail passes, both backends work and auto picks notify.
+func TestDoctor(t *testing.T) {
+	requireRoot(t)
+	r, code := doctorJSON(t, nil, nil)
+	if code != 0 || !r.OK || !r.Notify.Works || !r.Ptrace.Works || r.Auto != "notify" {
+		t.Errorf("exit %d, ok %v, notify %v, ptrace %v, auto %q; want 0, everything working, auto notify", code, r.OK, r.Notify.Works, r.Ptrace.Works, r.Auto)
+	}
+	for _, id := range []string{"kernel", "seccomp", "listener", "wait_killable_recv", "user_notif", "ptrace", "tracer",
+		"pidfd_get_info", "pidfd_thread", "no_new_privs", "cgroup", "proc"} {
+		r.want(t, id, "ok")
+	}
+	for _, id := range []string{"sync_wake_up", "container", "binfmt_misc"} {
+		r.want(t, id, "info")
+	}
+	r.want(t, "user_notif", "ok", "received and answered one notification")
+	r.want(t, "binfmt_misc", "info", "per user namespace")
+
+	// The text form: one line per check, ✓/✗/· first, then the verdict.
+	out, code := runDoctor(t, nil, nil)
+	if code != 0 {
+		t.Errorf("doctor (text) exited %d", code)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != len(r.Checks)+3 {
+		t.Fatalf("%d lines for %d checks, want one each and 3 more:\n%s", len(lines), len(r.Checks), out)
+	}
+	for i, c := range r.Checks {
+		sym := map[string]string{"ok": "✓", "fail": "✗", "info": "·"}[c.Status]
+		if f := strings.Fields(lines[i]); len(f) < 3 || f[0] != sym || f[1] != c.ID {
+			t.Errorf("line %d %q, want %s %s …", i+1, lines[i], sym, c.ID)
+		}
+	}
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "--backend auto would pick notify") {
+		t.Errorf("last line %q, want the backend auto would pick", last)
+	}
+}
+
+// TestDoctorUnderListener: under exectrail --backend notify, a second
+// listener gets EBUSY; auto would take ptrace, which works.
+func TestDoctorUnderListener(t *testing.T) {
+	requireRoot(t)
+	r, code := doctorJSON(t, under(t, "notify"), nil)
+	r.want(t, "listener", "fail", "EBUSY")
+	r.want(t, "user_notif", "fail", "EBUSY")
+	if code != 0 || r.Notify.Works || !r.Ptrace.Works || r.Auto != "ptrace" {
+		t.Errorf("exit %d, notify %v, ptrace %v, auto %q; want 0, notify broken, ptrace working, auto ptrace", code, r.Notify.Works, r.Ptrace.Works, r.Auto)
+	}
+}
+
+// TestDoctorUnderTracer: under exectrail --backend ptrace, which traces
+// every child of the doctor, ptrace cannot attach; notify works.
+func TestDoctorUnderTracer(t *testing.T) {
+	requireRoot(t)
+	r, code := doctorJSON(t, under(t, "ptrace"), nil)
+	r.want(t, "ptrace", "fail", "EPERM", "already traced by PID", "(exectrail)")
+	r.want(t, "tracer", "fail", "traced by PID")
+	if code != 0 || !r.Notify.Works || r.Ptrace.Works || r.Auto != "notify" {
+		t.Errorf("exit %d, notify %v, ptrace %v, auto %q; want 0, notify working, ptrace broken, auto notify", code, r.Notify.Works, r.Ptrace.Works, r.Auto)
+	}
+}
+
+// denySrc installs a seccomp filter that fails the calls named by argv[1]
+// with EPERM — "ptrace", or "seccomp" (seccomp() and
+// prctl(PR_SET_SECCOMP)) — as a container runtime's profile does, then
+// execs argv[2...].
+const denySrc = `
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define DENY (SECCOMP_RET_ERRNO | EPERM)
+int main(int argc, char **argv) {
+	if (argc < 3) return 2;
+	int ptrace = strcmp(argv[1], "ptrace") == 0;
+	struct sock_filter deny_ptrace[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ptrace, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, DENY),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_filter deny_seccomp[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_prctl, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_SET_SECCOMP, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, DENY),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog;
+	if (ptrace) {
+		prog.len = sizeof deny_ptrace / sizeof deny_ptrace[0];
+		prog.filter = deny_ptrace;
+	} else {
+		prog.len = sizeof deny_seccomp / sizeof deny_seccomp[0];
+		prog.filter = deny_seccomp;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
+		perror("deny: installing the filter");
+		return 2;
+	}
+	execv(argv[2], argv + 2);
+	perror("deny: exec");
+	return 2;
+}
+`
+
+// TestDoctorSeccompDeniesPtrace: under a seccomp profile that refuses
+// ptrace (as older Docker profiles do), ptrace fails and says a filter may
+// be why; notify still works.
+func TestDoctorSeccompDeniesPtrace(t *testing.T) {
+	deny := compileC(t, "deny", denySrc)
+	r, code := doctorJSON(t, []string{deny, "ptrace"}, nil)
+	r.want(t, "ptrace", "fail", "EPERM", "1 seccomp filter(s)", "may refuse ptrace")
+	r.want(t, "no_new_privs", "fail", "already set")
+	if code != 0 || !r.Notify.Works || r.Ptrace.Works || r.Auto != "notify" {
+		t.Errorf("exit %d, notify %v, ptrace %v, auto %q; want 0, notify working, ptrace broken, auto notify", code, r.Notify.Works, r.Ptrace.Works, r.Auto)
+	}
+}
+
+// TestDoctorSeccompDeniesSeccomp: under a profile that refuses seccomp
+// itself, no backend works: exit 1, and auto has nothing to pick.
+func TestDoctorSeccompDeniesSeccomp(t *testing.T) {
+	deny := compileC(t, "deny", denySrc)
+	r, code := doctorJSON(t, []string{deny, "seccomp"}, nil)
+	r.want(t, "seccomp", "fail", "EPERM", "1 seccomp filter(s)")
+	r.want(t, "user_notif", "fail")
+	r.want(t, "ptrace", "fail", "SECCOMP_RET_TRACE", "EPERM")
+	if code != 1 || r.OK || r.Notify.Works || r.Ptrace.Works || r.Auto != "" {
+		t.Errorf("exit %d, ok %v, notify %v, ptrace %v, auto %q; want 1, nothing working, no auto", code, r.OK, r.Notify.Works, r.Ptrace.Works, r.Auto)
+	}
+	out, code := runDoctor(t, []string{deny, "seccomp"}, nil)
+	if code != 1 || !strings.Contains(out, "✗ seccomp ") || !strings.Contains(out, "--backend auto would fail") {
+		t.Errorf("text doctor: exit %d, want 1 with ✗ seccomp and no auto:\n%s", code, out)
+	}
+}
+
+var nobody = &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}
+
+// TestDoctorUnprivileged: as nobody both backends work, and doctor says
+// what no_new_privs costs.
+func TestDoctorUnprivileged(t *testing.T) {
+	requireRoot(t)
+	r, code := doctorJSON(t, nil, nobody)
+	r.want(t, "no_new_privs", "fail", "not root (uid 65534)")
+	r.want(t, "seccomp", "ok", "with no_new_privs")
+	if code != 0 || !r.Notify.Works || !r.Ptrace.Works || r.Auto != "notify" {
+		t.Errorf("exit %d, notify %v, ptrace %v, auto %q; want 0, both working, auto notify", code, r.Notify.Works, r.Ptrace.Works, r.Auto)
+	}
+}
+
+// TestDoctorHidepid: a /proc mounted with hidepid=2 (on a private mount
+// namespace) hides other users' processes from an unprivileged exectrail.
+func TestDoctorHidepid(t *testing.T) {
+	requireRoot(t)
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		skipf(t, "needs unshare (util-linux)")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		skipf(t, "needs setpriv (util-linux)")
+	}
+	prefix := []string{unshare, "--mount", "--propagation", "private", "--", "sh", "-c",
+		`mount -t proc -o hidepid=2 proc /proc && exec "$0" --reuid 65534 --regid 65534 --clear-groups "$@"`, setpriv}
+	r, code := doctorJSON(t, prefix, nil)
+	r.want(t, "proc", "fail", "hidepid=invisible", "not privileged")
+	if code != 0 || !r.Notify.Works {
+		t.Errorf("exit %d, notify %v: want 0, notify working", code, r.Notify.Works)
+	}
+	// As root, hidepid hides nothing from exectrail.
+	prefix = []string{unshare, "--mount", "--propagation", "private", "--", "sh", "-c",
+		`mount -t proc -o hidepid=2 proc /proc && exec "$0" "$@"`}
+	r, _ = doctorJSON(t, prefix, nil)
+	r.want(t, "proc", "ok", "hidepid=invisible", "CAP_SYS_PTRACE")
+}
+
+// TestRunStartErrorNamesDoctor: a run that cannot start its job says
+// where to look.
+func TestRunStartErrorNamesDoctor(t *testing.T) {
+	for _, b := range []string{"notify", "ptrace"} {
+		t.Run(b, func(t *testing.T) {
+			inner := []string{exectrail, "run", "-o", os.DevNull, "--backend", b, "--", "true"}
+			cmd := exec.Command(exectrail, append([]string{"run", "-o", os.DevNull, "--backend", b, "--"}, inner...)...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 125 {
+				t.Fatalf("%s under %s: %v, want exit 125\n%s", b, b, err, stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "exectrail: ") || !strings.HasSuffix(lines[0], " (run 'exectrail doctor' for details)") {
+				t.Errorf("stderr %q: want one line ending with the doctor hint", stderr.String())
+			}
+		})
+	}
+}
