@@ -26,7 +26,7 @@ GO_BUILD   := $(GO) build -trimpath -buildvcs=auto -tags '$(GO_TAGS)' -ldflags '
 # static busybox).
 DEB_PKGS := libseccomp-dev gcc libc6-dev pkg-config asciinema busybox-static
 
-.PHONY: all deps build binary demo test vet staticcheck fmt-check unit race fuzz-seed integration fuzz bench clean
+.PHONY: all deps build binary dist install demo test vet staticcheck fmt-check unit race fuzz-seed integration fuzz bench clean
 
 all: build
 
@@ -51,6 +51,33 @@ build: deps binary
 # binary builds without checking the Debian packages first.
 binary:
 	$(GO_BUILD) -o $(BIN) ./cmd/exectrail
+
+# A release: dist/exectrail_VERSION_OS_ARCH.tar.gz (a leading v of a tag
+# dropped) holding one directory of that name with the static binary, the
+# README and the shipped policies, and dist/SHA256SUMS for it. Owners,
+# order and times in the tarball are fixed (times: the commit's), so two
+# builds of one commit differ only where the binaries do.
+GOOS_ARCH    := $(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
+DIST_NAME    := exectrail_$(patsubst v%,%,$(VERSION))_$(GOOS_ARCH)
+DIST_EPOCH   := $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+dist: build
+	@rm -rf dist/$(DIST_NAME) && mkdir -p dist/$(DIST_NAME)/policies
+	@cp $(BIN) README.md dist/$(DIST_NAME)/
+	@if [ -f LICENSE ]; then cp LICENSE dist/$(DIST_NAME)/; fi
+	@cp docs/policies/*.policy dist/$(DIST_NAME)/policies/
+	@tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(DIST_EPOCH) \
+	  -C dist -cf - $(DIST_NAME) | gzip -n -9 > dist/$(DIST_NAME).tar.gz
+	@rm -rf dist/$(DIST_NAME)
+	@cd dist && sha256sum $(DIST_NAME).tar.gz > SHA256SUMS
+	@echo dist/$(DIST_NAME).tar.gz; cat dist/SHA256SUMS
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary to PREFIX/bin,
+# the shipped policies to PREFIX/share/exectrail/policies.
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/exectrail
+	install -d $(DESTDIR)$(PREFIX)/share/exectrail/policies
+	install -m 0644 docs/policies/*.policy $(DESTDIR)$(PREFIX)/share/exectrail/policies/
 
 # The classic example: a relative exec after cd. ls's own listing goes to
 # /dev/null; the records go to stderr, first for people, then as JSON.
@@ -116,4 +143,4 @@ bench: build
 	$(GO) run ./integration/bench -runs $(BENCH_RUNS) -memory-execs $(BENCH_MEMORY_EXECS) -exectrail $(BIN) -out docs/bench/results.json
 
 clean:
-	rm -rf bin
+	rm -rf bin dist
