@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exectrail/exectrail/supervisor/chain"
 )
 
 var (
@@ -112,6 +114,22 @@ type Record struct {
 	PidNS               uint64 `json:"pidns"`
 	MntNS               uint64 `json:"mntns"`
 
+	// The trail: every record; start and end records (trail_test.go).
+	RunID      string            `json:"run_id"`
+	Prev       string            `json:"prev"`
+	Version    string            `json:"version"`
+	Backend    string            `json:"backend"`
+	Host       string            `json:"host"`
+	Kernel     string            `json:"kernel"`
+	Policy     []string          `json:"policy"`
+	Options    []string          `json:"options"`
+	ExitStatus *int              `json:"exit_status"`
+	DurationMS *float64          `json:"duration_ms"`
+	Counts     map[string]uint64 `json:"counts"`
+	Chain      string            `json:"chain"`
+	KeyID      string            `json:"key_id"`
+	Sig        string            `json:"sig"`
+
 	Raw map[string]any `json:"-"`
 }
 
@@ -120,7 +138,13 @@ func (r Record) Has(field string) bool { _, ok := r.Raw[field]; return ok }
 
 // Run is the outcome of one exectrail run.
 type Run struct {
-	Records  []Record
+	// Records are the job's records: start and end are apart.
+	Records []Record
+	// Start and End are the run's start and end records; nil when the log
+	// has none (End: exectrail was killed, or its output failed).
+	Start, End *Record
+	// Log is the records file as written.
+	Log      []byte
 	Stdout   string
 	Stderr   string
 	ExitCode int            // -1 when killed by a signal
@@ -221,12 +245,63 @@ func runTrail(t *testing.T, o Opts, argv ...string) *Run {
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
-	r.Records = parseRecords(t, data)
+	r.Log = data
+	r.Records, r.Start, r.End = parseLog(t, data)
 	return r
 }
 
-// parseRecords parses JSON lines and checks seq continuity.
+// parseRecords parses JSON lines, checks what every log must satisfy
+// (parseLog) and returns the job's records: start and end left out.
 func parseRecords(t *testing.T, data []byte) []Record {
+	t.Helper()
+	recs, _, _ := parseLog(t, data)
+	return recs
+}
+
+// parseLog parses JSON lines and checks what every log satisfies: every
+// line is a record, seq runs 1, 2, 3… without gaps, the first record is
+// the start record, an end record (if any) is the last, every record
+// carries the start record's run_id and the prev of the chain
+// (supervisor/chain), and the end record's chain is the chain's value
+// before it. It returns the job's records and the start and end records.
+func parseLog(t *testing.T, data []byte) (recs []Record, start, end *Record) {
+	t.Helper()
+	all := parseLines(t, data)
+	var ch chain.Chain
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for i := range all {
+		rec := &all[i]
+		if rec.Prev != ch.PrevHex() {
+			t.Fatalf("record %d: prev %q, want %q (the chain of the lines before it)\n%s", rec.Seq, rec.Prev, ch.PrevHex(), lines[i])
+		}
+		switch {
+		case i == 0 && rec.Event != "start":
+			t.Fatalf("the first record is not a start record:\n%s", lines[0])
+		case i > 0 && rec.Event == "start":
+			t.Fatalf("record %d is a second start record", rec.Seq)
+		case rec.Event == "end" && i != len(all)-1:
+			t.Fatalf("record %d is an end record, but %d more follow", rec.Seq, len(all)-1-i)
+		case rec.RunID == "" || rec.RunID != all[0].RunID:
+			t.Fatalf("record %d: run_id %q, want the start record's %q", rec.Seq, rec.RunID, all[0].RunID)
+		}
+		if rec.Event == "end" && rec.Chain != ch.Hex() {
+			t.Fatalf("end record: chain %s, want %s", rec.Chain, ch.Hex())
+		}
+		ch.Add(lines[i])
+		switch rec.Event {
+		case "start":
+			start = rec
+		case "end":
+			end = rec
+		default:
+			recs = append(recs, *rec)
+		}
+	}
+	return recs, start, end
+}
+
+// parseLines parses JSON lines and checks seq continuity.
+func parseLines(t *testing.T, data []byte) []Record {
 	t.Helper()
 	var recs []Record
 	sc := bufio.NewScanner(bytes.NewReader(data))

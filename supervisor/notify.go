@@ -71,6 +71,7 @@ func (l *NotifyLoop) Run() error {
 		n := &l.pending
 		switch e := notifRecv(l.fd, n); e {
 		case 0:
+			l.w.calls.received.Add(1)
 		case unix.EINTR, unix.ENOENT:
 			// Interrupted, or the task went away before we got it.
 			continue
@@ -84,6 +85,10 @@ func (l *NotifyLoop) Run() error {
 }
 
 func (l *NotifyLoop) respond(id uint64, errno unix.Errno) {
+	l.w.calls.answered.Add(1)
+	if errno != 0 {
+		l.w.calls.refused.Add(1)
+	}
 	r := seccompNotifResp{ID: id}
 	if errno == 0 {
 		r.Flags = unix.SECCOMP_USER_NOTIF_FLAG_CONTINUE
@@ -110,6 +115,7 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 		// The filter traps nothing else; refuse what cannot be decoded
 		// rather than let it through blind.
 		l.log.Warn().Uint32("arch", n.Data.Arch).Int32("nr", n.Data.Nr).Msg("refusing an unexpected trapped syscall")
+		l.w.calls.unrecorded.Add(1)
 		l.respond(n.ID, unix.ENOSYS)
 		return nil
 	}
@@ -134,6 +140,7 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 		r, err = l.h.ForkRecord(&c)
 	}
 	if errors.Is(err, ErrNotExec) {
+		l.w.calls.unrecorded.Add(1)
 		l.respond(n.ID, 0)
 		return nil
 	}
@@ -141,6 +148,7 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 	// that made the call (ids are reused; KERNEL-FACTS 17): alive and held
 	// all along, so its id, its /proc directory and its pidfd were its own.
 	if !notifIDValid(l.fd, n.ID) {
+		l.w.calls.gone.Add(1)
 		return nil // gone: nothing ran
 	}
 	if err != nil {
@@ -174,6 +182,7 @@ func (l *NotifyLoop) refuse(id uint64, r *Record, errno unix.Errno) error {
 		l.respond(id, unix.EIO)
 		return err
 	}
+	l.w.calls.recorded.Add(1)
 	l.respond(id, errno)
 	return nil
 }
@@ -185,6 +194,7 @@ func (l *NotifyLoop) emit(id uint64, r *Record) error {
 		l.respond(id, unix.EIO)
 		return err
 	}
+	l.w.calls.recorded.Add(1)
 	l.respond(id, 0)
 	return nil
 }

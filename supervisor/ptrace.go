@@ -231,16 +231,21 @@ func (tr *Tracer) onStop(tid int, ws unix.WaitStatus) error {
 }
 
 func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
+	calls := &tr.w.calls // the end record's counts (trail.go)
+	calls.received.Add(1)
 	var info ptraceSyscallInfo
 	err := ptraceGetSyscallInfo(tid, &info)
 	if err == unix.ESRCH {
 		// Killed in the stop (by another thread's exec, say): it will
 		// not run the call.
+		calls.gone.Add(1)
 		return nil
 	}
 	if err != nil || info.Op != unix.PTRACE_SYSCALL_INFO_SECCOMP {
 		// What the call is cannot be told: refuse it, as notify does.
 		tr.log.Warn().Err(err).Int("tid", tid).Uint8("op", info.Op).Msg("refusing a trapped syscall that cannot be read")
+		calls.unrecorded.Add(1)
+		tr.answered(true)
 		skipSyscall(tid, unix.ENOSYS)
 		tr.resume(tid, 0)
 		return nil
@@ -251,12 +256,17 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 	case c.Sys.Kind.IsExec():
 		t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, tid)
 		if err != nil {
+			// Recorded at its exec event, if it gets there.
+			calls.unrecorded.Add(1)
+			tr.answered(false)
 			tr.resume(tid, 0)
 			return nil
 		}
 		r, err := tr.h.ExecRecord(t, &c)
 		t.Close()
 		if errors.Is(err, ErrNotExec) || err != nil {
+			calls.unrecorded.Add(1)
+			tr.answered(false)
 			tr.resume(tid, 0)
 			return nil
 		}
@@ -264,7 +274,7 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 			// First check, at entry: the exec never starts.
 			f := false
 			r.Verified = &f
-			err := tr.w.Write(r)
+			err := tr.written(true, tr.w.Write(r), true)
 			skipSyscall(tid, unix.EPERM)
 			tr.resume(tid, 0)
 			return err
@@ -298,17 +308,49 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 		// but none of ours: refuse it with ENOSYS, as notify does, and
 		// as the kernel does to a RET_TRACE call with no tracer.
 		tr.log.Warn().Uint32("arch", info.Arch).Int32("nr", int32(info.U[0])).Int("tid", tid).Msg("refusing an unexpected trapped syscall")
+		calls.unrecorded.Add(1)
+		tr.answered(true)
 		skipSyscall(tid, unix.ENOSYS)
 		tr.resume(tid, 0)
 	}
 	return nil
 }
 
+// answered counts a trapped call's outcome (refused: by exectrail) for
+// the end record (trail.go).
+func (tr *Tracer) answered(refused bool) {
+	tr.w.calls.answered.Add(1)
+	if refused {
+		tr.w.calls.refused.Add(1)
+	}
+}
+
+// written counts the outcome of a record just written: held, the record
+// of a trapped call held until now (refused: by exectrail), or else one
+// written at an event with no call held. It returns err.
+func (tr *Tracer) written(held bool, err error, refused bool) error {
+	switch {
+	case held:
+		tr.answered(refused || err != nil)
+		if err == nil {
+			tr.w.calls.recorded.Add(1)
+		}
+	case err == nil:
+		tr.w.calls.atEvents.Add(1)
+	}
+	return err
+}
+
 func (tr *Tracer) onSyscallExit(tid int, th *tracee) error {
 	r := th.pendingExec
 	th.pendingExec = nil
 	if r == nil {
-		// A fork that failed: nothing more will come of it.
+		// A fork that failed: nothing more will come of it. (ptrace
+		// records the forks that happened.)
+		if th.forkKind != "" {
+			tr.w.calls.unrecorded.Add(1)
+			tr.answered(false)
+		}
 		tr.setForkKind(th, "")
 		err := tr.settle()
 		tr.resume(tid, 0)
@@ -327,7 +369,7 @@ func (tr *Tracer) onSyscallExit(tid int, th *tracee) error {
 	}
 	f := false
 	r.Verified = &f
-	err := tr.w.Write(r)
+	err := tr.written(true, tr.w.Write(r), false)
 	tr.resume(tid, 0)
 	return err
 }
@@ -344,6 +386,7 @@ func (tr *Tracer) onExec(pid int) error {
 			// The old leader is gone without a death report: a fork it
 			// was in is lost.
 			if old := tr.threads[pid]; old != nil && old.forkKind != "" {
+				tr.w.calls.gone.Add(1)
 				tr.lostForks[pid] = append(tr.lostForks[pid], deadForker{pid, old.forkKind})
 				tr.setForkKind(old, "")
 			}
@@ -358,6 +401,7 @@ func (tr *Tracer) onExec(pid int) error {
 	if former != pid && r != nil {
 		r.TID = former
 	}
+	held := r != nil // the exec's call, held since its seccomp stop
 	t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, pid)
 	if err != nil {
 		// The new program cannot be inspected (exectrail out of fds, say):
@@ -370,7 +414,7 @@ func (tr *Tracer) onExec(pid int) error {
 			rec = r
 			rec.Error, rec.ReadError = "EAGAIN", "cannot inspect the process after exec: "+err.Error()+"; killed"
 		}
-		return tr.w.Write(rec)
+		return tr.written(held, tr.w.Write(rec), true)
 	}
 	r = tr.h.VerifyExec(t, pid, r)
 	t.Close()
@@ -379,7 +423,7 @@ func (tr *Tracer) onExec(pid int) error {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		r.Action, r.Error = ActionDeny, "EPERM"
 		r.ErrorDetail = "refused: the executable could not be verified after exec"
-		return tr.w.Write(r)
+		return tr.written(held, tr.w.Write(r), true)
 	}
 	if r.Verified != nil && *r.Verified {
 		r.Action = ""
@@ -387,13 +431,13 @@ func (tr *Tracer) onExec(pid int) error {
 			// Second check, on what the kernel actually loaded, before
 			// its first instruction: racing the first check is useless.
 			_ = unix.Kill(pid, unix.SIGKILL)
-			return tr.w.Write(r)
+			return tr.written(held, tr.w.Write(r), true)
 		}
 	}
 	if _, ok := tr.procs[pid]; !ok {
 		tr.procs[pid] = time.Now()
 	}
-	err = tr.w.Write(r)
+	err = tr.written(held, tr.w.Write(r), false)
 	tr.resume(pid, 0)
 	return err
 }
@@ -407,6 +451,7 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 	child := int(msg)
 	kind := th.forkKind
 	tr.setForkKind(th, "")
+	trapped := kind != "" // the fork call was held since its seccomp stop
 	ct := tr.threads[child]
 	if ct == nil {
 		ct = &tracee{}
@@ -419,6 +464,11 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 		// Adopted already: its first stop came when no fork seemed to
 		// be in progress. One fork record per child.
 		ct.tgid = child
+		if trapped {
+			// Its record was written at adoption (records_at_events).
+			tr.w.calls.unrecorded.Add(1)
+			tr.answered(false)
+		}
 	} else {
 		if kind == "" {
 			kind = map[int]string{unix.PTRACE_EVENT_FORK: "fork", unix.PTRACE_EVENT_VFORK: "vfork", unix.PTRACE_EVENT_CLONE: "clone"}[event]
@@ -434,7 +484,7 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 			r.TID = tid
 		}
 		ct.forkRecorded = true
-		werr = tr.w.Write(r)
+		werr = tr.written(trapped, tr.w.Write(r), false)
 	}
 	if _, ok := tr.held[child]; ok {
 		delete(tr.held, child)
@@ -511,6 +561,14 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 	delete(tr.threads, tid)
 	delete(tr.held, tid)
 	delete(tr.firstSeen, tid)
+	if th != nil && th.pendingExec != nil {
+		// Died with its exec held (killed, or another thread's exec
+		// took it): the exec never ran.
+		tr.w.calls.gone.Add(1)
+	}
+	if th != nil && th.forkKind != "" {
+		tr.w.calls.gone.Add(1) // died in a fork
+	}
 	if th != nil && th.tgid != tid && th.tgid != -1 {
 		// A thread. One that died in a fork (killed by another thread's
 		// exec, say) never reports its event: a child it made is let go.
@@ -605,7 +663,7 @@ func (tr *Tracer) adopt(child, parent int, kind string, tid int) error {
 		if tid > 0 && tid != parent {
 			r.TID = tid
 		}
-		err = tr.w.Write(r)
+		err = tr.written(false, tr.w.Write(r), false)
 	}
 	tr.resume(child, 0)
 	return err

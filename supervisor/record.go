@@ -7,6 +7,10 @@ const (
 	EventExec = "exec"
 	EventFork = "fork"
 	EventExit = "exit"
+	// EventStart is the first record of every log (seq 1) and EventEnd
+	// its last: what the run was, and what it wrote (trail.go).
+	EventStart = "start"
+	EventEnd   = "end"
 )
 
 // ActionDeny marks an exec that exectrail refused.
@@ -61,6 +65,32 @@ const (
 	FieldPodUID                 = "pod_uid"
 	FieldPidNS                  = "pidns"
 	FieldMntNS                  = "mntns"
+
+	// The trail (trail.go): every record of a run carries run_id and
+	// prev; start and end records carry the rest.
+	FieldRunID   = "run_id"
+	FieldPrev    = "prev"
+	FieldVersion = "version"
+	FieldBackend = "backend"
+	FieldHost    = "host"
+	FieldKernel  = "kernel"
+	FieldPolicy  = "policy"
+	FieldOptions = "options"
+	// End records.
+	FieldExitStatus       = "exit_status"
+	FieldCounts           = "counts"
+	FieldDenied           = "denied"
+	FieldCallsReceived    = "calls_received"
+	FieldCallsAnswered    = "calls_answered"
+	FieldCallsGone        = "calls_gone"
+	FieldCallsRecorded    = "calls_recorded"
+	FieldCallsUnrecorded  = "calls_unrecorded"
+	FieldCallsRefused     = "calls_refused"
+	FieldRecordsAtEvents  = "records_at_events"
+	FieldRecordsUnwritten = "records_unwritten"
+	FieldChain            = "chain"
+	FieldKeyID            = "key_id"
+	FieldSig              = "sig"
 )
 
 // Record is one event. Only the fields that apply to its Event are
@@ -120,4 +150,13 @@ type Record struct {
 	// mount namespaces; 0 when unknown.
 	PidNS uint64
 	MntNS uint64
+
+	// The trail, set by a Writer with SetTrail: the run's id and the
+	// chain hash of the line before (trail.go).
+	RunID   string
+	Prev    [8]byte
+	HasPrev bool
+	// Start and End hold what start and end records say; nil otherwise.
+	Start *StartInfo
+	End   *EndInfo
 }

@@ -53,6 +53,10 @@ type Writer struct {
 	err    error
 	// Called with every record written (AddObserver, writer_observer.go).
 	observers []func(*Record)
+	// The run id, chain and counts (SetTrail, trail.go); nil without.
+	trail *trailState
+	// The backends' counts of trapped calls, for the end record.
+	calls callCounters
 }
 
 // NewWriter returns a Writer that writes to out. out should not buffer:
@@ -86,7 +90,11 @@ func (w *Writer) Write(r *Record) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
+		w.unwritten()
 		return w.err
+	}
+	if err := w.stamp(r); err != nil { // trail.go
+		return err
 	}
 	r.Seq = w.seq + 1
 	if r.Time.IsZero() {
@@ -101,11 +109,14 @@ func (w *Writer) Write(r *Record) error {
 	default:
 		w.appendJSON(r)
 	}
+	w.buf.b = w.seal(r, w.buf.b) // trail.go: signs an end record
 	if err := writeAll(w.out, w.buf.b); err != nil {
 		w.err = fmt.Errorf("%w: %w", ErrOutput, err)
+		w.unwritten()
 		return w.err
 	}
 	w.seq = r.Seq
+	w.chained(r, w.buf.b) // trail.go
 	for _, f := range w.observers {
 		f(r)
 	}
@@ -275,6 +286,10 @@ func appendJSON(l zerolog.Logger, r *Record) {
 		if r.DurationMS != nil {
 			e = e.Float64(FieldDurationMS, *r.DurationMS)
 		}
+	case EventStart:
+		e = appendStartJSON(e, r.Start) // trail.go
+	case EventEnd:
+		e = appendEndJSON(e, r)
 	}
 	if r.Error != "" {
 		e = e.Str(FieldError, r.Error)
@@ -291,6 +306,7 @@ func appendJSON(l zerolog.Logger, r *Record) {
 	if r.Verified != nil {
 		e = e.Bool(FieldVerified, *r.Verified)
 	}
+	e = appendTrailJSON(e, r) // trail.go: run_id, prev, chain
 	e.Send()
 }
 
@@ -360,6 +376,10 @@ func appendText(b []byte, r *Record) []byte {
 		if r.DurationMS != nil {
 			b = fmt.Appendf(b, " after %.1fms", *r.DurationMS)
 		}
+	case EventStart:
+		b = appendStartText(b, r) // trail.go
+	case EventEnd:
+		b = appendEndText(b, r)
 	}
 	if r.Action != "" {
 		b = append(b, "  "+strings.ToUpper(r.Action)...)

@@ -115,7 +115,21 @@ func run(opt *options) int {
 	h := supervisor.NewHandler("/proc")
 	h.Policy = opt.policy
 	kind, listener, err := receiveFromChild(sp[0])
+	// The start record (trail.go) is seq 1: nothing of the job has been
+	// served yet.
+	if serr := j.writeStart(kind); serr != nil {
+		errorf("writing the start record: %v; stopping the command", serr)
+		j.setupFailed = true
+		_ = unix.PidfdSendSignal(j.pidfd, unix.SIGKILL, nil, 0)
+		if kind == 'L' {
+			unix.Close(listener)
+		}
+		err = serr
+	}
 	switch {
+	case err != nil && kind == 'T':
+		_, _ = unix.Write(sp[0], []byte{'E'})
+		go reapAll(reaped)
 	case err != nil:
 		// The child stage failed before installing a filter and says
 		// why; its exit status is the answer.
@@ -331,6 +345,13 @@ done:
 				fatal = err
 				errorf("%v", err)
 			}
+		}
+	}
+	// The end record (trail.go): every other record is written by now.
+	if err := j.writeEnd(rootStatus, rootDone, fatal != nil || j.setupFailed); err != nil {
+		errorf("writing the end record: %v", err)
+		if fatal == nil {
+			fatal = err
 		}
 	}
 	// --record (record.go): the rest of the output, then the terminal

@@ -30,6 +30,8 @@ type runFlags struct {
 
 	// --record, --record-input (record.go)
 	rec recordFlags
+	// --sign-key (trail.go)
+	trail trailFlags
 }
 
 func newRunFlags() *runFlags {
@@ -47,7 +49,8 @@ func newRunFlags() *runFlags {
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log supervisor diagnostics to stderr")
 	fs.StringVar(&f.report, "report", "", "when the job ends, print a report of its records to stderr: tree, summary or markdown (--report alone: summary; write --report=KIND)")
 	fs.Lookup("report").NoOptDefVal = "summary"
-	f.rec.define(fs) // --record, --record-input (record.go)
+	f.rec.define(fs)   // --record, --record-input (record.go)
+	f.trail.define(fs) // --sign-key (trail.go)
 	fs.Usage = func() {}
 	return f
 }
@@ -66,6 +69,8 @@ type options struct {
 
 	// --record (record.go); nil without
 	record *recordOptions
+	// run id, --sign-key (trail.go)
+	trail *trailOptions
 }
 
 func runMain(args []string) int {
@@ -156,6 +161,9 @@ func (f *runFlags) validate() (*options, error) {
 	}
 	opt.report = rep
 	if opt.record, err = f.rec.options(); err != nil { // --record (record.go)
+		return nil, err
+	}
+	if opt.trail, err = f.trail.options(f); err != nil { // --sign-key (trail.go)
 		return nil, err
 	}
 	fd, err := openOutput(f.output)

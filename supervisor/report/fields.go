@@ -27,9 +27,11 @@ const (
 	fieldSignal        = "signal"
 	fieldDurationMS    = "duration_ms"
 
-	eventExec = "exec"
-	eventFork = "fork"
-	eventExit = "exit"
+	eventExec  = "exec"
+	eventFork  = "fork"
+	eventExit  = "exit"
+	eventStart = "start"
+	eventEnd   = "end"
 
 	actionDeny = "deny"
 )

@@ -163,6 +163,8 @@ type Log struct {
 	Records int // lines that were records
 
 	Execs, Forks, Exits, OtherEvents int
+	// Starts and Ends count start and end records (trail.go).
+	Starts, Ends int
 
 	// Lines that were not records, the first few of them with line
 	// numbers and reasons.

@@ -174,6 +174,13 @@ func (b *builder) record() string {
 		return fmt.Sprintf("bad %s %q", fieldTime, r.time)
 	}
 	l := b.log
+	if ev := string(r.event); ev == eventStart || ev == eventEnd {
+		// The run's own records (trail.go): not the job's, so not in
+		// the counts, the times or the tree.
+		b.lastSeq = max(b.lastSeq, r.seq)
+		b.trail()
+		return ""
+	}
 	l.Records++
 	if r.hasSeq {
 		expect := b.lastSeq + 1

@@ -1,0 +1,427 @@
+package supervisor
+
+// The trail of a run: the start record (seq 1), the end record (last), the
+// run id and hash chain every record carries, the optional signature of
+// the end record, and the counts of trapped calls the end record reports.
+// The chain and signature bytes are defined in package chain, which the
+// verifier shares.
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"github.com/exectrail/exectrail/supervisor/chain"
+	"github.com/rs/zerolog"
+)
+
+// StartInfo is what a start record says about the run.
+type StartInfo struct {
+	Version string
+	// Backend is notify or ptrace; empty when the command never started
+	// under supervision (the child stage failed first).
+	Backend string
+	Argv    [][]byte // the command as given
+	Cwd     string
+	Host    string
+	Kernel  string // uname release
+	UID     int
+	// Policy holds the rules in force, "allow GLOB" or "deny GLOB", in
+	// the order they are checked.
+	Policy []string
+	// Options are the flags that change what is recorded, as
+	// --name=value.
+	Options []string
+}
+
+// EndInfo is what an end record says. The caller sets ExitStatus (and the
+// command's exit_code or signal and duration_ms on the Record); the
+// Writer fills in the rest when it writes the record.
+type EndInfo struct {
+	ExitStatus int // exectrail's own exit status
+	// Counts of the records written before the end record, by kind, in
+	// the order written out: start, exec, fork, exit, then any other kind
+	// in name order.
+	Counts    []KindCount
+	Denied    uint64 // records with action deny
+	Calls     CallCounts
+	Unwritten uint64 // records that could not be written
+	Chain     string // hex of the chain over every line before the end record
+	KeyID     string // when signed
+}
+
+// KindCount is the number of records of one kind.
+type KindCount struct {
+	Kind string
+	N    uint64
+}
+
+// CallCounts are the trapped calls a backend saw, as end records report
+// them. Every call received has exactly one outcome:
+//
+//	Received = Answered + Gone
+//	Answered = Recorded + Unrecorded + (records that could not be written)
+//
+// and every exec or fork record is either the record of a held call or
+// one written at a ptrace event for which no call was held:
+//
+//	Recorded + AtEvents = exec records + fork records
+type CallCounts struct {
+	// Received: notify, notifications received; ptrace, seccomp stops.
+	Received uint64
+	// Answered: let go on or refused. Notify: a response was sent.
+	// Ptrace: the call's outcome was seen (exec event, syscall exit,
+	// fork event, refusal at entry, or the thread's next trapped call
+	// after a fork the kernel failed) and the thread resumed.
+	Answered uint64
+	// Gone: the task died (or was killed) while its call was held,
+	// before an outcome: nothing ran.
+	Gone uint64
+	// Recorded: answered after its record was written.
+	Recorded uint64
+	// Unrecorded: answered without a record of its own, by design:
+	// AT_EXECVE_CHECK (runs nothing), a call that cannot be decoded
+	// (refused under notify), under ptrace an exec whose task could not
+	// be read at entry (its exec event records it) and a fork the
+	// kernel failed (ptrace records forks that happened).
+	Unrecorded uint64
+	// Refused: answered with an error by exectrail (a policy, a task
+	// that cannot be inspected, an undecodable call, a record that could
+	// not be written). Part of Answered.
+	Refused uint64
+	// AtEvents: exec and fork records written at a ptrace event for which
+	// no call was held (an exec whose entry was taken by a filter stacked
+	// above exectrail's or could not be read, a fork whose entry was not
+	// trapped or whose parent died in its fork event).
+	AtEvents uint64
+}
+
+// callCounters are the live counts, written by the backend's thread and
+// read when the end record is written.
+type callCounters struct {
+	received, answered, gone, recorded, unrecorded, refused, atEvents atomic.Uint64
+}
+
+func (c *callCounters) snapshot() CallCounts {
+	return CallCounts{
+		Received: c.received.Load(), Answered: c.answered.Load(), Gone: c.gone.Load(),
+		Recorded: c.recorded.Load(), Unrecorded: c.unrecorded.Load(), Refused: c.refused.Load(),
+		AtEvents: c.atEvents.Load(),
+	}
+}
+
+// trailState is a Writer's trail; nil until SetTrail.
+type trailState struct {
+	runID     string
+	chain     chain.Chain
+	counts    map[string]uint64
+	denied    uint64
+	unwritten uint64
+	ended     bool
+	key       ed25519.PrivateKey
+	keyID     string
+}
+
+// NewRunID returns a random run id: 16 bytes from the system's CSPRNG, in
+// hex.
+func NewRunID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("run id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// SetTrail makes every record carry runID and prev, and counts what is
+// written for the end record. With key, the end record is signed. Call it
+// before the first Write.
+func (w *Writer) SetTrail(runID string, key ed25519.PrivateKey) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t := &trailState{runID: runID, counts: map[string]uint64{}}
+	if key != nil {
+		t.key = key
+		t.keyID = chain.KeyID(key.Public().(ed25519.PublicKey))
+	}
+	w.trail = t
+}
+
+// ErrEnded is returned by Write after the end record.
+var ErrEnded = errors.New("writing records: the log has ended")
+
+// stamp sets the trail fields of r before it is formatted.
+func (w *Writer) stamp(r *Record) error {
+	t := w.trail
+	if t == nil {
+		return nil
+	}
+	if t.ended {
+		return ErrEnded
+	}
+	r.RunID = t.runID
+	r.Prev, r.HasPrev = t.chain.Prev(), true
+	if r.Event == EventEnd {
+		if r.End == nil {
+			r.End = &EndInfo{}
+		}
+		e := r.End
+		e.Counts = e.Counts[:0]
+		for _, k := range []string{EventStart, EventExec, EventFork, EventExit} {
+			e.Counts = append(e.Counts, KindCount{k, t.counts[k]})
+		}
+		var other []string
+		for k := range t.counts {
+			switch k {
+			case EventStart, EventExec, EventFork, EventExit:
+			default:
+				other = append(other, k)
+			}
+		}
+		slices.Sort(other)
+		for _, k := range other {
+			e.Counts = append(e.Counts, KindCount{k, t.counts[k]})
+		}
+		e.Denied = t.denied
+		e.Calls = w.calls.snapshot()
+		e.Unwritten = t.unwritten
+		e.Chain = t.chain.Hex()
+		e.KeyID = t.keyID
+	}
+	return nil
+}
+
+// seal signs an end record's line, b, and returns it with the signature.
+func (w *Writer) seal(r *Record, b []byte) []byte {
+	t := w.trail
+	if t == nil || t.key == nil || r.Event != EventEnd || len(b) == 0 {
+		return b
+	}
+	sig := ed25519.Sign(t.key, chain.SignedMessage(b))
+	nl := b[len(b)-1:]
+	body := b[:len(b)-1]
+	var out []byte
+	switch w.format {
+	case FormatText:
+		out = append(append([]byte{}, body...), "  sig="...)
+		out = hex.AppendEncode(out, sig)
+	default:
+		// body ends with the object's "}".
+		out = append(append([]byte{}, body[:len(body)-1]...), `,"`+FieldSig+`":"`...)
+		out = hex.AppendEncode(out, sig)
+		out = append(out, `"}`...)
+	}
+	return append(out, nl...)
+}
+
+// chained extends the chain with line, as written, and counts r.
+func (w *Writer) chained(r *Record, line []byte) {
+	t := w.trail
+	if t == nil {
+		return
+	}
+	t.chain.Add(line)
+	t.counts[r.Event]++
+	if r.Action == ActionDeny {
+		t.denied++
+	}
+	if r.Event == EventEnd {
+		t.ended = true
+	}
+}
+
+// unwritten counts a record that could not be written.
+func (w *Writer) unwritten() {
+	if w.trail != nil {
+		w.trail.unwritten++
+	}
+}
+
+func appendTrailJSON(e *zerolog.Event, r *Record) *zerolog.Event {
+	if r.RunID != "" {
+		e = e.Str(FieldRunID, r.RunID)
+	}
+	if r.HasPrev {
+		e = e.Hex(FieldPrev, r.Prev[:])
+	}
+	if r.Event == EventEnd && r.End != nil {
+		if r.End.Chain != "" {
+			e = e.Str(FieldChain, r.End.Chain)
+		}
+		if r.End.KeyID != "" {
+			e = e.Str(FieldKeyID, r.End.KeyID)
+		}
+	}
+	return e
+}
+
+func appendStartJSON(e *zerolog.Event, s *StartInfo) *zerolog.Event {
+	if s == nil {
+		return e
+	}
+	e = e.Str(FieldVersion, s.Version)
+	if s.Backend != "" {
+		e = e.Str(FieldBackend, s.Backend)
+	}
+	argv := make([]string, len(s.Argv))
+	valid := true
+	for i, a := range s.Argv {
+		argv[i] = string(a)
+		valid = valid && utf8.Valid(a)
+	}
+	e = e.Strs(FieldArgv, argv)
+	if !valid {
+		hx := make([]string, len(s.Argv))
+		for i, a := range s.Argv {
+			hx[i] = hex.EncodeToString(a)
+		}
+		e = e.Strs(FieldArgvHex, hx)
+	}
+	if s.Cwd != "" {
+		e = strField(e, FieldCwd, FieldCwdHex, s.Cwd)
+	}
+	e = strField(e, FieldHost, FieldHost+"_hex", s.Host)
+	e = e.Str(FieldKernel, s.Kernel)
+	e = e.Int(FieldUID, s.UID)
+	if len(s.Policy) > 0 {
+		e = e.Strs(FieldPolicy, s.Policy)
+	}
+	return e.Strs(FieldOptions, s.Options)
+}
+
+func appendEndJSON(e *zerolog.Event, r *Record) *zerolog.Event {
+	if r.ExitCode != nil {
+		e = e.Int(FieldExitCode, *r.ExitCode)
+	}
+	if r.Signal != "" {
+		e = e.Str(FieldSignal, r.Signal)
+	}
+	if r.DurationMS != nil {
+		e = e.Float64(FieldDurationMS, *r.DurationMS)
+	}
+	en := r.End
+	if en == nil {
+		return e
+	}
+	e = e.Int(FieldExitStatus, en.ExitStatus)
+	d := zerolog.Dict()
+	for _, c := range en.Counts {
+		d = d.Uint64(c.Kind, c.N)
+	}
+	c := en.Calls
+	return e.Dict(FieldCounts, d).
+		Uint64(FieldDenied, en.Denied).
+		Uint64(FieldCallsReceived, c.Received).
+		Uint64(FieldCallsAnswered, c.Answered).
+		Uint64(FieldCallsGone, c.Gone).
+		Uint64(FieldCallsRecorded, c.Recorded).
+		Uint64(FieldCallsUnrecorded, c.Unrecorded).
+		Uint64(FieldCallsRefused, c.Refused).
+		Uint64(FieldRecordsAtEvents, c.AtEvents).
+		Uint64(FieldRecordsUnwritten, en.Unwritten)
+}
+
+// appendStartText writes the rest of a start line:
+//
+//	exectrail v1.2  notify  run 9f…  sh -c 'make'  (cwd /src)  host ci-7  kernel 6.18.44  uid 0
+func appendStartText(b []byte, r *Record) []byte {
+	s := r.Start
+	if s == nil {
+		return b
+	}
+	b = append(b, "exectrail "...)
+	b = appendPrintable(b, s.Version)
+	if s.Backend != "" {
+		b = append(b, "  "+s.Backend...)
+	}
+	if r.RunID != "" {
+		b = append(b, "  run "+r.RunID...)
+	}
+	b = append(b, "  "...)
+	for i, a := range s.Argv {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = appendWord(b, a)
+	}
+	if s.Cwd != "" {
+		b = append(b, "  (cwd "...)
+		b = appendPrintable(b, s.Cwd)
+		b = append(b, ')')
+	}
+	b = append(b, "  host "...)
+	b = appendPrintable(b, s.Host)
+	b = append(b, "  kernel "...)
+	b = appendPrintable(b, s.Kernel)
+	b = append(b, "  uid "...)
+	b = strconv.AppendInt(b, int64(s.UID), 10)
+	for _, p := range s.Policy {
+		b = append(b, "  ["...)
+		b = appendPrintable(b, p)
+		b = append(b, ']')
+	}
+	for _, o := range s.Options {
+		b = append(b, "  "...)
+		b = appendPrintable(b, o)
+	}
+	return b
+}
+
+// appendEndText writes the rest of an end line: the command's end, then
+// name=value words that exectrail verify reads back.
+//
+//	exit 0 after 12.3ms  exit_status=0  start=1 exec=3 fork=2 exit=1  denied=0  calls_received=5 …  chain=…
+func appendEndText(b []byte, r *Record) []byte {
+	if r.ExitCode != nil {
+		b = fmt.Appendf(b, "exit %d", *r.ExitCode)
+	}
+	if r.Signal != "" {
+		b = append(b, "killed by "+r.Signal...)
+	}
+	if r.DurationMS != nil {
+		b = fmt.Appendf(b, " after %.1fms", *r.DurationMS)
+	}
+	en := r.End
+	if en == nil {
+		return b
+	}
+	b = fmt.Appendf(b, "  %s=%d ", FieldExitStatus, en.ExitStatus)
+	for _, c := range en.Counts {
+		b = fmt.Appendf(b, " %s=%d", c.Kind, c.N)
+	}
+	c := en.Calls
+	b = fmt.Appendf(b, "  %s=%d  %s=%d %s=%d %s=%d %s=%d %s=%d %s=%d %s=%d %s=%d",
+		FieldDenied, en.Denied,
+		FieldCallsReceived, c.Received, FieldCallsAnswered, c.Answered, FieldCallsGone, c.Gone,
+		FieldCallsRecorded, c.Recorded, FieldCallsUnrecorded, c.Unrecorded, FieldCallsRefused, c.Refused,
+		FieldRecordsAtEvents, c.AtEvents, FieldRecordsUnwritten, en.Unwritten)
+	if en.Chain != "" {
+		b = append(b, "  "+FieldChain+"="+en.Chain...)
+	}
+	if en.KeyID != "" {
+		b = append(b, "  "+FieldKeyID+"="+en.KeyID...)
+	}
+	return b
+}
+
+// Rules returns the policy's rules as start records list them: "allow
+// GLOB" or "deny GLOB", in the order they are checked.
+func (p *Policy) Rules() []string {
+	if p == nil {
+		return nil
+	}
+	out := make([]string, 0, len(p.rules))
+	for _, r := range p.rules {
+		verb := "deny"
+		if r.allow {
+			verb = "allow"
+		}
+		out = append(out, verb+" "+r.pattern)
+	}
+	return out
+}
