@@ -3,6 +3,7 @@
 //	exectrail run [flags] -- COMMAND [ARG...]
 //	exectrail report [flags] LOG
 //	exectrail play [flags] FILE
+//	exectrail keygen FILE
 //	exectrail version
 //	exectrail doctor [--format json]
 //
@@ -15,6 +16,7 @@ import (
 	"runtime"
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/doctor"
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/signkey"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -23,6 +25,7 @@ var version = "dev"
 const usage = `usage: exectrail run [flags] -- COMMAND [ARG...]
        exectrail report [flags] LOG   (see exectrail report --help)
        exectrail play [--speed N] [--idle-limit SECONDS] FILE
+       exectrail keygen [--force] FILE   (an Ed25519 pair for run --sign-key)
        exectrail version
        exectrail doctor [--format text|json]   (can exectrail work here? why not?)
 
@@ -61,6 +64,8 @@ func cliMain(args []string) int {
 		return playMain(args[1:]) // play.go
 	case "doctor":
 		return doctorMain(args[1:]) // doctor.go
+	case "keygen":
+		return signkey.Keygen(args[1:], os.Stdout, os.Stderr)
 	case "version", "--version":
 		return versionMain(args[1:]) // version.go
 	case "help", "-h", "--help":

@@ -1,0 +1,74 @@
+package signkey
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestKeygen(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "k")
+	var out, errb bytes.Buffer
+	if rc := Keygen([]string{name}, &out, &errb); rc != 0 {
+		t.Fatalf("keygen: %d %s", rc, errb.String())
+	}
+	sk, err := LoadPrivate(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := LoadPublic(name + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pk.Equal(sk.Public()) {
+		t.Fatal("the public key is not the private key's")
+	}
+	msg := []byte("m")
+	if !ed25519.Verify(pk, msg, ed25519.Sign(sk, msg)) {
+		t.Fatal("a signature does not verify")
+	}
+	if st, _ := os.Stat(name); st.Mode().Perm() != 0o600 {
+		t.Errorf("private key mode %v, want 0600", st.Mode())
+	}
+	// An existing file is kept unless --force.
+	errb.Reset()
+	if rc := Keygen([]string{name}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "exists") {
+		t.Errorf("keygen over an existing key: %d %q", rc, errb.String())
+	}
+	if rc := Keygen([]string{"--force", name}, &out, &errb); rc != 0 {
+		t.Errorf("keygen --force: %d", rc)
+	}
+	if sk2, _ := LoadPrivate(name); sk2.Equal(sk) {
+		t.Error("--force wrote the same key")
+	}
+	for _, args := range [][]string{{}, {"a", "b"}, {"--nope", "x"}} {
+		if rc := Keygen(args, &out, &errb); rc != 125 {
+			t.Errorf("keygen %q: %d, want 125", args, rc)
+		}
+	}
+}
+
+func TestParseWrongKeys(t *testing.T) {
+	priv, pub, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParsePublic(priv); err == nil || !strings.Contains(err.Error(), "private key") {
+		t.Errorf("a private key as public: %v", err)
+	}
+	if _, err := ParsePrivate(pub); err == nil {
+		t.Error("a public key parsed as private")
+	}
+	for _, b := range []string{"", "garbage", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"} {
+		if _, err := ParsePrivate([]byte(b)); err == nil {
+			t.Errorf("%q parsed as a private key", b)
+		}
+		if _, err := ParsePublic([]byte(b)); err == nil {
+			t.Errorf("%q parsed as a public key", b)
+		}
+	}
+}
