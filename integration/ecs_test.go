@@ -86,10 +86,22 @@ func TestECSFormat(t *testing.T) {
 		native.WriteByte('\n')
 	}
 	// The records inside are whole: seq from 1 with no gaps, as in json.
-	recs := parseRecords(t, native.Bytes())
+	// (parseLines: start and end included, and no chain check — the
+	// chain is over the ECS lines as written, not over these.)
+	recs := parseLines(t, native.Bytes())
 	if len(recs) != len(docs) || len(recs) == 0 {
 		t.Fatalf("%d documents, %d records", len(docs), len(recs))
 	}
+	// The run's start and end documents (trail_test.go checks those
+	// records) are not the job's processes: the checks below are of the
+	// job's.
+	jobDocs, jobRecs := docs[:0:0], recs[:0:0]
+	for i, r := range recs {
+		if r.Event != "start" && r.Event != "end" {
+			jobDocs, jobRecs = append(jobDocs, docs[i]), append(jobRecs, r)
+		}
+	}
+	docs, recs = jobDocs, jobRecs
 	entity := map[int]string{} // pid -> entity id, for exec records
 	var sh, ls, miss, shExit = -1, -1, -1, -1
 	for i, d := range docs {
