@@ -66,7 +66,7 @@ dist: build
 	@if [ -f LICENSE ]; then cp LICENSE dist/$(DIST_NAME)/; fi
 	@cp docs/policies/*.policy dist/$(DIST_NAME)/policies/
 	@tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(DIST_EPOCH) \
-	  -C dist -cf - $(DIST_NAME) | gzip -n -9 > dist/$(DIST_NAME).tar.gz
+	  -C dist -cf - $(DIST_NAME) | gzip -n > dist/$(DIST_NAME).tar.gz
 	@rm -rf dist/$(DIST_NAME)
 	@cd dist && sha256sum $(DIST_NAME).tar.gz > SHA256SUMS
 	@echo dist/$(DIST_NAME).tar.gz; cat dist/SHA256SUMS
