@@ -208,9 +208,13 @@ func TestDoctorUnderTracer(t *testing.T) {
 }
 
 // denySrc installs a seccomp filter that fails the calls named by argv[1]
-// with EPERM — "ptrace", or "seccomp" (seccomp() and
-// prctl(PR_SET_SECCOMP)) — as a container runtime's profile does, then
-// execs argv[2...].
+// as a container runtime's profile, or an older kernel, would, then execs
+// argv[2...]:
+//
+//	ptrace    ptrace: EPERM (older Docker profiles)
+//	seccomp   seccomp() and prctl(PR_SET_SECCOMP): EPERM
+//	killable  seccomp() with SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: EINVAL (Linux < 5.19)
+//	pidfd     pidfd_open: ENOSYS (Linux < 5.3)
 const denySrc = `
 #include <errno.h>
 #include <linux/filter.h>
@@ -222,33 +226,38 @@ const denySrc = `
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define DENY (SECCOMP_RET_ERRNO | EPERM)
+#define NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+#define ARG(n) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[n]))
+#define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
+#define ALLOW RET(SECCOMP_RET_ALLOW)
+#define ERR(e) RET(SECCOMP_RET_ERRNO | (e))
+
 int main(int argc, char **argv) {
 	if (argc < 3) return 2;
-	int ptrace = strcmp(argv[1], "ptrace") == 0;
-	struct sock_filter deny_ptrace[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ptrace, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, DENY),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	struct sock_filter ptrace[] = {
+		NR, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ptrace, 0, 1), ERR(EPERM), ALLOW,
 	};
-	struct sock_filter deny_seccomp[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	struct sock_filter seccomp[] = {
+		NR,
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 3, 0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_prctl, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+		ARG(0),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_SET_SECCOMP, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, DENY),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		ERR(EPERM), ALLOW,
+	};
+	struct sock_filter killable[] = {
+		NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 3),
+		ARG(1), /* flags, low 32 bits */
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, 0, 1),
+		ERR(EINVAL), ALLOW,
+	};
+	struct sock_filter pidfd[] = {
+		NR, BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pidfd_open, 0, 1), ERR(ENOSYS), ALLOW,
 	};
 	struct sock_fprog prog;
-	if (ptrace) {
-		prog.len = sizeof deny_ptrace / sizeof deny_ptrace[0];
-		prog.filter = deny_ptrace;
-	} else {
-		prog.len = sizeof deny_seccomp / sizeof deny_seccomp[0];
-		prog.filter = deny_seccomp;
-	}
+#define USE(f) if (strcmp(argv[1], #f) == 0) { prog.len = sizeof f / sizeof f[0]; prog.filter = f; } else
+	USE(ptrace) USE(seccomp) USE(killable) USE(pidfd) { fprintf(stderr, "deny: unknown %s\n", argv[1]); return 2; }
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
 		perror("deny: installing the filter");
 		return 2;
@@ -348,5 +357,97 @@ func TestRunStartErrorNamesDoctor(t *testing.T) {
 				t.Errorf("stderr %q: want one line ending with the doctor hint", stderr.String())
 			}
 		})
+	}
+}
+
+// runStatus runs argv and returns its exit status and stderr.
+func runStatus(t *testing.T, argv ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stderr.String()
+	case errors.As(err, &ee) && ee.Exited():
+		return ee.ExitCode(), stderr.String()
+	}
+	t.Fatalf("%q: %v", argv, err)
+	return 0, ""
+}
+
+// TestDoctorNoWaitKillableRecv: where seccomp() refuses
+// WAIT_KILLABLE_RECV (as kernels before 5.19 do), doctor says notify
+// cannot work and that auto would fail, and run agrees: auto and notify
+// fail to start, ptrace works.
+func TestDoctorNoWaitKillableRecv(t *testing.T) {
+	deny := compileC(t, "deny", denySrc)
+	r, code := doctorJSON(t, []string{deny, "killable"}, nil)
+	r.want(t, "wait_killable_recv", "fail", "refuses SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+	r.want(t, "user_notif", "ok", "without WAIT_KILLABLE_RECV")
+	if code != 0 || r.Notify.Works || !r.Ptrace.Works || r.Auto != "" || !strings.Contains(r.AutoWhy, "use --backend ptrace") {
+		t.Errorf("exit %d, notify %v, ptrace %v, auto %q (%s); want 0, only ptrace working, auto failing", code, r.Notify.Works, r.Ptrace.Works, r.Auto, r.AutoWhy)
+	}
+	for b, want := range map[string]int{"auto": 125, "notify": 125, "ptrace": 0} {
+		code, stderr := runStatus(t, deny, "killable", exectrail, "run", "-o", os.DevNull, "--backend", b, "--", "true")
+		if code != want {
+			t.Errorf("run --backend %s under the filter: exit %d, want %d\n%s", b, code, want, stderr)
+		}
+		if want == 125 && !strings.HasSuffix(strings.TrimSpace(stderr), "(run 'exectrail doctor' for details)") {
+			t.Errorf("run --backend %s: %q does not name doctor", b, stderr)
+		}
+	}
+}
+
+// TestDoctorNoPidfd: without pidfd_open (kernels before 5.3, or a
+// profile that refuses it) both pidfd checks fail, and run still works.
+func TestDoctorNoPidfd(t *testing.T) {
+	deny := compileC(t, "deny", denySrc)
+	r, code := doctorJSON(t, []string{deny, "pidfd"}, nil)
+	r.want(t, "pidfd_get_info", "fail", "pidfd_open(PIDFD_THREAD)", "/proc/PID/status instead")
+	r.want(t, "pidfd_thread", "fail", "ENOSYS")
+	if code != 0 || !r.Notify.Works || r.Auto != "notify" {
+		t.Errorf("exit %d, notify %v, auto %q; want 0, notify working", code, r.Notify.Works, r.Auto)
+	}
+	if code, stderr := runStatus(t, deny, "pidfd", exectrail, "run", "-o", os.DevNull, "--backend", backend, "--", "true"); code != 0 {
+		t.Errorf("run under the filter: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestDoctorProcOtherPidNS: in a new pid namespace with the old /proc,
+// run refuses to start, so doctor says no backend works (exit 1).
+func TestDoctorProcOtherPidNS(t *testing.T) {
+	requireRoot(t)
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		skipf(t, "needs unshare (util-linux)")
+	}
+	prefix := []string{unshare, "--pid", "--fork", "--"}
+	r, code := doctorJSON(t, prefix, nil)
+	r.want(t, "proc", "fail", "does not belong to exectrail's pid namespace")
+	if code != 1 || r.OK || r.Notify.Works || r.Ptrace.Works || r.Auto != "" {
+		t.Errorf("exit %d, ok %v, notify %v, ptrace %v, auto %q; want 1, nothing working", code, r.OK, r.Notify.Works, r.Ptrace.Works, r.Auto)
+	}
+	if code, stderr := runStatus(t, append(prefix, exectrail, "run", "-o", os.DevNull, "--", "true")...); code != 125 || !strings.HasSuffix(strings.TrimSpace(stderr), "(run 'exectrail doctor' for details)") {
+		t.Errorf("run there: exit %d, %q; want 125 naming doctor", code, stderr)
+	}
+}
+
+// TestDoctorNoCgroup: with the cgroup filesystems unmounted (in a private
+// mount namespace), doctor says records carry no cgroup_id.
+func TestDoctorNoCgroup(t *testing.T) {
+	requireRoot(t)
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		skipf(t, "needs unshare (util-linux)")
+	}
+	prefix := []string{unshare, "--mount", "--propagation", "private", "--", "sh", "-c",
+		`for m in $(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i+1) ~ /^cgroup2?$/) print $5; break } }' /proc/self/mountinfo | sort -r); do umount -l "$m" || exit 1; done; exec "$0" "$@"`}
+	r, code := doctorJSON(t, prefix, nil)
+	r.want(t, "cgroup", "fail", "no cgroup filesystem mounted", "no cgroup_id")
+	if code != 0 || !r.Notify.Works {
+		t.Errorf("exit %d, notify %v; want 0, notify working", code, r.Notify.Works)
 	}
 }

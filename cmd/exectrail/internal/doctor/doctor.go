@@ -76,9 +76,17 @@ func Run(self string) *Report {
 	checkPidfd(r)
 	checkPrivileges(r, st)
 	checkCgroup(r)
-	checkProc(r, st)
+	procOK := checkProc(r, st)
 	checkContainer(r, st)
 	checkBinfmt(r, self)
+	if !procOK {
+		// run refuses to start whichever backend would work.
+		for _, b := range []*Backend{&r.Notify, &r.Ptrace} {
+			if b.Works {
+				b.Works, b.Why = false, "run refuses to start: /proc is not exectrail's pid namespace's (see proc)"
+			}
+		}
+	}
 
 	switch {
 	case r.Notify.Works:
@@ -87,6 +95,8 @@ func Run(self string) *Report {
 		r.Auto, r.AutoWhy = "ptrace", "a seccomp listener already supervises exectrail (EBUSY): auto falls back to ptrace"
 	case nerr == nil && nr.Listener == "EBUSY":
 		r.AutoWhy = "a seccomp listener already supervises exectrail (EBUSY) and ptrace does not work either"
+	case !procOK:
+		r.AutoWhy = "run refuses to start: /proc is not exectrail's pid namespace's"
 	case r.Ptrace.Works:
 		r.AutoWhy = "auto tries notify and falls back only when a listener exists (EBUSY); notify fails here otherwise: use --backend ptrace"
 	default:
@@ -547,11 +557,12 @@ func checkCgroup(r *Report) {
 	}
 }
 
-func checkProc(r *Report, st status) {
+// checkProc reports on /proc; false when run would refuse to start.
+func checkProc(r *Report, st status) bool {
 	self, err := os.Readlink("/proc/self")
 	if err != nil || self != strconv.Itoa(os.Getpid()) {
 		r.add("proc", Fail, "/proc does not belong to exectrail's pid namespace (/proc/self is %q, pid %d): run refuses to start; mount a matching procfs (unshare --mount-proc)", self, os.Getpid())
-		return
+		return false
 	}
 	var procMount *mount
 	for _, m := range mounts() {
@@ -562,7 +573,7 @@ func checkProc(r *Report, st status) {
 	}
 	if procMount == nil {
 		r.add("proc", Fail, "no proc filesystem mounted on /proc")
-		return
+		return true // /proc/self worked: some procfs is there
 	}
 	hidepid := ""
 	for _, o := range strings.Split(procMount.superOpts, ",") {
@@ -578,6 +589,7 @@ func checkProc(r *Report, st status) {
 	default:
 		r.add("proc", Fail, "/proc is mounted with %s and exectrail is not privileged: processes of other users are hidden from it, so a job process that changes uid (setuid programs, su) cannot be read", hidepid)
 	}
+	return true
 }
 
 // initPidNS is the inode of the initial pid namespace (PROC_PID_INIT_INO).
