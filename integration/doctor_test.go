@@ -451,3 +451,31 @@ func TestDoctorNoCgroup(t *testing.T) {
 		t.Errorf("exit %d, notify %v; want 0, notify working", code, r.Notify.Works)
 	}
 }
+
+// TestDoctorRootWithoutCapSysAdmin: root without CAP_SYS_ADMIN (Docker's
+// default) must load the filter with no_new_privs; doctor's probe takes
+// the same fallback as run and says what it costs.
+func TestDoctorRootWithoutCapSysAdmin(t *testing.T) {
+	requireRoot(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		skipf(t, "needs setpriv (util-linux)")
+	}
+	prefix := []string{setpriv, "--bounding-set=-sys_admin"}
+	r, code := doctorJSON(t, prefix, nil)
+	r.want(t, "no_new_privs", "fail", "root without CAP_SYS_ADMIN")
+	r.want(t, "seccomp", "ok", "with no_new_privs")
+	if code != 0 || !r.Notify.Works || !r.Ptrace.Works {
+		t.Errorf("exit %d, notify %v, ptrace %v; want 0, both working", code, r.Notify.Works, r.Ptrace.Works)
+	}
+}
+
+// TestDoctorBadUsage: doctor's own bad input is a one-line error, 125.
+func TestDoctorBadUsage(t *testing.T) {
+	for _, args := range [][]string{{"doctor", "--format", "yaml"}, {"doctor", "extra"}, {"doctor", "--bogus"}, {"version", "extra"}} {
+		code, stderr := runStatus(t, append([]string{exectrail}, args...)...)
+		if lines := strings.Split(strings.TrimSpace(stderr), "\n"); code != 125 || len(lines) != 1 || !strings.HasPrefix(lines[0], "exectrail: ") {
+			t.Errorf("exectrail %q: exit %d, stderr %q; want 125 and one exectrail: line", args, code, stderr)
+		}
+	}
+}
