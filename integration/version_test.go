@@ -40,6 +40,22 @@ func gitOut(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// startVersion runs bin `run -- true` and returns its start record's
+// version.
+func startVersion(t *testing.T, bin string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "records.jsonl")
+	if b, err := exec.Command(bin, "run", "-o", out, "--", "true").CombinedOutput(); err != nil {
+		t.Fatalf("%s run: %v\n%s", bin, err, b)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, start, _ := parseLog(t, data)
+	return start.Version
+}
+
 // TestVersion: bin/exectrail (built by the Makefile) names the version
 // git describe gives, the commit, the Go toolchain, the libseccomp it
 // linked and that it is static.
@@ -48,6 +64,9 @@ func TestVersion(t *testing.T) {
 	describe := gitOut(t, repoRoot, "describe", "--always", "--dirty")
 	if first != "exectrail "+describe {
 		t.Errorf("first line %q, want %q", first, "exectrail "+describe)
+	}
+	if v := startVersion(t, exectrail); "exectrail "+v != first {
+		t.Errorf("start record version %q, want what exectrail version says (%q)", v, first)
 	}
 	head := gitOut(t, repoRoot, "rev-parse", "HEAD")
 	if c := f["commit"]; !strings.HasPrefix(c, head) {
@@ -97,6 +116,9 @@ func TestVersionPlainGoBuild(t *testing.T) {
 	}
 	if f["commit"] != head {
 		t.Errorf("commit %q, want %s", f["commit"], head)
+	}
+	if v := startVersion(t, bin); "exectrail "+v != first {
+		t.Errorf("start record version %q, want what exectrail version says (%q)", v, first)
 	}
 	if f["commit time"] == "" {
 		t.Errorf("no commit time")

@@ -69,7 +69,7 @@ func (j *job) writeStart(kind byte) error {
 	if j.opt.format == supervisor.FormatText {
 		format = "--format=text"
 	}
-	s := &supervisor.StartInfo{Version: version, UID: os.Getuid(), Options: append([]string{format}, t.options...)}
+	s := &supervisor.StartInfo{Version: buildVersion(), UID: os.Getuid(), Options: append([]string{format}, t.options...)}
 	switch kind {
 	case 'L':
 		s.Backend = "notify"

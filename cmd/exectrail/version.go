@@ -107,6 +107,13 @@ func libseccompVersion() string {
 	return fmt.Sprintf("%d.%d.%d", major, minor, micro)
 }
 
+// buildVersion is the version `exectrail version` prints first (the
+// start record's version).
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	return describeBuild(version, commit, bi, ok).Version
+}
+
 func currentBuild() buildDetails {
 	bi, ok := debug.ReadBuildInfo()
 	d := describeBuild(version, commit, bi, ok)
