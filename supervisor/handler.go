@@ -30,8 +30,14 @@ type Handler struct {
 	Cgroup2Mount string
 	// Policy, when not empty, refuses executables (see Policy).
 	Policy *Policy
+	// ReadTimeout bounds the building of one exec record (0:
+	// DefaultReadTimeout); a call whose record takes longer is refused
+	// (bounded.go).
+	ReadTimeout time.Duration
 
 	cgroups cgroupCache
+	stalls  stallGuard
+	bounded boundedWorkers
 }
 
 // NewHandler returns a Handler for the /proc at procRoot, probing

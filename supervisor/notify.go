@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/exectrail/exectrail/filter"
 	"github.com/exectrail/exectrail/procfs"
@@ -13,14 +16,74 @@ import (
 
 // NotifyLoop serves a seccomp user-notification listener: for every held
 // exec or fork it writes the record and then lets the call continue.
+//
+// One server goroutine, on a thread of its own, receives and answers the
+// notifications one at a time. Building a record reads the job's memory
+// and files, which a hostile job can make block for ever (bounded.go), so
+// a call is watched by a timer armed while it is read: when the read
+// takes longer than slowCall the server is detached — it finishes that
+// call and ends — and a new one serves the rest of the job; when it takes
+// longer than the handler's ReadTimeout the call is given up — a record
+// says why and the call is refused with EAGAIN — and the stuck server,
+// should its read ever return, finds its call taken and ends without
+// touching anything.
 type NotifyLoop struct {
-	fd      int
-	w       *Writer
-	h       *Handler
-	log     zerolog.Logger
-	stopR   int
-	stopW   int
+	fd    int
+	w     *Writer
+	h     *Handler
+	log   zerolog.Logger
+	stopR int
+	stopW int
+
+	// fdMu is held (read) by whoever answers a call, and (write) by Run
+	// before it closes the listener.
+	fdMu     sync.RWMutex
+	closed   bool // guarded by fdMu
+	done     chan error
+	detached atomic.Int32 // detached servers still reading
+}
+
+// slowCall is how long one call may be read before the server serving it
+// is replaced (and the rest of the job served by another).
+const slowCall = 50 * time.Millisecond
+
+// notifyServer is one server goroutine and the call it is handling.
+type notifyServer struct {
 	pending seccompNotif
+	timer   *time.Timer // fires slowCall after begin, unless stopped
+
+	// Guarded by mu.
+	mu        sync.Mutex
+	busy      bool   // reading a call
+	seq       uint64 // of that call, counting from 1
+	detached  bool   // another server has taken over; end after this call
+	abandoned bool   // the call was given up: do not touch it
+	id        uint64
+	call      Call
+}
+
+// errAbandoned ends a server whose call was given up.
+var errAbandoned = errors.New("call given up")
+
+// errDetached ends a server that another one has replaced.
+var errDetached = errors.New("server replaced")
+
+func (s *notifyServer) begin(id uint64, c Call) {
+	s.mu.Lock()
+	s.busy, s.id, s.call = true, id, c
+	s.seq++
+	s.mu.Unlock()
+	s.timer.Reset(slowCall)
+}
+
+// claim ends the reading phase of the call: true when the server still
+// owns the call and may answer it.
+func (s *notifyServer) claim() bool {
+	s.timer.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.busy = false
+	return !s.abandoned
 }
 
 // NewNotifyLoop takes ownership of the listener fd.
@@ -29,7 +92,7 @@ func NewNotifyLoop(listener int, w *Writer, h *Handler, log zerolog.Logger) (*No
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, os.NewSyscallError("pipe2", err)
 	}
-	return &NotifyLoop{fd: listener, w: w, h: h, log: log, stopR: p[0], stopW: p[1]}, nil
+	return &NotifyLoop{fd: listener, w: w, h: h, log: log, stopR: p[0], stopW: p[1], done: make(chan error, 1)}, nil
 }
 
 // Stop makes Run return after the notification it is handling, if any.
@@ -43,9 +106,91 @@ func (l *NotifyLoop) Stop() {
 // (POLLHUP), Stop is called, or the output fails. It closes the listener
 // when it returns.
 func (l *NotifyLoop) Run() error {
-	LockWriterThread()
-	defer unix.Close(l.fd)
-	defer unix.Close(l.stopR)
+	l.startServer()
+	err := <-l.done
+	l.fdMu.Lock()
+	unix.Close(l.fd)
+	unix.Close(l.stopR)
+	l.closed = true
+	l.fdMu.Unlock()
+	return err
+}
+
+func (l *NotifyLoop) startServer() {
+	s := &notifyServer{}
+	s.timer = time.AfterFunc(time.Hour, func() { l.slow(s) })
+	s.timer.Stop()
+	go func() {
+		LockWriterThread()
+		err := l.serve(s)
+		switch err {
+		case errAbandoned:
+			l.h.stalls.n.Add(-1)
+		case errDetached:
+		default:
+			select {
+			case l.done <- err:
+			default:
+			}
+		}
+	}()
+}
+
+// slow runs when s has been reading one call for slowCall: another server
+// takes over, and s is given until the handler's ReadTimeout to finish.
+func (l *NotifyLoop) slow(s *notifyServer) {
+	s.mu.Lock()
+	seq, ok := s.seq, s.busy && !s.detached
+	if ok && l.detached.Load() < maxStalled {
+		s.detached = true
+	} else {
+		ok = false
+	}
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	l.detached.Add(1)
+	l.startServer()
+	time.AfterFunc(l.h.readTimeout()-slowCall, func() { l.giveUp(s, seq) })
+}
+
+// giveUp refuses the call seq of s if s is still reading it.
+func (l *NotifyLoop) giveUp(s *notifyServer, seq uint64) {
+	s.mu.Lock()
+	stuck := s.busy && s.seq == seq && !s.abandoned
+	if stuck {
+		s.abandoned = true
+	}
+	id, c := s.id, s.call
+	s.mu.Unlock()
+	if !stuck {
+		return
+	}
+	l.detached.Add(-1)
+	l.h.stalls.n.Add(1)
+	l.log.Warn().Int("tid", c.TID).Msg("a trapped call could not be read in time; refusing it")
+	l.fdMu.RLock()
+	defer l.fdMu.RUnlock()
+	if l.closed || !notifIDValid(l.fd, id) {
+		return
+	}
+	r := l.h.stalledRecord(&c, l.h.readTimeout(), false)
+	if !c.Sys.Kind.IsExec() {
+		r = &Record{Event: EventFork, PID: r.PID, TID: c.TID, Kind: c.Sys.Kind.String(), ABI: r.ABI,
+			Error: r.Error, ErrorDetail: r.ErrorDetail, ReadError: r.ReadError}
+	}
+	if err := l.refuse(id, r, unix.EAGAIN); err != nil {
+		select {
+		case l.done <- err:
+		default:
+		}
+	}
+}
+
+// serve receives and handles notifications until the listener hangs up,
+// Stop is called, the output fails or its call is taken over.
+func (l *NotifyLoop) serve(s *notifyServer) error {
 	pfd := []unix.PollFd{
 		{Fd: int32(l.fd), Events: unix.POLLIN},
 		{Fd: int32(l.stopR), Events: unix.POLLIN},
@@ -68,7 +213,7 @@ func (l *NotifyLoop) Run() error {
 			}
 			continue
 		}
-		n := &l.pending
+		n := &s.pending
 		switch e := notifRecv(l.fd, n); e {
 		case 0:
 			l.w.calls.received.Add(1)
@@ -78,7 +223,21 @@ func (l *NotifyLoop) Run() error {
 		default:
 			return fmt.Errorf("receiving seccomp notification: %w", os.NewSyscallError("ioctl", e))
 		}
-		if err := l.handle(n); err != nil {
+		err := l.handle(s, n)
+		if err == errAbandoned {
+			return err
+		}
+		s.mu.Lock()
+		detached := s.detached
+		s.mu.Unlock()
+		if detached {
+			l.detached.Add(-1)
+			if err == nil {
+				err = errDetached
+			}
+			return err
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -109,8 +268,18 @@ func (l *NotifyLoop) respond(id uint64, errno unix.Errno) {
 	}
 }
 
-func (l *NotifyLoop) handle(n *seccompNotif) error {
+func (l *NotifyLoop) handle(s *notifyServer, n *seccompNotif) error {
 	c := Call{TID: int(n.PID), Sys: filter.Decode(n.Data.Arch, n.Data.Nr), Args: n.Data.Args}
+	s.begin(n.ID, c)
+	r, err := l.read(&c)
+	if !s.claim() {
+		return errAbandoned
+	}
+	l.fdMu.RLock()
+	defer l.fdMu.RUnlock()
+	if l.closed {
+		return nil
+	}
 	if c.Sys.Kind == filter.KindUnknown {
 		// The filter traps nothing else; refuse what cannot be decoded
 		// rather than let it through blind.
@@ -128,17 +297,6 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 		}
 		return l.emit(n.ID, r)
 	}
-	var r *Record
-	var err error
-	if c.Sys.Kind.IsExec() {
-		var t *procfs.Task
-		if t, err = procfs.OpenTask(l.h.Resolver.ProcRoot, c.TID); err == nil {
-			r, err = l.h.ExecRecord(t, &c)
-			t.Close()
-		}
-	} else {
-		r, err = l.h.ForkRecord(&c)
-	}
 	if errors.Is(err, ErrNotExec) {
 		l.w.calls.unrecorded.Add(1)
 		l.respond(n.ID, 0)
@@ -151,6 +309,9 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 		l.w.calls.gone.Add(1)
 		return nil // gone: nothing ran
 	}
+	if isStalled(err) {
+		return l.refuse(n.ID, r, unix.EAGAIN)
+	}
 	if err != nil {
 		// Alive but not inspectable (exectrail out of fds or memory —
 		// which a job can provoke with prlimit): refuse the call rather
@@ -162,6 +323,25 @@ func (l *NotifyLoop) handle(n *seccompNotif) error {
 		return l.refuse(n.ID, r, unix.EPERM)
 	}
 	return l.emit(n.ID, r)
+}
+
+// read builds the record of call c: everything handle does that reads
+// the job and so may block.
+func (l *NotifyLoop) read(c *Call) (*Record, error) {
+	switch {
+	case c.Sys.Kind == filter.KindUnknown || c.TID == 0:
+		return nil, nil
+	case !c.Sys.Kind.IsExec():
+		return l.h.ForkRecord(c)
+	case l.h.stalls.full():
+		return l.h.stalledRecord(c, l.h.readTimeout(), true), errStalled{}
+	}
+	t, err := procfs.OpenTask(l.h.Resolver.ProcRoot, c.TID)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	return l.h.ExecRecord(t, c)
 }
 
 // unreadableRecord is the record of a call whose task could not be

@@ -262,8 +262,17 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 			tr.resume(tid, 0)
 			return nil
 		}
-		r, err := tr.h.ExecRecord(t, &c)
-		t.Close()
+		r, err := tr.h.BoundedExecRecord(t, &c)
+		if isStalled(err) {
+			// The record could not be built in time: the call is refused
+			// and the rest of the job goes on being served.
+			f := false
+			r.Verified = &f
+			err := tr.w.Write(r)
+			skipSyscall(tid, unix.EAGAIN)
+			tr.resume(tid, 0)
+			return err
+		}
 		if errors.Is(err, ErrNotExec) || err != nil {
 			calls.unrecorded.Add(1)
 			tr.answered(false)

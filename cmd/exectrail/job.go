@@ -114,6 +114,7 @@ func run(opt *options) int {
 	opt.report.attach(j.writer) // --report (report.go)
 	h := supervisor.NewHandler("/proc")
 	h.Policy = opt.policy
+	h.ReadTimeout = opt.readTimeout
 	kind, listener, err := receiveFromChild(sp[0])
 	// The start record (trail.go) is seq 1: nothing of the job has been
 	// served yet.

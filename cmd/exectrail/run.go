@@ -25,6 +25,7 @@ type runFlags struct {
 	policyFiles []string
 	orphans     string
 	killGrace   time.Duration
+	readTimeout time.Duration
 	verbose     bool
 	report      string // --report (report.go)
 
@@ -46,6 +47,7 @@ func newRunFlags() *runFlags {
 	fs.StringArrayVar(&f.policyFiles, "policy", nil, "read allow/deny patterns from FILE, one \"allow GLOB\" or \"deny GLOB\" a line (repeatable)")
 	fs.StringVar(&f.orphans, "orphans", "kill", "what happens to processes still running when COMMAND exits: kill (SIGTERM, then SIGKILL after --kill-grace) or wait (keep recording until they exit)")
 	fs.DurationVar(&f.killGrace, "kill-grace", 2*time.Second, "with --orphans=kill, how long leftover processes get between SIGTERM and SIGKILL")
+	fs.DurationVar(&f.readTimeout, "read-timeout", supervisor.DefaultReadTimeout, "refuse an exec whose memory or files cannot be read within this time")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log supervisor diagnostics to stderr")
 	fs.StringVar(&f.report, "report", "", "when the job ends, print a report of its records to stderr: tree, summary or markdown (--report alone: summary; write --report=KIND)")
 	fs.Lookup("report").NoOptDefVal = "summary"
@@ -71,6 +73,9 @@ type options struct {
 	record *recordOptions
 	// run id, --sign-key (trail.go)
 	trail *trailOptions
+
+	// readTimeout bounds the reading of one call (supervisor/bounded.go).
+	readTimeout time.Duration
 }
 
 func runMain(args []string) int {
@@ -97,7 +102,7 @@ func (f *runFlags) validate() (*options, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("no command given (usage: exectrail run [flags] -- COMMAND [ARG...])")
 	}
-	opt := &options{orphans: f.orphans, killGrace: f.killGrace, argv: argv}
+	opt := &options{orphans: f.orphans, killGrace: f.killGrace, argv: argv, readTimeout: f.readTimeout}
 	switch f.backend {
 	case "auto":
 		opt.mode = "auto"
@@ -126,6 +131,9 @@ func (f *runFlags) validate() (*options, error) {
 	case "kill", "wait":
 	default:
 		return nil, fmt.Errorf("unknown --orphans %q (want kill or wait)", f.orphans)
+	}
+	if f.readTimeout <= 0 {
+		return nil, fmt.Errorf("--read-timeout %v: must be positive", f.readTimeout)
 	}
 	if f.killGrace < 0 {
 		return nil, errors.New("--kill-grace must not be negative")

@@ -1,0 +1,261 @@
+package integration
+
+// Attacks of a hostile job on its supervisor (issue 12, items 3–5): each
+// runs the real attack, a C helper compiled here, under bin/exectrail.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// atRun runs `exectrail run FLAGS -- argv...` as cred (nil: as the test),
+// bounded by timeout, and parses the records like runTrail.
+func atRun(t *testing.T, cred *syscall.Credential, flags []string, timeout time.Duration, argv ...string) *Run {
+	t.Helper()
+	bin := exectrail
+	dir := t.TempDir()
+	if cred != nil {
+		bin = ltNobodyBinary(t)
+		for _, d := range []string{filepath.Dir(dir), dir} {
+			if err := os.Chmod(d, 0o777); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out := filepath.Join(dir, "records.jsonl")
+	args := []string{"run", "-o", out, "--format", "json"}
+	if !hasBackendFlag(flags) {
+		args = append(args, "--backend", backend)
+	}
+	args = append(append(append(args, flags...), "--"), argv...)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = "/"
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("exectrail %q did not finish within %v; stderr: %s", argv, timeout, e.String())
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("running exectrail: %v", err)
+	}
+	r := &Run{Stdout: o.String(), Stderr: e.String()}
+	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() {
+		r.ExitCode, r.Signal = -1, ws.Signal()
+	} else {
+		r.ExitCode = ws.ExitStatus()
+	}
+	data, err := os.ReadFile(out)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	r.Records = parseRecords(t, data)
+	return r
+}
+
+// atReachable makes the directory of a compiled helper, and the one above
+// it, searchable by nobody (t.TempDir's parent is root's, 0700).
+func atReachable(t *testing.T, bin string) {
+	t.Helper()
+	for _, d := range []string{filepath.Dir(bin), filepath.Dir(filepath.Dir(bin))} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// atUffdC execs a path in a userfaultfd page that nobody ever serves, from
+// a second thread, and meanwhile (once that thread is inside execve) runs
+// /usr/bin/true from the main thread. "forever" repeats the stalled exec
+// until the process is killed, with the userfaultfd also held by a child
+// so that the page stays registered whatever happens to this process.
+const atUffdC = `#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+static char *page;
+static int forever;
+static volatile pid_t stalled_tid;
+
+static void *stall(void *arg) {
+	(void)arg;
+	stalled_tid = syscall(SYS_gettid);
+	char *argv[] = {"stalled", NULL};
+	do {
+		execve(page, argv, environ);
+		printf("stalled execve: %s\n", strerror(errno));
+		fflush(stdout);
+	} while (forever);
+	return NULL;
+}
+
+int main(int argc, char **argv) {
+	forever = argc > 1 && strcmp(argv[1], "forever") == 0;
+	int uffd = syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (uffd < 0) {
+		printf("userfaultfd: %s\n", strerror(errno));
+		return 3;
+	}
+	struct uffdio_api api = {.api = UFFD_API};
+	if (ioctl(uffd, UFFDIO_API, &api) < 0) {
+		printf("UFFDIO_API: %s\n", strerror(errno));
+		return 3;
+	}
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct uffdio_register reg = {.range = {(unsigned long)page, 4096}, .mode = UFFDIO_REGISTER_MODE_MISSING};
+	if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0) {
+		printf("UFFDIO_REGISTER: %s\n", strerror(errno));
+		return 3;
+	}
+	if (argc > 1 && strcmp(argv[1], "probe") == 0)
+		return 0;
+	if (forever && fork() == 0) {
+		pause();
+		_exit(0);
+	}
+	pthread_t th;
+	pthread_create(&th, NULL, stall, NULL);
+	// Wait (bounded by the test's timeout) until the thread is in execve.
+	char path[64], buf[64];
+	for (;;) {
+		if (stalled_tid) {
+			snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)stalled_tid);
+			int fd = open(path, O_RDONLY);
+			ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			if (n > 3 && strncmp(buf, "59 ", 3) == 0)
+				break;
+		}
+		usleep(1000);
+	}
+	printf("stalling\n");
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl("/usr/bin/true", "true", "while-stalled", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	printf("true: %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	fflush(stdout);
+	pthread_join(th, NULL);
+	return 0;
+}
+`
+
+// A path in a userfaultfd page nobody serves blocks every read of it —
+// process_vm_readv, /proc/PID/mem — in the kernel, for ever. The read is
+// given up after --read-timeout and the exec refused with EAGAIN, with a
+// record saying why; the rest of the job is served meanwhile (notify:
+// while the stall lasts; ptrace: after at most the timeout), and SIGTERM
+// ends exectrail whatever the job's memory does. Root only: unprivileged
+// userfaultfd handles only user-mode faults (vm.unprivileged_userfaultfd
+// is 0 here), which a supervisor's read is not.
+func TestAttackUserfaultfdStall(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	helper := compileC(t, "uffd", atUffdC, "-pthread")
+	if out, err := exec.Command(helper, "probe").CombinedOutput(); err != nil {
+		skipf(t, "userfaultfd unavailable: %v %s", err, out)
+	}
+	t.Run("refused", func(t *testing.T) {
+		t.Parallel()
+		r := atRun(t, nil, []string{"--read-timeout", "1s"}, ltTimeout, helper)
+		if r.ExitCode != 0 {
+			t.Fatalf("exit %d (signal %v), want 0; stdout %q stderr %q", r.ExitCode, r.Signal, r.Stdout, r.Stderr)
+		}
+		if !strings.Contains(r.Stdout, "stalled execve: Resource temporarily unavailable") || !strings.Contains(r.Stdout, "true: 0") {
+			t.Fatalf("want the stalled execve refused with EAGAIN and true run meanwhile; stdout:\n%s", r.Stdout)
+		}
+		var stall, tr *Record
+		for i, e := range r.Execs() {
+			switch {
+			case e.Error == "EAGAIN":
+				stall = &r.Execs()[i]
+			case e.Executable == "/usr/bin/true":
+				tr = &r.Execs()[i]
+			}
+		}
+		if stall == nil || tr == nil {
+			t.Fatalf("want a refusal record (EAGAIN) and true's record:\n%s", dump(r.Records))
+		}
+		if stall.Action != "deny" || !strings.Contains(stall.ErrorDetail, "did not finish within 1s") || stall.Has("path") || stall.Has("executable") {
+			t.Errorf("refusal record: want action deny, the reason, no path and no executable:\n%s", dump([]Record{*stall}))
+		}
+		if strings.Join(tr.Argv, " ") != "true while-stalled" || tr.Error != "" {
+			t.Errorf("true's record:\n%s", dump([]Record{*tr}))
+		}
+		if backend == "notify" && tr.Seq > stall.Seq {
+			// The notify server handed the stalled call over and kept
+			// serving: true ran while the stall lasted.
+			t.Errorf("notify: true must be served while the stalled call is held (its record before the refusal):\n%s", dump(r.Records))
+		}
+	})
+	t.Run("sigterm", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		cmd := exec.Command(exectrail, "run", "--backend", backend, "-o", filepath.Join(dir, "r.jsonl"), "--", helper, "forever")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			// Once the job says it is stalling, stop exectrail.
+			buf := make([]byte, 4096)
+			var seen []byte
+			for !bytes.Contains(seen, []byte("stalling")) {
+				n, err := stdout.Read(buf)
+				if err != nil {
+					break
+				}
+				seen = append(seen, buf[:n]...)
+			}
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			_, _ = bytes.NewBuffer(nil).ReadFrom(stdout)
+			done <- cmd.Wait()
+		}()
+		select {
+		case err := <-done:
+			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+				t.Errorf("exectrail: %v (%v), want death by SIGTERM (the command's); stderr: %s", err, ws, stderr.String())
+			}
+		case <-time.After(ltTimeout):
+			_ = cmd.Process.Kill()
+			t.Fatalf("exectrail did not obey SIGTERM within %v while a read of the job's memory was stalled; stderr: %s", ltTimeout, stderr.String())
+		}
+	})
+}

@@ -1,0 +1,156 @@
+package supervisor
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/exectrail/exectrail/procfs"
+)
+
+// DefaultReadTimeout bounds the building of one exec record: the reads of
+// the caller's memory and of /proc, and the path resolution. A hostile job
+// can make any of them block for ever — a path in a userfaultfd page that
+// nobody serves blocks process_vm_readv (and /proc/PID/mem) in the
+// kernel, a FUSE file whose server never answers blocks the open — and the
+// kernel offers no way to cancel such a read from outside except killing
+// the reading thread's whole process.
+const DefaultReadTimeout = 2 * time.Second
+
+// maxStalled is how many stalled reads may be pending at once (each holds
+// a thread of exectrail in the kernel until the job's memory answers or
+// the job ends). Past it, every exec is refused without being read: the
+// job only harms itself.
+const maxStalled = 64
+
+// stallGuard counts the reads given up while still stuck in the kernel.
+type stallGuard struct{ n atomic.Int32 }
+
+func (g *stallGuard) full() bool { return g.n.Load() >= maxStalled }
+
+// stalledRecord is the exec record of call c whose record could not be
+// built within timeout (or not tried, when too many reads are stuck
+// already). Only the thread id and, when it can be had without reading
+// anything of the job, the process id are known.
+func (h *Handler) stalledRecord(c *Call, timeout time.Duration, full bool) *Record {
+	pid := c.TID
+	if tgid, err := procfs.TgidOf(h.Resolver.ProcRoot, c.TID); err == nil {
+		pid = tgid
+	}
+	why := fmt.Sprintf("reading the call (the caller's memory, /proc, the path) did not finish within %v: its memory or files block (a userfaultfd page nobody serves, a FUSE server that does not answer)", timeout)
+	if full {
+		why = fmt.Sprintf("%d earlier reads of this job's memory are still blocked", maxStalled)
+	}
+	return &Record{Event: EventExec, PID: pid, TID: c.TID, Syscall: c.Sys.Kind.String(), ABI: abiField(c),
+		PathUnknown: true, PPIDUnknown: true, Argv: [][]byte{}, ArgvTruncated: true,
+		Error: "EAGAIN", ErrorDetail: "refused: " + why + "; call refused with EAGAIN", Action: ActionDeny,
+		ReadError: why}
+}
+
+func abiField(c *Call) string {
+	if c.Sys.ABI != "x86_64" {
+		return c.Sys.ABI
+	}
+	return ""
+}
+
+// recordWorker builds exec records off the ptrace thread, which must stay
+// free to serve the rest of the job: it waits for a record at most the
+// timeout, and a worker that does not answer in time is abandoned (it
+// finishes, or stays blocked, on its own) and replaced.
+type recordWorker struct {
+	jobs chan *recordJob
+	done chan recordResult
+}
+
+type recordJob struct {
+	t *procfs.Task
+	c Call
+	// state: 0 while the record is built, then 1 (the worker finished
+	// first) or 2 (the caller gave up first).
+	state atomic.Int32
+}
+
+type recordResult struct {
+	r   *Record
+	err error
+}
+
+// boundedWorkers runs ExecRecord under a timeout for one caller thread.
+type boundedWorkers struct {
+	mu    sync.Mutex
+	w     *recordWorker
+	timer *time.Timer
+}
+
+// errStalled is returned by BoundedExecRecord when the record could not be
+// built in time; the record to write is returned with it.
+type errStalled struct{}
+
+func (errStalled) Error() string { return "reading the call stalled" }
+
+// BoundedExecRecord is ExecRecord with a time bound, for a caller that must
+// not block (the ptrace thread). It takes ownership of t. When the record
+// cannot be built within the handler's timeout it returns a refusal record
+// (error EAGAIN, action deny) and errStalled: the caller must refuse the
+// call with EAGAIN.
+func (h *Handler) BoundedExecRecord(t *procfs.Task, c *Call) (*Record, error) {
+	timeout := h.readTimeout()
+	if h.stalls.full() {
+		t.Close()
+		return h.stalledRecord(c, timeout, true), errStalled{}
+	}
+	b := &h.bounded
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.w == nil {
+		b.w = &recordWorker{jobs: make(chan *recordJob), done: make(chan recordResult, 1)}
+		go b.w.run(h)
+	}
+	j := &recordJob{t: t, c: *c}
+	b.w.jobs <- j
+	if b.timer == nil {
+		b.timer = time.NewTimer(timeout)
+	} else {
+		b.timer.Reset(timeout)
+	}
+	select {
+	case res := <-b.w.done:
+		b.timer.Stop()
+		return res.r, res.err
+	case <-b.timer.C:
+		if !j.state.CompareAndSwap(0, 2) {
+			// Finished just now: its result is on its way.
+			res := <-b.w.done
+			return res.r, res.err
+		}
+		h.stalls.n.Add(1)
+		close(b.w.jobs)
+		b.w = nil
+		return h.stalledRecord(c, timeout, false), errStalled{}
+	}
+}
+
+func (w *recordWorker) run(h *Handler) {
+	for j := range w.jobs {
+		r, err := h.ExecRecord(j.t, &j.c)
+		j.t.Close()
+		if !j.state.CompareAndSwap(0, 1) {
+			// Given up on while it was stuck: nobody waits for it.
+			h.stalls.n.Add(-1)
+			return
+		}
+		w.done <- recordResult{r, err}
+	}
+}
+
+func (h *Handler) readTimeout() time.Duration {
+	if h.ReadTimeout > 0 {
+		return h.ReadTimeout
+	}
+	return DefaultReadTimeout
+}
+
+// isStalled reports whether err is BoundedExecRecord's errStalled.
+func isStalled(err error) bool { _, ok := err.(errStalled); return ok }
