@@ -259,3 +259,127 @@ func TestAttackUserfaultfdStall(t *testing.T) {
 		}
 	})
 }
+
+// atHideC hides the path of an exec from process_vm_readv, in memory the
+// kernel itself reads: "secret" puts "/usr/bin/true" and its argv in a
+// memfd_secret page and execs it; "vvar" runs execveat(fd of
+// /usr/bin/true, "", AT_EMPTY_PATH) with the "" being a NUL byte of the
+// [vvar] mapping. Exit 3: the kernel lacks the feature.
+const atHideC = `#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int main(int argc, char **argv) {
+	if (argc > 1 && strcmp(argv[1], "secret") == 0) {
+		int fd = syscall(447 /* memfd_secret */, 0);
+		if (fd < 0) {
+			printf("memfd_secret: %s\n", strerror(errno));
+			return 3;
+		}
+		if (ftruncate(fd, 4096) < 0)
+			return 3;
+		char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED) {
+			printf("mmap secret: %s\n", strerror(errno));
+			return 3;
+		}
+		if (argc > 2)
+			return 0; // probe
+		strcpy(p, "/usr/bin/true");
+		strcpy(p + 100, "secret-arg");
+		char *av[] = {p, p + 100, NULL};
+		execve(p, av, environ);
+		printf("execve: %s\n", strerror(errno));
+		return 1;
+	}
+	if (argc > 1 && strcmp(argv[1], "vvar") == 0) {
+		FILE *m = fopen("/proc/self/maps", "r");
+		char line[512];
+		unsigned long lo = 0, hi = 0;
+		while (m && fgets(line, sizeof line, m))
+			if (strstr(line, "[vvar]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+				break;
+		char *nul = NULL;
+		for (char *q = (char *)lo; lo && q < (char *)hi; q++)
+			if (*q == 0) {
+				nul = q;
+				break;
+			}
+		if (!nul) {
+			printf("no NUL byte in a [vvar] mapping\n");
+			return 3;
+		}
+		if (argc > 2)
+			return 0; // probe
+		int fd = open("/usr/bin/true", O_RDONLY);
+		char *av[] = {"true", "vvar-arg", NULL};
+		syscall(SYS_execveat, fd, nul, av, environ, AT_EMPTY_PATH);
+		printf("execveat: %s\n", strerror(errno));
+		return 1;
+	}
+	return 2;
+}
+`
+
+// Memory the kernel reads but process_vm_readv cannot (KERNEL-FACTS 39)
+// must not carry an exec past exectrail unrecorded. notify cannot see
+// what would run: it refuses the exec (EPERM, action deny) and says why.
+// ptrace lets the kernel exec it and records, at PTRACE_EVENT_EXEC, what
+// was loaded: /proc/PID/exe, and argv from the new program's cmdline.
+func TestAttackHiddenPath(t *testing.T) {
+	t.Parallel()
+	helper := compileC(t, "hide", atHideC)
+	atReachable(t, helper)
+	for _, mode := range []string{"secret", "vvar"} {
+		if out, err := exec.Command(helper, mode, "probe").CombinedOutput(); err != nil {
+			skipf(t, "%s: %v %s", mode, err, out)
+		}
+	}
+	wantArgv := map[string]string{"secret": "/usr/bin/true secret-arg", "vvar": "true vvar-arg"}
+	for _, who := range []string{"root", "nobody"} {
+		for _, mode := range []string{"secret", "vvar"} {
+			t.Run(who+"/"+mode, func(t *testing.T) {
+				t.Parallel()
+				var cred *syscall.Credential
+				if who == "nobody" {
+					requireRoot(t)
+					cred = ltNobody
+				}
+				r := atRun(t, cred, nil, ltTimeout, helper, mode)
+				ltNoPanic(t, r.Stderr)
+				execs := r.Execs()
+				if len(execs) != 2 {
+					t.Fatalf("want 2 exec records (the helper, its hidden exec):\n%s", dump(r.Records))
+				}
+				x := execs[1]
+				switch backend {
+				case "ptrace":
+					if r.ExitCode != 0 {
+						t.Fatalf("ptrace: the hidden exec must run (exit 0), got %d; stdout %q stderr %q", r.ExitCode, r.Stdout, r.Stderr)
+					}
+					if x.Executable != "/usr/bin/true" || x.Verified == nil || !*x.Verified || x.Has("error") {
+						t.Errorf("ptrace: want executable /usr/bin/true, verified, no error:\n%s", dump([]Record{x}))
+					}
+					if got := strings.Join(x.Argv, " "); got != wantArgv[mode] || x.ArgvTruncated {
+						t.Errorf("ptrace: argv %q, want %q from what the kernel copied:\n%s", got, wantArgv[mode], dump([]Record{x}))
+					}
+				default:
+					if r.ExitCode != 1 || !strings.Contains(r.Stdout, "Operation not permitted") {
+						t.Fatalf("notify: the hidden exec must be refused with EPERM; exit %d stdout %q", r.ExitCode, r.Stdout)
+					}
+					if x.Error != "EPERM" || x.Action != "deny" || !strings.Contains(x.ErrorDetail, "cannot read but the kernel can") {
+						t.Errorf("notify: want error EPERM, action deny and why:\n%s", dump([]Record{x}))
+					}
+				}
+			})
+		}
+	}
+}

@@ -62,6 +62,33 @@ type Resolution struct {
 	Errno unix.Errno
 	// Detail says, for people, why Errno was predicted.
 	Detail string
+	// File is the identity of the file Executable names, and Interp that
+	// of the interpreter; zero when unknown.
+	File, Interp FileIdentity
+
+	longName bool // Executable is longer than readlink can print
+}
+
+// FileIdentity is a file as the kernel knows it: device, inode, and the id
+// of the mount it was reached through (as in /proc/PID/mountinfo).
+type FileIdentity struct {
+	Dev, Ino, MntID uint64
+}
+
+// Known reports whether the identity was read.
+func (f FileIdentity) Known() bool { return f.Dev != 0 || f.Ino != 0 }
+
+// Same reports whether f and g are the same file.
+func (f FileIdentity) Same(g FileIdentity) bool { return f.Known() && f.Dev == g.Dev && f.Ino == g.Ino }
+
+// IdentityOf returns the identity of the file open at fd (O_PATH is
+// enough), following nothing.
+func IdentityOf(dirfd int, name string, flags int) (FileIdentity, uint32, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(dirfd, name, flags|unix.AT_STATX_SYNC_AS_STAT, unix.STATX_TYPE|unix.STATX_INO|unix.STATX_MNT_ID, &stx); err != nil {
+		return FileIdentity{}, 0, err
+	}
+	return FileIdentity{Dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), Ino: stx.Ino, MntID: stx.Mnt_id}, uint32(stx.Mode), nil
 }
 
 // Resolver resolves exec paths for tasks. Its zero value is not usable:
@@ -73,6 +100,20 @@ type Resolver struct {
 	// that is neither ELF nor #! may still run, so ENOEXEC is not
 	// predicted.
 	BinfmtMisc bool
+	// UserNS is the inode of exectrail's user namespace (0: not
+	// checked). A task in another one may have binfmt_misc handlers of
+	// its own.
+	UserNS uint64
+}
+
+// foreignUserNS reports whether t may be in another user namespace than
+// exectrail (true when that cannot be read).
+func (r *Resolver) foreignUserNS(t *Task) bool {
+	if r.UserNS == 0 {
+		return false
+	}
+	ino, err := NamespaceInode(t, "user")
+	return err != nil || ino != r.UserNS
 }
 
 // maxInterpDepth is how many #! scripts may stand in a chain (a script
@@ -89,7 +130,40 @@ func (r *Resolver) Resolve(t *Task, tgid int, cred Cred, req ExecRequest) Resolu
 		return Resolution{Errno: errno, Detail: detail}
 	}
 	defer unix.Close(fd)
-	return r.examine(t, tgid, cred, fd, fs, 0)
+	res := r.examine(t, tgid, cred, fd, fs, 0)
+	if res.longName {
+		res.Executable = r.longName(t, tgid, req, res.File)
+	}
+	return res
+}
+
+// longName is the path of the file an exec of req opens, whose identity is
+// f, when it is too long for readlink: the directory the path names, built
+// with DirPath, and the last component, when that is the file itself (not
+// a symlink to it). "" when it cannot be told.
+func (r *Resolver) longName(t *Task, tgid int, req ExecRequest, f FileIdentity) string {
+	p := string(req.Path)
+	i := strings.LastIndexByte(p, '/')
+	dir, base := ".", p
+	if i >= 0 {
+		dir, base = p[:i+1], p[i+1:]
+	}
+	if base == "" || base == "." || base == ".." {
+		return ""
+	}
+	dfd, _, errno, _ := r.open(t, tgid, req.DirFD, []byte(dir), 0)
+	if errno != 0 {
+		return ""
+	}
+	defer unix.Close(dfd)
+	if g, _, err := IdentityOf(dfd, base, unix.AT_SYMLINK_NOFOLLOW); err != nil || !g.Same(f) {
+		return ""
+	}
+	d, err := DirPath(dfd)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(d, "/") + "/" + base
 }
 
 // examine judges the file open at fd. fs is its filesystem's statfs when
@@ -99,12 +173,18 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs
 	exe, err := readlinkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd))
 	if err == nil {
 		res.Executable = exe
+	} else if err == unix.ENAMETOOLONG {
+		res.longName = true
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	// One statx: the mode and owner for the checks below, and the file's
+	// identity (with its mount) for the record.
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_STATX_SYNC_AS_STAT, unix.STATX_BASIC_STATS|unix.STATX_MNT_ID, &stx); err != nil {
 		res.Errno, res.Detail = errnoOf(err), "stat: "+err.Error()
 		return res
 	}
+	st := unix.Stat_t{Mode: uint32(stx.Mode), Uid: stx.Uid, Gid: stx.Gid}
+	res.File = FileIdentity{Dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor), Ino: stx.Ino, MntID: stx.Mnt_id}
 	switch {
 	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
 		res.Errno, res.Detail = unix.ELOOP, "final component is a symlink and AT_SYMLINK_NOFOLLOW was given"
@@ -137,7 +217,9 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs
 	interp, _, err := ParseShebang(head)
 	switch {
 	case errors.Is(err, ErrNoShebang):
-		if !r.BinfmtMisc {
+		// binfmt_misc is per user namespace (Linux 6.7): a job in a user
+		// namespace of its own may have handlers exectrail cannot see.
+		if !r.BinfmtMisc && !r.foreignUserNS(t) {
 			res.Errno, res.Detail = unix.ENOEXEC, "neither ELF nor a #! script"
 		}
 		return res
@@ -161,7 +243,7 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs
 	}
 	defer unix.Close(ifd)
 	sub := r.examine(t, tgid, cred, ifd, ifs, depth+1)
-	res.Interpreter = sub.Executable
+	res.Interpreter, res.Interp = sub.Executable, sub.File
 	if sub.Errno != 0 {
 		res.Errno, res.Detail = sub.Errno, "interpreter "+string(interp)+": "+sub.Detail
 	}

@@ -44,6 +44,11 @@ const maxProcFile = 1 << 20
 
 // ReadFile reads a file under the task's directory ("status", "cgroup").
 func (t *Task) ReadFile(name string) ([]byte, error) {
+	return t.ReadFileMax(name, maxProcFile)
+}
+
+// ReadFileMax is ReadFile for files of up to max bytes ("cmdline").
+func (t *Task) ReadFileMax(name string, max int) ([]byte, error) {
 	fd, err := openat(t.dir, name, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: t.name(name), Err: err}
@@ -52,7 +57,7 @@ func (t *Task) ReadFile(name string) ([]byte, error) {
 	buf := make([]byte, 0, 2048)
 	for {
 		if len(buf) == cap(buf) {
-			if len(buf) >= maxProcFile {
+			if len(buf) >= max {
 				return buf, &os.PathError{Op: "read", Path: t.name(name), Err: errors.New("file too large")}
 			}
 			buf = append(buf, 0)[:len(buf)]

@@ -38,12 +38,16 @@ type Handler struct {
 	cgroups cgroupCache
 	stalls  stallGuard
 	bounded boundedWorkers
+	// selfMntNS is exectrail's own mount namespace (identity.go).
+	selfMntNS uint64
 }
 
 // NewHandler returns a Handler for the /proc at procRoot, probing
 // binfmt_misc and the cgroup2 mount once.
 func NewHandler(procRoot string) *Handler {
 	h := &Handler{Resolver: procfs.Resolver{ProcRoot: procRoot}}
+	h.selfMntNS = selfNS(procRoot, "mnt")
+	h.Resolver.UserNS = selfNS(procRoot, "user")
 	if mi, err := os.ReadFile(procRoot + "/self/mountinfo"); err == nil {
 		h.Cgroup2Mount = procfs.Cgroup2Mount(mi)
 	}
@@ -55,6 +59,19 @@ func NewHandler(procRoot string) *Handler {
 		}
 	}
 	return h
+}
+
+// selfNS is the inode of exectrail's own namespace ns (0 when unknown).
+func selfNS(procRoot, ns string) uint64 {
+	link, err := os.Readlink(procRoot + "/self/ns/" + ns)
+	if err != nil {
+		return 0
+	}
+	_, ino, err := procfs.ParseNSLink(link)
+	if err != nil {
+		return 0
+	}
+	return ino
 }
 
 // Call is a trapped syscall as the kernel saw it.
@@ -135,6 +152,7 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 				r.setErr(unix.ENAMETOOLONG, err.Error())
 			} else {
 				r.memErr(err)
+				r.checkUnreadable(t, err)
 			}
 		}
 	}
@@ -156,26 +174,43 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 				r.setErr(unix.E2BIG, err.Error())
 			} else {
 				r.memErr(err)
+				r.checkUnreadable(t, err)
 			}
 		}
 	}
 	if r.Argv == nil {
 		r.Argv = [][]byte{}
 	}
-	if cwd, err := t.Readlink("cwd"); err == nil {
+	if cwd, err := t.LinkPath("cwd"); err == nil {
 		r.Cwd = cwd
 	}
 	if pathOK {
 		req.Path = r.Path
 		res := h.Resolver.Resolve(t, id.Tgid, id.Cred(t), req)
 		r.Executable, r.Interpreter = res.Executable, res.Interpreter
+		r.file, r.interp = res.File, res.Interp
 		if res.Errno != 0 {
 			r.setErr(res.Errno, res.Detail)
 		}
 	}
 	h.fillCgroup(t, r, id.CgroupID)
 	h.fillNamespaces(t, r)
+	h.fillIdentity(t, r)
 	return r, nil
+}
+
+// checkUnreadable marks r when err, a failed read of the caller's memory,
+// hit an address that is mapped: memory the kernel reads (a memfd_secret
+// page, [vvar]) although process_vm_readv cannot. A bad pointer is not
+// mapped, and the exec fails with EFAULT by itself.
+func (r *Record) checkUnreadable(t *procfs.Task, err error) {
+	var me *procfs.MemError
+	if errnoOf(err) != unix.EFAULT && errnoOf(err) != unix.EIO || !errors.As(err, &me) {
+		return
+	}
+	if t.IsMapped(me.Addr) {
+		r.unreadable = true
+	}
 }
 
 // fillCgroup fills the cgroup and container fields of an exec record.
@@ -400,19 +435,44 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		r.Executable = ""
 	}
 	r.PID = pid
-	if r.ReadError != "" && r.ArgvTruncated && len(r.Argv) == 0 {
-		// The caller's memory could not be read before the exec (a
-		// non-dumpable process); the new program's argument area, which
-		// the kernel has just copied, can be.
-		if b, err := t.ReadFile("cmdline"); err == nil && len(b) > 0 {
-			r.Argv = bytes.Split(bytes.TrimSuffix(b, []byte{0}), []byte{0})
-			r.ArgvTruncated = false
-		}
+	// argv is what the kernel copied into the new program's argument
+	// area, not what was read from the caller before the exec: another
+	// thread may have changed it since, or it may lie in memory exectrail
+	// cannot read (a non-dumpable process, a memfd_secret page).
+	if b, err := t.ReadFileMax("cmdline", procfs.MaxArgBytes); err == nil && len(b) > 0 {
+		r.Argv = bytes.Split(bytes.TrimSuffix(b, []byte{0}), []byte{0})
+		r.ArgvTruncated = false
 	}
 	verified := true
 	r.Verified = &verified
 	r.Error, r.ErrorDetail = "", ""
 	exe, err := t.Readlink("exe")
+	if errors.Is(err, unix.ENAMETOOLONG) {
+		// Longer than the kernel prints: the file the entry stop
+		// resolved (with procfs.DirPath), if it is the one that runs.
+		if id, ierr := t.Identity("exe"); ierr == nil {
+			switch {
+			case r.Interpreter == "" && r.Executable != "" && r.file.Same(id):
+				exe, err = r.Executable, nil
+			case r.Interpreter != "" && r.interp.Same(id):
+				exe, err = r.Interpreter, nil
+			}
+		}
+	}
+	if h.foreignNS(r) {
+		// In another mount namespace a name proves nothing: record the
+		// identity of the file that runs, from /proc/PID/exe.
+		defer func() {
+			if id, err := t.Identity("exe"); err == nil {
+				if r.Interpreter != "" {
+					r.interp = id
+				} else {
+					r.file = id
+				}
+			}
+			h.fillIdentity(t, r)
+		}()
+	}
 	if err != nil {
 		r.Error, r.ErrorDetail = errnoName(errnoOf(err)), "reading /proc/PID/exe after exec: "+err.Error()
 		f := false
@@ -453,7 +513,13 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 // its interpreter is refused it marks r (action deny, error EPERM) and
 // returns true.
 func (h *Handler) Refuse(r *Record) bool {
-	d := h.Policy.Check(r.Executable, r.Interpreter)
+	ex, in := File{Path: r.Executable}, File{Path: r.Interpreter}
+	if h.foreignNS(r) {
+		ex.Foreign = r.SameFile == nil || !*r.SameFile
+		ex.Outer = r.OuterPath
+		in.Foreign = r.InterpreterSameFile == nil || !*r.InterpreterSameFile
+	}
+	d := h.Policy.CheckFiles(ex, in)
 	if !d.Deny {
 		return false
 	}

@@ -319,8 +319,22 @@ func (l *NotifyLoop) handle(s *notifyServer, n *seccompNotif) error {
 		l.log.Debug().Err(err).Int("tid", c.TID).Msg("reading task")
 		return l.refuse(n.ID, unreadableRecord(&c, err), unix.EAGAIN)
 	}
-	if c.Sys.Kind.IsExec() && l.h.Refuse(r) {
-		return l.refuse(n.ID, r, unix.EPERM)
+	if c.Sys.Kind.IsExec() {
+		switch {
+		case r.unreadable:
+			// The kernel would read what exectrail cannot: the
+			// program would run unrecorded.
+			r.Action, r.Error = ActionDeny, "EPERM"
+			r.ErrorDetail = "refused: the call's path or arguments lie in memory that exectrail cannot read but the kernel can (memfd_secret, [vvar]): " + r.ErrorDetail
+			return l.refuse(n.ID, r, unix.EPERM)
+		case r.Error == "EFAULT":
+			// A bad pointer: the exec fails with EFAULT anyway. Fail it
+			// here, so that memory mapped there after this read cannot
+			// turn it into an exec nobody recorded.
+			return l.refuse(n.ID, r, unix.EFAULT)
+		case l.h.Refuse(r):
+			return l.refuse(n.ID, r, unix.EPERM)
+		}
 	}
 	return l.emit(n.ID, r)
 }

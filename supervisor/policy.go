@@ -118,19 +118,62 @@ type Decision struct {
 // script) is interp. An empty executable — the path led nowhere — is not
 // refused: the exec fails by itself.
 func (p *Policy) Check(executable, interp string) Decision {
-	if p.Empty() || executable == "" {
+	return p.CheckFiles(File{Path: executable}, File{Path: interp})
+}
+
+// File is an executable (or interpreter) as the policy judges it.
+type File struct {
+	// Path is its canonical path as the process sees it.
+	Path string
+	// Foreign: in the process's mount namespace Path names another file
+	// than it does for exectrail (or that could not be told), so the name
+	// proves nothing.
+	Foreign bool
+	// Outer is the same file's path in exectrail's own view, when it has
+	// one and it differs from Path.
+	Outer string
+}
+
+// CheckFiles decides on an exec of executable, whose interpreter (for a
+// script) is interp, deciding on the files rather than their names in the
+// job's mount namespace, which the job controls:
+//
+//   - a deny pattern refuses a file whose path, in the job's view or in
+//     exectrail's (Outer), it matches: denying must catch a denied
+//     program whichever name it is reached by, and the job's own name
+//     for it counts too (it chose that name);
+//   - an allow pattern admits a file only by a path that names that same
+//     file for exectrail: Path when it is not Foreign, or Outer. A name
+//     the job gave another file in its own namespace admits nothing.
+func (p *Policy) CheckFiles(executable, interp File) Decision {
+	if p.Empty() || executable.Path == "" {
 		return Decision{}
 	}
-	for _, f := range []struct{ what, path string }{{"executable", executable}, {"interpreter", interp}} {
-		if f.path == "" {
+	for _, f := range []struct {
+		what string
+		File
+	}{{"executable", executable}, {"interpreter", interp}} {
+		if f.Path == "" {
 			continue
 		}
-		if r := p.match(f.path, false); r != nil {
-			return Decision{true, fmt.Sprintf("%s %s matches deny %q (%s)", f.what, f.path, r.pattern, r.origin)}
+		if r := p.match(f.Path, false); r != nil {
+			return Decision{true, fmt.Sprintf("%s %s matches deny %q (%s)", f.what, f.Path, r.pattern, r.origin)}
 		}
-		if p.hasAllow && p.match(f.path, true) == nil {
-			return Decision{true, fmt.Sprintf("%s %s matches no allow pattern", f.what, f.path)}
+		if f.Outer != "" {
+			if r := p.match(f.Outer, false); r != nil {
+				return Decision{true, fmt.Sprintf("%s %s is %s outside the job's mount namespace, which matches deny %q (%s)", f.what, f.Path, f.Outer, r.pattern, r.origin)}
+			}
 		}
+		if !p.hasAllow {
+			continue
+		}
+		if !f.Foreign && p.match(f.Path, true) != nil || f.Outer != "" && p.match(f.Outer, true) != nil {
+			continue
+		}
+		if f.Foreign {
+			return Decision{true, fmt.Sprintf("%s %s is another file in the job's mount namespace than at that path for exectrail, and allow patterns name exectrail's files", f.what, f.Path)}
+		}
+		return Decision{true, fmt.Sprintf("%s %s matches no allow pattern", f.what, f.Path)}
 	}
 	return Decision{}
 }

@@ -1,6 +1,10 @@
 package supervisor
 
-import "time"
+import (
+	"time"
+
+	"github.com/exectrail/exectrail/procfs"
+)
 
 // Event kinds.
 const (
@@ -91,6 +95,27 @@ const (
 	FieldChain            = "chain"
 	FieldKeyID            = "key_id"
 	FieldSig              = "sig"
+
+	// The file that runs, when the process is in another mount
+	// namespace than exectrail, where a path can name another file than
+	// it does for exectrail: its device and inode, the mount it was
+	// reached through (id, mount point and root as in the process's
+	// mountinfo, and the mount's source), whether exectrail's own view
+	// of the path is the same file, and the path of that file in
+	// exectrail's view when it has one.
+	FieldDev                 = "dev"
+	FieldIno                 = "ino"
+	FieldMntID               = "mnt_id"
+	FieldMountPoint          = "mount_point"
+	FieldMountPointHex       = "mount_point_hex"
+	FieldMountRoot           = "mount_root"
+	FieldMountRootHex        = "mount_root_hex"
+	FieldMountSource         = "mount_source"
+	FieldMountSourceHex      = "mount_source_hex"
+	FieldSameFile            = "same_file"
+	FieldOuterPath           = "outer_path"
+	FieldOuterPathHex        = "outer_path_hex"
+	FieldInterpreterSameFile = "interpreter_same_file"
 )
 
 // Record is one event. Only the fields that apply to its Event are
@@ -159,4 +184,26 @@ type Record struct {
 	// Start and End hold what start and end records say; nil otherwise.
 	Start *StartInfo
 	End   *EndInfo
+
+	// The file that runs, in another mount namespace (FieldDev…). HasFile
+	// says whether FileDev, FileIno and MntID are set.
+	HasFile             bool
+	FileDev             uint64
+	FileIno             uint64
+	MntID               uint64
+	MountPoint          string
+	MountRoot           string
+	MountSource         string
+	SameFile            *bool
+	OuterPath           string
+	InterpreterSameFile *bool
+
+	// file and interp are the identities of Executable and Interpreter
+	// as resolved (not written).
+	file, interp procfs.FileIdentity
+	// unreadable is set when the path or argv lies in memory that is
+	// mapped but cannot be read by exectrail (memfd_secret, [vvar]),
+	// which the kernel will read: the notify backend must refuse the
+	// call rather than let an unrecorded program run.
+	unreadable bool
 }

@@ -259,6 +259,28 @@ func appendJSON(l zerolog.Logger, r *Record) {
 		if r.MntNS != 0 {
 			e = e.Uint64(FieldMntNS, r.MntNS)
 		}
+		if r.HasFile {
+			e = e.Str(FieldDev, fmt.Sprintf("%d:%d", unix.Major(r.FileDev), unix.Minor(r.FileDev))).
+				Uint64(FieldIno, r.FileIno).Uint64(FieldMntID, r.MntID)
+		}
+		if r.MountPoint != "" {
+			e = strField(e, FieldMountPoint, FieldMountPointHex, r.MountPoint)
+		}
+		if r.MountRoot != "" {
+			e = strField(e, FieldMountRoot, FieldMountRootHex, r.MountRoot)
+		}
+		if r.MountSource != "" {
+			e = strField(e, FieldMountSource, FieldMountSourceHex, r.MountSource)
+		}
+		if r.SameFile != nil {
+			e = e.Bool(FieldSameFile, *r.SameFile)
+		}
+		if r.OuterPath != "" {
+			e = strField(e, FieldOuterPath, FieldOuterPathHex, r.OuterPath)
+		}
+		if r.InterpreterSameFile != nil {
+			e = e.Bool(FieldInterpreterSameFile, *r.InterpreterSameFile)
+		}
 		if r.Syscall != "" && r.Syscall != "execve" {
 			e = e.Str(FieldSyscall, r.Syscall)
 		}
