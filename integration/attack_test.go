@@ -383,3 +383,323 @@ func TestAttackHiddenPath(t *testing.T) {
 		}
 	}
 }
+
+// atDeepC makes a directory chain deeper than PATH_MAX under argv[1],
+// copies /usr/bin/true into its bottom as ./t, then (in a child) execs
+// /usr/bin/true from there and finally execs ./t.
+const atDeepC = `#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv) {
+	if (argc < 2 || chdir(argv[1]) < 0)
+		return 2;
+	char name[201];
+	memset(name, 'd', 200);
+	name[200] = 0;
+	for (int i = 0; i < 25; i++)
+		if ((mkdir(name, 0755) < 0) || chdir(name) < 0) {
+			perror("mkdir");
+			return 2;
+		}
+	int in = open("/usr/bin/true", O_RDONLY), out = open("t", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, n) != n)
+			return 2;
+	close(in);
+	close(out);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl("/usr/bin/true", "true", "deep-abs", (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return 3;
+	execl("./t", "t", "deep-rel", (char *)NULL);
+	perror("exec ./t");
+	return 1;
+}
+`
+
+// A working directory deeper than PATH_MAX: readlink of /proc/PID/cwd
+// (and of the executable's fd) fails with ENAMETOOLONG, yet the execs
+// succeed. The records carry the whole cwd and executable, built by
+// climbing the directories, and no error.
+func TestAttackDeepCwd(t *testing.T) {
+	t.Parallel()
+	helper := compileC(t, "deep", atDeepC)
+	atReachable(t, helper)
+	for _, who := range []string{"root", "nobody"} {
+		t.Run(who, func(t *testing.T) {
+			t.Parallel()
+			var cred *syscall.Credential
+			top := t.TempDir()
+			if who == "nobody" {
+				requireRoot(t)
+				cred = ltNobody
+				for _, d := range []string{top, filepath.Dir(top)} {
+					if err := os.Chmod(d, 0o777); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			r := atRun(t, cred, nil, ltTimeout, helper, top)
+			ltNoPanic(t, r.Stderr)
+			if r.ExitCode != 0 {
+				t.Fatalf("exit %d, want 0; stderr %q", r.ExitCode, r.Stderr)
+			}
+			cwd := top + strings.Repeat("/"+strings.Repeat("d", 200), 25)
+			var abs, rel *Record
+			for i, e := range r.Execs() {
+				switch strings.Join(e.Argv, " ") {
+				case "true deep-abs":
+					abs = &r.Execs()[i]
+				case "t deep-rel":
+					rel = &r.Execs()[i]
+				}
+			}
+			if abs == nil || rel == nil {
+				t.Fatalf("want the records of both execs:\n%s", dump(r.Records))
+			}
+			wantExec(t, *abs, "/usr/bin/true", "/usr/bin/true", cwd)
+			wantExec(t, *rel, "./t", cwd+"/t", cwd)
+			for _, x := range []*Record{abs, rel} {
+				if x.Has("error") || x.Has("read_error") {
+					t.Errorf("the exec succeeded: no error wanted:\n%s", dump([]Record{*x}))
+				}
+				if backend == "ptrace" && (x.Verified == nil || !*x.Verified) {
+					t.Errorf("ptrace: want verified:\n%s", dump([]Record{*x}))
+				}
+			}
+		})
+	}
+}
+
+// binfmt_misc is per user namespace (Linux 6.7, KERNEL-FACTS 38): a job
+// in `unshare -rm` registers a handler exectrail's own view does not
+// have, and a file of no known format runs. The record must not predict
+// ENOEXEC; ptrace records what the kernel loaded (the handler).
+func TestAttackBinfmtMiscUserns(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	// mkdir makes a directory nobody can use, with a bm/ mount point.
+	mkdir := func() string {
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "bm"), 0o777); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []string{dir, filepath.Join(dir, "bm"), filepath.Dir(dir)} {
+			if err := os.Chmod(d, 0o777); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	dir := mkdir()
+	script := `mount -t binfmt_misc binfmt_misc "$1/bm" || exit 3
+echo ':exectrail-test:M::XYZMAGIC::/usr/bin/echo:' > "$1/bm/register" || exit 3
+printf XYZMAGIC > "$1/f" && chmod 755 "$1/f" && "$1/f"`
+	probe := exec.Command("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "-rm", "sh", "-c", script+" >/dev/null", "sh", mkdir())
+	if out, err := probe.CombinedOutput(); err != nil {
+		skipf(t, "an unprivileged binfmt_misc in a user namespace (Linux 6.7): %v %s", err, out)
+	}
+	r := atRun(t, ltNobody, nil, ltTimeout, "unshare", "-rm", "sh", "-c", script, "sh", dir)
+	ltNoPanic(t, r.Stderr)
+	f := filepath.Join(dir, "f")
+	if r.ExitCode != 0 || !strings.Contains(r.Stdout, f) {
+		t.Fatalf("the handler (echo) must run the file: exit %d stdout %q stderr %q", r.ExitCode, r.Stdout, r.Stderr)
+	}
+	var x *Record
+	for i, e := range r.Execs() {
+		if e.Path == f {
+			x = &r.Execs()[i]
+		}
+	}
+	if x == nil {
+		t.Fatalf("no record of the exec of %s:\n%s", f, dump(r.Records))
+	}
+	if x.Has("error") {
+		t.Errorf("the exec succeeded: no error (no ENOEXEC) wanted:\n%s", dump([]Record{*x}))
+	}
+	want := f
+	if backend == "ptrace" {
+		want = "/usr/bin/echo" // what the kernel loaded
+		if x.Verified == nil || !*x.Verified {
+			t.Errorf("ptrace: want verified:\n%s", dump([]Record{*x}))
+		}
+	}
+	if x.Executable != want {
+		t.Errorf("executable %q, want %q:\n%s", x.Executable, want, dump([]Record{*x}))
+	}
+}
+
+// atEvilC is the program a job smuggles in under a trusted name.
+const atEvilC = `#include <stdio.h>
+int main(void) { puts("evil ran"); return 0; }
+`
+
+// atPivotC, in a new user and mount namespace, mounts a tmpfs on argv[2],
+// puts argv[1] in it as /usr/bin/true, pivot_roots into it and execs
+// /usr/bin/true.
+const atPivotC = `#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int put(const char *path, const char *s) {
+	int fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	int n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
+int main(int argc, char **argv) {
+	if (argc < 3)
+		return 2;
+	char map[64], path[4096];
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		perror("unshare");
+		return 3;
+	}
+	put("/proc/self/setgroups", "deny");
+	snprintf(map, sizeof map, "0 %d 1", (int)uid);
+	if (put("/proc/self/uid_map", map) < 0)
+		return 3;
+	snprintf(map, sizeof map, "0 %d 1", (int)gid);
+	if (put("/proc/self/gid_map", map) < 0)
+		return 3;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount("evilroot", argv[2], "tmpfs", 0, NULL) < 0) {
+		perror("mount");
+		return 3;
+	}
+	snprintf(path, sizeof path, "%s/usr", argv[2]);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/usr/bin", argv[2]);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/old", argv[2]);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/usr/bin/true", argv[2]);
+	int in = open(argv[1], O_RDONLY), out = open(path, O_WRONLY | O_CREAT, 0755);
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if (write(out, buf, n) != n)
+			return 2;
+	close(in);
+	close(out);
+	if (chdir(argv[2]) < 0 || syscall(SYS_pivot_root, ".", "old") < 0 || chdir("/") < 0) {
+		perror("pivot_root");
+		return 3;
+	}
+	umount2("/old", MNT_DETACH);
+	execl("/usr/bin/true", "true", (char *)NULL);
+	perror("exec /usr/bin/true");
+	return 1;
+}
+`
+
+// In a mount namespace of its own a job can make a trusted path name any
+// file: `unshare -rm` and a bind mount over /usr/bin/true, or pivot_root
+// into a tmpfs of its own; /proc/PID/exe prints the trusted name. The
+// record carries the file's identity (dev, ino, the mount), same_file
+// false and, when exectrail can reach the file, its outer_path; an allow
+// list naming /usr/bin/* does not admit it. Unprivileged and as root.
+func TestAttackMountNamespaceLie(t *testing.T) {
+	t.Parallel()
+	requireRoot(t) // to run exectrail as nobody too
+	evil := compileC(t, "evil", atEvilC, "-static")
+	pivot := compileC(t, "pivot", atPivotC)
+	atReachable(t, evil)
+	atReachable(t, pivot)
+	var est syscall.Stat_t
+	if err := syscall.Stat(evil, &est); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "-rm", "true").CombinedOutput(); err != nil {
+		skipf(t, "unprivileged user namespaces: %v %s", err, out)
+	}
+	bind := []string{"unshare", "-rm", "sh", "-c", `mount --bind "$1" /usr/bin/true && exec /usr/bin/true`, "sh", evil}
+	for _, who := range []string{"root", "nobody"} {
+		for _, attack := range []string{"bind", "pivot_root"} {
+			for _, policy := range []bool{false, true} {
+				name := who + "/" + attack
+				if policy {
+					name += "/allow"
+				}
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					var cred *syscall.Credential
+					if who == "nobody" {
+						cred = ltNobody
+					}
+					argv := bind
+					if attack == "pivot_root" {
+						dir := t.TempDir()
+						for _, d := range []string{dir, filepath.Dir(dir)} {
+							if err := os.Chmod(d, 0o777); err != nil {
+								t.Fatal(err)
+							}
+						}
+						argv = []string{pivot, evil, dir}
+					}
+					var flags []string
+					if policy {
+						flags = []string{"--allow", "/usr/bin/*", "--allow", pivot}
+					}
+					r := atRun(t, cred, flags, ltTimeout, argv...)
+					ltNoPanic(t, r.Stderr)
+					var x *Record
+					for i, e := range r.Execs() {
+						if e.Path == "/usr/bin/true" {
+							x = &r.Execs()[i]
+						}
+					}
+					if x == nil {
+						t.Fatalf("no record of the exec of /usr/bin/true (exit %d, stderr %q):\n%s", r.ExitCode, r.Stderr, dump(r.Records))
+					}
+					if x.Executable != "/usr/bin/true" || x.Raw["same_file"] != false || !x.Has("ino") || !x.Has("dev") || !x.Has("mnt_id") {
+						t.Errorf("want executable /usr/bin/true (the job's name) with dev, ino, mnt_id and same_file false:\n%s", dump([]Record{*x}))
+					}
+					switch attack {
+					case "bind":
+						if x.Raw["ino"] != float64(est.Ino) || x.Raw["outer_path"] != evil || x.Raw["mount_point"] != "/usr/bin/true" {
+							t.Errorf("bind: want the smuggled file's ino %d, outer_path %s and mount_point /usr/bin/true:\n%s", est.Ino, evil, dump([]Record{*x}))
+						}
+					default:
+						if x.Has("outer_path") || x.Raw["mount_source"] != "evilroot" || x.Raw["mount_point"] != "/" {
+							t.Errorf("pivot_root: the tmpfs is not in exectrail's view: want no outer_path, mount_source evilroot, mount_point /:\n%s", dump([]Record{*x}))
+						}
+					}
+					if !policy {
+						if r.ExitCode != 0 || !strings.Contains(r.Stdout, "evil ran") {
+							t.Errorf("without a policy the job runs as it would: exit %d stdout %q", r.ExitCode, r.Stdout)
+						}
+						return
+					}
+					if strings.Contains(r.Stdout, "evil ran") || r.ExitCode == 0 {
+						t.Fatalf("--allow /usr/bin/* let the smuggled file run: exit %d stdout %q\n%s", r.ExitCode, r.Stdout, dump(r.Records))
+					}
+					if x.Action != "deny" || x.Error != "EPERM" || !strings.Contains(x.ErrorDetail, "another file in the job's mount namespace") {
+						t.Errorf("want the refusal, with why:\n%s", dump([]Record{*x}))
+					}
+				})
+			}
+		}
+	}
+}
