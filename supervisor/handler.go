@@ -435,13 +435,14 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		r.Executable = ""
 	}
 	r.PID = pid
-	// argv is what the kernel copied into the new program's argument
-	// area, not what was read from the caller before the exec: another
-	// thread may have changed it since, or it may lie in memory exectrail
-	// cannot read (a non-dumpable process, a memfd_secret page).
-	if b, err := t.ReadFileMax("cmdline", procfs.MaxArgBytes); err == nil && len(b) > 0 {
-		r.Argv = bytes.Split(bytes.TrimSuffix(b, []byte{0}), []byte{0})
-		r.ArgvTruncated = false
+	if r.ReadError != "" && r.ArgvTruncated && len(r.Argv) == 0 {
+		// The caller's memory could not be read before the exec (a
+		// non-dumpable process); the new program's argument area, which
+		// the kernel has just copied, can be.
+		if b, err := t.ReadFile("cmdline"); err == nil && len(b) > 0 {
+			r.Argv = bytes.Split(bytes.TrimSuffix(b, []byte{0}), []byte{0})
+			r.ArgvTruncated = false
+		}
 	}
 	verified := true
 	r.Verified = &verified
@@ -504,6 +505,17 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		res := h.Resolver.Resolve(t, pid, id.Cred(t), procfs.ExecRequest{DirFD: unix.AT_FDCWD, Path: fn})
 		if res.Errno == 0 && res.Interpreter == exe {
 			r.Executable, r.Interpreter = res.Executable, exe
+		}
+	}
+	if r.Interpreter == "" && r.Executable == exe {
+		// The file ran itself (no #! or binfmt_misc interpreter, which
+		// would rewrite argv): argv is what the kernel copied into the
+		// new program's argument area, not what was read from the caller
+		// before — another thread may have changed it since, or it may
+		// lie in memory exectrail cannot read (memfd_secret).
+		if b, err := t.ReadFileMax("cmdline", procfs.MaxArgBytes); err == nil && len(b) > 0 {
+			r.Argv = bytes.Split(bytes.TrimSuffix(b, []byte{0}), []byte{0})
+			r.ArgvTruncated = false
 		}
 	}
 	return r
