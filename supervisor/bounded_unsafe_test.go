@@ -1,0 +1,58 @@
+package supervisor
+
+import (
+	"os"
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/exectrail/exectrail/filter"
+	"github.com/exectrail/exectrail/procfs"
+)
+
+// execCall is an execve of /usr/bin/true by this process itself: what
+// ExecRecord reads is in the test's own memory.
+func execCall(b *testing.B) (Call, func()) {
+	path := []byte("/usr/bin/true\x00")
+	arg := []byte("true\x00")
+	argv := []uintptr{uintptr(unsafe.Pointer(&arg[0])), uintptr(unsafe.Pointer(&path[0])), 0}
+	c := Call{TID: os.Getpid(), Sys: filter.Decode(filter.AuditArchX86_64, 59)}
+	c.Args[0] = uint64(uintptr(unsafe.Pointer(&path[0])))
+	c.Args[1] = uint64(uintptr(unsafe.Pointer(&argv[0])))
+	return c, func() { runtime.KeepAlive(path); runtime.KeepAlive(arg); runtime.KeepAlive(argv) }
+}
+
+// The exec record built on the calling thread (as notify does) against
+// through the bounded worker (as the ptrace thread does): the difference
+// is the cost of the hand-off.
+func BenchmarkExecRecord(b *testing.B) {
+	h := NewHandler("/proc")
+	c, keep := execCall(b)
+	defer keep()
+	for _, bounded := range []bool{false, true} {
+		name := "inline"
+		if bounded {
+			name = "bounded"
+		}
+		b.Run(name, func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			for i := 0; i < b.N; i++ {
+				t, err := procfs.OpenTask("/proc", c.TID)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var r *Record
+				if bounded {
+					r, err = h.BoundedExecRecord(t, &c)
+				} else {
+					r, err = h.ExecRecord(t, &c)
+					t.Close()
+				}
+				if err != nil || r.Executable != "/usr/bin/true" {
+					b.Fatalf("%v %+v", err, r)
+				}
+			}
+		})
+	}
+}
