@@ -614,6 +614,20 @@ int main(int argc, char **argv) {
 }
 `
 
+// atNoDumpExecC makes itself non-dumpable — an unprivileged exectrail can
+// then read neither its memory nor its namespaces — and execs argv[1].
+const atNoDumpExecC = `#include <stdio.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+	if (argc < 2 || prctl(PR_SET_DUMPABLE, 0) < 0)
+		return 2;
+	execv(argv[1], argv + 1);
+	perror("execv");
+	return 1;
+}
+`
+
 // In a mount namespace of its own a job can make a trusted path name any
 // file: `unshare -rm` and a bind mount over /usr/bin/true, or pivot_root
 // into a tmpfs of its own; /proc/PID/exe prints the trusted name. The
@@ -634,10 +648,18 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 	if out, err := exec.Command("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "-rm", "true").CombinedOutput(); err != nil {
 		skipf(t, "unprivileged user namespaces: %v %s", err, out)
 	}
+	nodump := compileC(t, "nodump-exec", atNoDumpExecC)
+	atReachable(t, nodump)
 	bind := []string{"unshare", "-rm", "sh", "-c", `mount --bind "$1" /usr/bin/true && exec /usr/bin/true`, "sh", evil}
+	// The same, through a non-dumpable process: nothing of the caller can
+	// be read when exectrail is not root.
+	bindNoDump := []string{"unshare", "-rm", "sh", "-c", `mount --bind "$1" /usr/bin/true && exec "$2" /usr/bin/true`, "sh", evil, nodump}
 	for _, who := range []string{"root", "nobody"} {
-		for _, attack := range []string{"bind", "pivot_root"} {
+		for _, attack := range []string{"bind", "pivot_root", "bind-nodump"} {
 			for _, policy := range []bool{false, true} {
+				if attack == "bind-nodump" && !policy {
+					continue
+				}
 				name := who + "/" + attack
 				if policy {
 					name += "/allow"
@@ -649,6 +671,9 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 						cred = ltNobody
 					}
 					argv := bind
+					if attack == "bind-nodump" {
+						argv = bindNoDump
+					}
 					if attack == "pivot_root" {
 						dir := t.TempDir()
 						for _, d := range []string{dir, filepath.Dir(dir)} {
@@ -660,7 +685,7 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 					}
 					var flags []string
 					if policy {
-						flags = []string{"--allow", "/usr/bin/*", "--allow", pivot}
+						flags = []string{"--allow", "/usr/bin/*", "--allow", pivot, "--allow", nodump}
 					}
 					r := atRun(t, cred, flags, ltTimeout, argv...)
 					ltNoPanic(t, r.Stderr)
@@ -673,11 +698,20 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 					if x == nil {
 						t.Fatalf("no record of the exec of /usr/bin/true (exit %d, stderr %q):\n%s", r.ExitCode, r.Stderr, dump(r.Records))
 					}
+					if attack == "bind-nodump" && who == "nobody" {
+						// Nothing of the caller can be read: the call is
+						// refused unread (notify) or the new program
+						// checked (ptrace), and evil never runs.
+						if strings.Contains(r.Stdout, "evil ran") || r.ExitCode == 0 || x.Action != "deny" {
+							t.Fatalf("--allow /usr/bin/* let the smuggled file run through a non-dumpable caller: exit %d stdout %q\n%s", r.ExitCode, r.Stdout, dump(r.Records))
+						}
+						return
+					}
 					if x.Executable != "/usr/bin/true" || x.Raw["same_file"] != false || !x.Has("ino") || !x.Has("dev") || !x.Has("mnt_id") {
 						t.Errorf("want executable /usr/bin/true (the job's name) with dev, ino, mnt_id and same_file false:\n%s", dump([]Record{*x}))
 					}
 					switch attack {
-					case "bind":
+					case "bind", "bind-nodump":
 						if x.Raw["ino"] != float64(est.Ino) || x.Raw["outer_path"] != evil || x.Raw["mount_point"] != "/usr/bin/true" {
 							t.Errorf("bind: want the smuggled file's ino %d, outer_path %s and mount_point /usr/bin/true:\n%s", est.Ino, evil, dump([]Record{*x}))
 						}

@@ -460,6 +460,11 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 			}
 		}
 	}
+	if r.MntNS == 0 {
+		// Unknown at the call (a non-dumpable caller, exectrail not
+		// root); the new program can be read.
+		h.fillNamespaces(t, r)
+	}
 	if h.foreignNS(r) {
 		// In another mount namespace a name proves nothing: record the
 		// identity of the file that runs, from /proc/PID/exe.
@@ -526,7 +531,9 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 // returns true.
 func (h *Handler) Refuse(r *Record) bool {
 	ex, in := File{Path: r.Executable}, File{Path: r.Interpreter}
-	if h.foreignNS(r) {
+	if h.foreignNS(r) || r.MntNS == 0 && h.selfMntNS != 0 {
+		// Another mount namespace, or one that could not be read: the
+		// name alone proves nothing.
 		ex.Foreign = r.SameFile == nil || !*r.SameFile
 		ex.Outer = r.OuterPath
 		in.Foreign = r.InterpreterSameFile == nil || !*r.InterpreterSameFile

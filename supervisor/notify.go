@@ -334,6 +334,12 @@ func (l *NotifyLoop) handle(s *notifyServer, n *seccompNotif) error {
 			return l.refuse(n.ID, r, unix.EFAULT)
 		case l.h.Refuse(r):
 			return l.refuse(n.ID, r, unix.EPERM)
+		case !l.h.Policy.Empty() && r.Executable == "" && r.Error == "":
+			// Under a policy, what cannot be checked does not run (a
+			// non-dumpable caller whose path exectrail cannot read).
+			r.Action, r.Error = ActionDeny, "EPERM"
+			r.ErrorDetail = "refused: the executable could not be determined, and a policy is in force"
+			return l.refuse(n.ID, r, unix.EPERM)
 		}
 	}
 	return l.emit(n.ID, r)
