@@ -187,7 +187,7 @@ func TestAttackUserfaultfdStall(t *testing.T) {
 	}
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		r := atRun(t, nil, []string{"--read-timeout", "1s"}, ltTimeout, helper)
+		r := atRun(t, nil, nil, ltTimeout, helper)
 		if r.ExitCode != 0 {
 			t.Fatalf("exit %d (signal %v), want 0; stdout %q stderr %q", r.ExitCode, r.Signal, r.Stdout, r.Stderr)
 		}
@@ -206,7 +206,7 @@ func TestAttackUserfaultfdStall(t *testing.T) {
 		if stall == nil || tr == nil {
 			t.Fatalf("want a refusal record (EAGAIN) and true's record:\n%s", dump(r.Records))
 		}
-		if stall.Action != "deny" || !strings.Contains(stall.ErrorDetail, "did not finish within 1s") || stall.Has("path") || stall.Has("executable") {
+		if stall.Action != "deny" || !strings.Contains(stall.ErrorDetail, "did not finish within 2s") || stall.Has("path") || stall.Has("executable") {
 			t.Errorf("refusal record: want action deny, the reason, no path and no executable:\n%s", dump([]Record{*stall}))
 		}
 		if strings.Join(tr.Argv, " ") != "true while-stalled" || tr.Error != "" {
@@ -735,5 +735,15 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// --read-timeout must be a positive duration.
+func TestAttackReadTimeoutFlag(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command(exectrail, "run", "--read-timeout", "0", "--", "true").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 125 || !strings.HasPrefix(string(out), "exectrail: ") || strings.Count(string(out), "\n") != 1 {
+		t.Fatalf("--read-timeout 0: %v, output %q; want status 125 and one exectrail: line", err, out)
 	}
 }
