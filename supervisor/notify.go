@@ -173,6 +173,7 @@ func (l *NotifyLoop) giveUp(s *notifyServer, seq uint64) {
 	l.fdMu.RLock()
 	defer l.fdMu.RUnlock()
 	if l.closed || !notifIDValid(l.fd, id) {
+		l.w.calls.gone.Add(1)
 		return
 	}
 	r := l.h.stalledRecord(&c, l.h.readTimeout(), false)

@@ -268,7 +268,7 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 			// and the rest of the job goes on being served.
 			f := false
 			r.Verified = &f
-			err := tr.w.Write(r)
+			err := tr.written(true, tr.w.Write(r), true)
 			skipSyscall(tid, unix.EAGAIN)
 			tr.resume(tid, 0)
 			return err
