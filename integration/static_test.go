@@ -2,6 +2,7 @@ package integration
 
 import (
 	"debug/elf"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,9 +45,9 @@ func TestStaticBinary(t *testing.T) {
 	}
 }
 
-// TestChrootBusybox runs exectrail in a root filesystem that holds nothing
-// but exectrail, a static busybox and a /proc mount: no dynamic loader, no
-// C library, no /etc, no /dev. The proc mount is made in a private mount
+// TestChrootBusybox runs exectrail (doctor, then run) in a root filesystem
+// that holds nothing but exectrail, a static busybox and a /proc mount: no
+// dynamic loader, no C library, no /etc, no /dev. The proc mount is made in a private mount
 // namespace, so nothing outside the test sees it.
 func TestChrootBusybox(t *testing.T) {
 	requireRoot(t)
@@ -68,13 +69,25 @@ func TestChrootBusybox(t *testing.T) {
 	copyFile(t, exectrail, filepath.Join(root, "bin", "exectrail"))
 	copyFile(t, staticBusybox, filepath.Join(root, "bin", "busybox"))
 
-	script := `"$3" -t proc proc "$1/proc" && exec "$4" "$1" /bin/exectrail run -o /records.jsonl --format json --backend "$2" -- /bin/busybox sh -c 'cd /bin && ./busybox true'`
+	script := `"$3" -t proc proc "$1/proc" && "$4" "$1" /bin/exectrail doctor --format json >"$1/doctor.json" && exec "$4" "$1" /bin/exectrail run -o /records.jsonl --format json --backend "$2" -- /bin/busybox sh -c 'cd /bin && ./busybox true'`
 	cmd := exec.Command(tools["unshare"], "--mount", "--propagation", "private", "--",
 		"sh", "-c", script, "sh", root, backend, tools["mount"], tools["chroot"])
 	cmd.Env = []string{"PATH=/bin"} // the chroot's: busybox's applets are not linked
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("exectrail in the chroot: %v\n%s", err, out)
+	}
+	// doctor works there too, and finds both backends working.
+	doc, err := os.ReadFile(filepath.Join(root, "doctor.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep doctorReport
+	if err := json.Unmarshal(doc, &rep); err != nil {
+		t.Fatalf("doctor in the chroot: %v\n%s", err, doc)
+	}
+	if !rep.OK || !rep.Notify.Works || !rep.Ptrace.Works {
+		t.Errorf("doctor in the chroot: ok %v, notify %v, ptrace %v; want everything working\n%s", rep.OK, rep.Notify.Works, rep.Ptrace.Works, doc)
 	}
 	data, err := os.ReadFile(filepath.Join(root, "records.jsonl"))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -70,8 +71,7 @@ func Run(self string) *Report {
 	checkKernel(r)
 	nr, nerr := runNotifyProbe(self)
 	checkSeccomp(r, st, nr, nerr)
-	tracePID, terr := runTraceProbe(self)
-	checkPtrace(r, st, tracePID, terr)
+	checkPtrace(r, st, runTraceProbe(self))
 	checkTracer(r, st)
 	checkPidfd(r)
 	checkPrivileges(r, st)
@@ -91,12 +91,12 @@ func Run(self string) *Report {
 	switch {
 	case r.Notify.Works:
 		r.Auto, r.AutoWhy = "notify", "the seccomp listener works"
+	case !procOK:
+		r.AutoWhy = "run refuses to start: /proc is not exectrail's pid namespace's"
 	case nerr == nil && nr.Listener == "EBUSY" && r.Ptrace.Works:
 		r.Auto, r.AutoWhy = "ptrace", "a seccomp listener already supervises exectrail (EBUSY): auto falls back to ptrace"
 	case nerr == nil && nr.Listener == "EBUSY":
 		r.AutoWhy = "a seccomp listener already supervises exectrail (EBUSY) and ptrace does not work either"
-	case !procOK:
-		r.AutoWhy = "run refuses to start: /proc is not exectrail's pid namespace's"
 	case r.Ptrace.Works:
 		r.AutoWhy = "auto tries notify and falls back only when a listener exists (EBUSY); notify fails here otherwise: use --backend ptrace"
 	default:
@@ -159,29 +159,41 @@ func checkKernel(r *Report) {
 	r.add("kernel", Fail, "Linux %s %s: the notify backend needs 5.19 (WAIT_KILLABLE_RECV)", rel, runtime.GOARCH)
 }
 
-// startProbe starts a probe child. extra are fds 3… of the child.
+// startProbe starts a probe child with doctor's stdin and stderr (not
+// /dev/null: a root filesystem may have none, and Go's runtime insists on
+// fds 0–2), stdout, and extra as fds 3….
 func startProbe(self, mode string, stdout int, extra []uintptr, sys *syscall.SysProcAttr) (int, int, error) {
-	devnull, err := os.Open(os.DevNull)
-	if err != nil {
-		return 0, -1, err
-	}
-	defer devnull.Close()
 	pidfd := -1
 	if sys == nil {
 		sys = &syscall.SysProcAttr{}
 	}
 	sys.PidFD = &pidfd
-	files := append([]uintptr{devnull.Fd(), uintptr(stdout), devnull.Fd()}, extra...)
+	files := append([]uintptr{0, uintptr(stdout), 2}, extra...)
 	pid, err := syscall.ForkExec(self, []string{"exectrail", ProbeArg, mode}, &syscall.ProcAttr{
 		Env: []string{"PATH=/usr/bin:/bin"}, Files: files, Sys: sys,
 	})
 	return pid, pidfd, err
 }
 
-// killAfter kills the probe child if it has not finished in time.
+// killAfter kills the probe child if it has not finished in time. stop
+// cancels that and closes the pidfd, never while the kill is using it.
 func killAfter(pidfd int) (stop func()) {
-	t := time.AfterFunc(probeTimeout, func() { _ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) })
-	return func() { t.Stop(); unix.Close(pidfd) }
+	var mu sync.Mutex
+	closed := false
+	t := time.AfterFunc(probeTimeout, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !closed {
+			_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		}
+	})
+	return func() {
+		t.Stop()
+		mu.Lock()
+		defer mu.Unlock()
+		closed = true
+		unix.Close(pidfd)
+	}
 }
 
 func wait(pid int) (unix.WaitStatus, error) {
@@ -208,8 +220,9 @@ func runJSONProbe(self, mode string, sys *syscall.SysProcAttr, v any) error {
 		return fmt.Errorf("starting the probe: %w", err)
 	}
 	stop := killAfter(pidfd)
-	out, _ := io.ReadAll(io.LimitReader(os.NewFile(uintptr(p[0]), "probe"), 1<<16))
-	unix.Close(p[0])
+	rd := os.NewFile(uintptr(p[0]), "probe") // owns p[0] now
+	out, _ := io.ReadAll(io.LimitReader(rd, 1<<16))
+	rd.Close()
 	ws, err := wait(pid)
 	stop()
 	if err != nil {
@@ -317,26 +330,26 @@ func nnpNote(nnp bool) string {
 }
 
 // runTraceProbe starts the trace probe child, seizes it and follows it
-// to its exit. It returns the child's pid (for the reason of a failed
-// seize) and an error saying what did not work.
-func runTraceProbe(self string) (int, error) {
+// to its exit. It returns an error saying what did not work.
+func runTraceProbe(self string) error {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return 0, err
+		return err
 	}
 	var out [2]int
 	if err := unix.Pipe2(out[:], unix.O_CLOEXEC); err != nil {
 		unix.Close(p[0])
 		unix.Close(p[1])
-		return 0, err
+		return err
 	}
 	pid, pidfd, err := startProbe(self, "trace", out[1], []uintptr{uintptr(p[0])}, nil)
 	unix.Close(p[0])
 	unix.Close(out[1])
-	defer unix.Close(out[0])
+	said := os.NewFile(uintptr(out[0]), "probe") // owns out[0] now
+	defer said.Close()
 	if err != nil {
 		unix.Close(p[1])
-		return 0, fmt.Errorf("starting the probe: %w", err)
+		return fmt.Errorf("starting the probe: %w", err)
 	}
 	stop := killAfter(pidfd)
 	defer stop()
@@ -348,9 +361,9 @@ func runTraceProbe(self string) (int, error) {
 		_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 		_, _ = wait(pid)
 		if tracer != "" && tracer != "0" {
-			return pid, &seizeError{err: serr, tracer: tracer}
+			return &seizeError{err: serr, tracer: tracer}
 		}
-		return pid, &seizeError{err: serr}
+		return &seizeError{err: serr}
 	}
 	_, _ = unix.Write(p[1], []byte{'G'})
 	unix.Close(p[1])
@@ -358,26 +371,26 @@ func runTraceProbe(self string) (int, error) {
 	for {
 		ws, err := wait(pid)
 		if err != nil {
-			return pid, fmt.Errorf("waiting for the probe: %w", err)
+			return fmt.Errorf("waiting for the probe: %w", err)
 		}
 		switch {
 		case ws.Exited():
-			said, _ := io.ReadAll(io.LimitReader(os.NewFile(uintptr(out[0]), "probe"), 4096))
-			reason := strings.TrimSpace(string(said))
+			msg, _ := io.ReadAll(io.LimitReader(said, 4096))
+			reason := strings.TrimSpace(string(msg))
 			switch ws.ExitStatus() {
 			case traceOK:
 				if !sawStop {
-					return pid, fmt.Errorf("the probe's getppid ran without a seccomp stop")
+					return fmt.Errorf("the probe's getppid ran without a seccomp stop")
 				}
-				return pid, nil
+				return nil
 			case traceNoLoad:
-				return pid, fmt.Errorf("loading the SECCOMP_RET_TRACE filter: %s", reason)
+				return fmt.Errorf("loading the SECCOMP_RET_TRACE filter: %s", reason)
 			case traceNoStop:
-				return pid, fmt.Errorf("the trapped getppid failed (%s) although traced", reason)
+				return fmt.Errorf("the trapped getppid failed (%s) although traced", reason)
 			}
-			return pid, fmt.Errorf("the probe exited %d", ws.ExitStatus())
+			return fmt.Errorf("the probe exited %d", ws.ExitStatus())
 		case ws.Signaled():
-			return pid, fmt.Errorf("the probe died of %v (timed out after %v?)", ws.Signal(), probeTimeout)
+			return fmt.Errorf("the probe died of %v (timed out after %v?)", ws.Signal(), probeTimeout)
 		case ws.Stopped():
 			sig := 0
 			if ws.StopSignal() == unix.SIGTRAP && ws.TrapCause() == unix.PTRACE_EVENT_SECCOMP {
@@ -386,7 +399,7 @@ func runTraceProbe(self string) (int, error) {
 				sig = int(ws.StopSignal()) // a signal-delivery stop: deliver it
 			}
 			if err := unix.PtraceCont(pid, sig); err != nil && err != unix.ESRCH {
-				return pid, fmt.Errorf("PTRACE_CONT: %w", err)
+				return fmt.Errorf("PTRACE_CONT: %w", err)
 			}
 		}
 	}
@@ -407,7 +420,7 @@ func yamaScope() string {
 	return strings.TrimSpace(string(b))
 }
 
-func checkPtrace(r *Report, st status, _ int, err error) {
+func checkPtrace(r *Report, st status, err error) {
 	scope := yamaScope()
 	yama := "no Yama"
 	if scope != "" {
