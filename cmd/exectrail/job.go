@@ -112,6 +112,7 @@ func run(opt *options) int {
 	j.writer = supervisor.NewWriter(j.rec.sink(opt.outFD), opt.format)
 	j.rec.observe(j.writer)
 	opt.report.attach(j.writer) // --report (report.go)
+	opt.otlp.attach(j.writer)   // --otlp (otlp.go)
 	h := supervisor.NewHandler("/proc")
 	h.Policy = opt.policy
 	h.ReadTimeout = opt.readTimeout
@@ -359,6 +360,7 @@ done:
 	// restored, before exectrail exits or dies of COMMAND's signal.
 	j.rec.finish()
 	j.opt.report.print() // --report (report.go): every record is written by now
+	j.opt.otlp.finish()  // --otlp (otlp.go): the export flushed, and its counts
 	if fatal != nil || !rootDone || j.setupFailed {
 		return exitSetup
 	}

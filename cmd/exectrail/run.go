@@ -28,6 +28,7 @@ type runFlags struct {
 	readTimeout time.Duration
 	verbose     bool
 	report      string // --report (report.go)
+	otlp        string // --otlp (otlp.go)
 
 	// --record, --record-input (record.go)
 	rec recordFlags
@@ -51,6 +52,7 @@ func newRunFlags() *runFlags {
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log supervisor diagnostics to stderr")
 	fs.StringVar(&f.report, "report", "", "when the job ends, print a report of its records to stderr: tree, summary or markdown (--report alone: summary; write --report=KIND)")
 	fs.Lookup("report").NoOptDefVal = "summary"
+	fs.StringVar(&f.otlp, "otlp", "", "also send every record to the OpenTelemetry Collector at URL (OTLP/HTTP, e.g. http://127.0.0.1:4318): log records, and a trace with a span per process")
 	f.rec.define(fs)   // --record, --record-input (record.go)
 	f.trail.define(fs) // --sign-key (trail.go)
 	fs.Usage = func() {}
@@ -68,6 +70,7 @@ type options struct {
 	argv      []string
 	log       zerolog.Logger
 	report    *runReport // --report (report.go); nil without
+	otlp      *runOTLP   // --otlp (otlp.go); nil without
 
 	// --record (record.go); nil without
 	record *recordOptions
@@ -186,6 +189,9 @@ func (f *runFlags) validate() (*options, error) {
 		}
 	}
 	opt.format = format
+	if opt.otlp, err = newRunOTLP(f.otlp, opt); err != nil { // --otlp (otlp.go)
+		return nil, err
+	}
 	return opt, nil
 }
 

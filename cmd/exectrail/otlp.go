@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/otlp"
+	"github.com/exectrail/exectrail/supervisor"
+)
+
+// runOTLP is --otlp URL: every record also goes to an OpenTelemetry
+// Collector (internal/otlp), after it was written locally. A nil
+// *runOTLP does nothing.
+type runOTLP struct {
+	exp *otlp.Exporter
+}
+
+func newRunOTLP(url string, opt *options) (*runOTLP, error) {
+	if url == "" {
+		return nil, nil
+	}
+	backend := map[string]string{"trace": "ptrace"}[opt.mode]
+	if backend == "" {
+		backend = opt.mode
+	}
+	exp, err := otlp.Start(otlp.Options{
+		Endpoint: url,
+		Version:  version,
+		Backend:  backend,
+		Command:  opt.argv,
+		OnError: func(err error) {
+			// The Collector being down or slow is not the job's
+			// problem; the counts at the end say what it missed.
+			opt.log.Debug().Err(err).Msg("otlp export")
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--otlp: %w", err)
+	}
+	return &runOTLP{exp: exp}, nil
+}
+
+func (o *runOTLP) attach(w *supervisor.Writer) {
+	if o == nil {
+		return
+	}
+	w.AddObserver(o.exp.Observe)
+}
+
+// finish flushes (bounded by otlp.DefaultTimeout) and says on stderr how
+// much reached the Collector.
+func (o *runOTLP) finish() {
+	if o == nil {
+		return
+	}
+	s := o.exp.Close()
+	fmt.Fprintf(os.Stderr, "exectrail: otlp: %d of %d records exported (%d not), %d of %d spans\n",
+		s.Exported, s.Records, s.NotExported(), s.SpansDone, s.Spans)
+}
