@@ -332,16 +332,24 @@ func TestOTLPExport(t *testing.T) {
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d\n%s", r.ExitCode, r.Stderr)
 	}
+	if r.Start == nil || r.End == nil {
+		t.Fatalf("no start or end record")
+	}
+	all := append(append([]Record{*r.Start}, r.Records...), *r.End)
 	exported, records, notExported, spansDone, spans := otlpCounts(t, r.Stderr)
-	if records != len(r.Records) || exported != records || notExported != 0 || spansDone != spans || spans == 0 {
-		t.Errorf("counts: %d of %d exported (%d not), %d of %d spans; %d local records", exported, records, notExported, spansDone, spans, len(r.Records))
+	if records != len(all) || exported != records || notExported != 0 || spansDone != spans || spans == 0 {
+		t.Errorf("counts: %d of %d exported (%d not), %d of %d spans; %d local records", exported, records, notExported, spansDone, spans, len(all))
+	}
+	// The end record says what was exported before it.
+	if e, n := r.End.Raw["otlp_exported"], r.End.Raw["otlp_not_exported"]; e != float64(len(all)-1) || n != float64(0) {
+		t.Errorf("end record: otlp_exported %v otlp_not_exported %v, want %d and 0", e, n, len(all)-1)
 	}
 	c.stop(t, syscall.SIGTERM) // flushes the files
 	logs, sp := readCollected(t, c)
 
 	// Logs: the local records, one each, in a body that is the record.
-	if len(logs) != len(r.Records) {
-		t.Fatalf("%d log records at the Collector, %d local records", len(logs), len(r.Records))
+	if len(logs) != len(all) {
+		t.Fatalf("%d log records at the Collector, %d local records", len(logs), len(all))
 	}
 	bySeq := map[int]otlpLogRecord{}
 	for _, lr := range logs {
@@ -356,7 +364,7 @@ func TestOTLPExport(t *testing.T) {
 			spanOf[n] = s
 		}
 	}
-	for _, rec := range r.Records {
+	for _, rec := range all {
 		lr, ok := bySeq[rec.Seq]
 		if !ok {
 			t.Errorf("record %d not at the Collector", rec.Seq)
@@ -505,8 +513,15 @@ func TestOTLPCollectorDown(t *testing.T) {
 	if n := len(r.ExecsOf("/usr/bin/true")); n != before+after {
 		t.Errorf("%d execs of true in the local log, want %d", n, before+after)
 	}
+	if r.Start == nil || r.End == nil {
+		t.Fatalf("no start or end record: the local log is not whole")
+	}
+	total := len(r.Records) + 2
 	exported, records, notExported, _, _ := otlpCounts(t, r.Stderr)
-	if records != len(r.Records) || exported+notExported != records || notExported < after {
-		t.Errorf("counts: %d of %d exported (%d not); %d local records, at least %d after the Collector died", exported, records, notExported, len(r.Records), after)
+	if records != total || exported+notExported != records || notExported < after {
+		t.Errorf("counts: %d of %d exported (%d not); %d local records, at least %d after the Collector died", exported, records, notExported, total, after)
+	}
+	if e, n := r.End.Raw["otlp_exported"].(float64), r.End.Raw["otlp_not_exported"].(float64); int(e+n) != total-1 || n < after {
+		t.Errorf("end record: otlp_exported %v otlp_not_exported %v; %d records before it", e, n, total-1)
 	}
 }

@@ -92,6 +92,10 @@ const (
 	FieldCallsRefused     = "calls_refused"
 	FieldRecordsAtEvents  = "records_at_events"
 	FieldRecordsUnwritten = "records_unwritten"
+	// With --otlp: of the records before the end record, how many the
+	// Collector took and how many it did not.
+	FieldOTLPExported    = "otlp_exported"
+	FieldOTLPNotExported = "otlp_not_exported"
 	FieldChain            = "chain"
 	FieldKeyID            = "key_id"
 	FieldSig              = "sig"

@@ -54,6 +54,15 @@ type EndInfo struct {
 	Unwritten uint64 // records that could not be written
 	Chain     string // hex of the chain over every line before the end record
 	KeyID     string // when signed
+	// OTLP says what --otlp exported of the records before the end
+	// record; nil without --otlp.
+	OTLP *ExportCounts
+}
+
+// ExportCounts are what an exporter delivered of the records before the
+// end record.
+type ExportCounts struct {
+	Exported, NotExported uint64
 }
 
 // KindCount is the number of records of one kind.
@@ -323,7 +332,12 @@ func appendEndJSON(e *zerolog.Event, r *Record) *zerolog.Event {
 		Uint64(FieldCallsUnrecorded, c.Unrecorded).
 		Uint64(FieldCallsRefused, c.Refused).
 		Uint64(FieldRecordsAtEvents, c.AtEvents).
-		Uint64(FieldRecordsUnwritten, en.Unwritten)
+		Uint64(FieldRecordsUnwritten, en.Unwritten).
+		Func(func(e *zerolog.Event) {
+			if en.OTLP != nil {
+				e.Uint64(FieldOTLPExported, en.OTLP.Exported).Uint64(FieldOTLPNotExported, en.OTLP.NotExported)
+			}
+		})
 }
 
 // appendStartText writes the rest of a start line:
@@ -405,6 +419,9 @@ func appendEndText(b []byte, r *Record) []byte {
 	}
 	if en.KeyID != "" {
 		b = append(b, "  "+FieldKeyID+"="+en.KeyID...)
+	}
+	if en.OTLP != nil {
+		b = fmt.Appendf(b, "  %s=%d %s=%d", FieldOTLPExported, en.OTLP.Exported, FieldOTLPNotExported, en.OTLP.NotExported)
 	}
 	return b
 }

@@ -25,6 +25,17 @@ const (
 	FormatECS // Elastic Common Schema documents (ecs.go)
 )
 
+// String is the format's --format name.
+func (f Format) String() string {
+	switch f {
+	case FormatText:
+		return "text"
+	case FormatECS:
+		return "ecs"
+	}
+	return "json"
+}
+
 // ParseFormat parses a --format value.
 func ParseFormat(s string) (Format, error) {
 	switch s {

@@ -25,9 +25,10 @@ func newRunOTLP(url string, opt *options) (*runOTLP, error) {
 	}
 	exp, err := otlp.Start(otlp.Options{
 		Endpoint: url,
-		Version:  version,
+		Version:  buildVersion(),
 		Backend:  backend,
 		Command:  opt.argv,
+		RunID:    opt.trail.runID,
 		OnError: func(err error) {
 			// The Collector being down or slow is not the job's
 			// problem; the counts at the end say what it missed.
@@ -45,6 +46,15 @@ func (o *runOTLP) attach(w *supervisor.Writer) {
 		return
 	}
 	w.AddObserver(o.exp.Observe)
+}
+
+// flush exports what was written so far, for the end record's counts.
+func (o *runOTLP) flush() *supervisor.ExportCounts {
+	if o == nil {
+		return nil
+	}
+	s := o.exp.Flush()
+	return &supervisor.ExportCounts{Exported: s.Exported, NotExported: s.NotExported()}
 }
 
 // finish flushes (bounded by otlp.DefaultTimeout) and says on stderr how

@@ -65,10 +65,7 @@ func (tf *trailFlags) options(f *runFlags) (*trailOptions, error) {
 func (j *job) writeStart(kind byte) error {
 	t := j.opt.trail
 	j.writer.SetTrail(t.runID, t.key)
-	format := "--format=json"
-	if j.opt.format == supervisor.FormatText {
-		format = "--format=text"
-	}
+	format := "--format=" + j.opt.format.String()
 	s := &supervisor.StartInfo{Version: buildVersion(), UID: os.Getuid(), Options: append([]string{format}, t.options...)}
 	switch kind {
 	case 'L':
@@ -109,6 +106,7 @@ func (j *job) writeEnd(root unix.WaitStatus, rootDone, failed bool) error {
 	if failed || !rootDone {
 		r.End.ExitStatus = exitSetup
 	}
+	r.End.OTLP = j.opt.otlp.flush() // --otlp (otlp.go): what the Collector took so far
 	err := j.writer.Write(r)
 	if err != nil && errors.Is(err, supervisor.ErrOutput) && failed {
 		return nil // said already

@@ -77,8 +77,10 @@ type Exporter struct {
 
 	mu     sync.RWMutex // Observe against Close
 	closed bool
-	queue  chan supervisor.Record
+	queue  chan item
 	done   chan struct{}
+	// deadline bounds Flush and Close together: set by the first.
+	deadline time.Time
 
 	observed atomic.Uint64
 
@@ -95,6 +97,13 @@ type Exporter struct {
 	procs   map[int]*proc
 	started uint64 // spans started, root included
 	body    []byte
+}
+
+// item is a queued record, or a request to say when everything before
+// it was handled.
+type item struct {
+	rec     supervisor.Record
+	handled chan struct{}
 }
 
 // proc is the span of one process the drain goroutine knows.
@@ -154,7 +163,7 @@ func Start(opt Options) (*Exporter, error) {
 	}
 	e := &Exporter{
 		opt:   opt,
-		queue: make(chan supervisor.Record, opt.QueueSize),
+		queue: make(chan item, opt.QueueSize),
 		done:  make(chan struct{}),
 		logs:  &countLogs{Exporter: logExp},
 		spans: &countSpans{SpanExporter: spanExp},
@@ -189,7 +198,7 @@ func (e *Exporter) Observe(r *supervisor.Record) {
 	}
 	e.observed.Add(1)
 	select {
-	case e.queue <- clone(r):
+	case e.queue <- item{rec: clone(r)}:
 	default:
 	}
 }
@@ -225,9 +234,46 @@ func clone(r *supervisor.Record) supervisor.Record {
 	return c
 }
 
+// Flush exports the log records of everything observed so far and says
+// how many reached the Collector: for the end record, which is then
+// exported by Close. Flush and Close together take at most the Timeout.
+// Flush must not be called concurrently with Close.
+func (e *Exporter) Flush() Stats {
+	e.mu.RLock()
+	closed := e.closed
+	handled := make(chan struct{})
+	if !closed {
+		e.queue <- item{handled: handled} // the drain never blocks: this waits only for it
+	}
+	e.mu.RUnlock()
+	if closed {
+		return e.stats()
+	}
+	<-handled
+	ctx, cancel := context.WithDeadline(context.Background(), e.until())
+	defer cancel()
+	_ = e.lp.ForceFlush(ctx)
+	return e.stats()
+}
+
+func (e *Exporter) until() time.Time {
+	if e.deadline.IsZero() {
+		e.deadline = time.Now().Add(e.opt.Timeout)
+	}
+	return e.deadline
+}
+
+func (e *Exporter) stats() Stats {
+	return Stats{
+		Records:  e.observed.Load(),
+		Exported: min(e.logs.ok.Load(), e.observed.Load()),
+	}
+}
+
 // Close stops taking records, exports what is queued, ends the spans of
 // processes whose exit it did not see (now), and flushes, all within the
-// Timeout. What did not reach the Collector by then is counted.
+// Timeout (counted from Flush when it was called). What did not reach
+// the Collector by then is counted.
 func (e *Exporter) Close() Stats {
 	e.mu.Lock()
 	if !e.closed {
@@ -241,7 +287,7 @@ func (e *Exporter) Close() Stats {
 		p.span.End(trace.WithTimestamp(now))
 	}
 	e.root.End(trace.WithTimestamp(now))
-	ctx, cancel := context.WithTimeout(context.Background(), e.opt.Timeout)
+	ctx, cancel := context.WithDeadline(context.Background(), e.until())
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -258,8 +304,12 @@ func (e *Exporter) Close() Stats {
 
 func (e *Exporter) drain() {
 	defer close(e.done)
-	for r := range e.queue {
-		e.handle(&r)
+	for it := range e.queue {
+		if it.handled != nil {
+			close(it.handled)
+			continue
+		}
+		e.handle(&it.rec)
 	}
 }
 
