@@ -96,9 +96,9 @@ const (
 	// Collector took and how many it did not.
 	FieldOTLPExported    = "otlp_exported"
 	FieldOTLPNotExported = "otlp_not_exported"
-	FieldChain            = "chain"
-	FieldKeyID            = "key_id"
-	FieldSig              = "sig"
+	FieldChain           = "chain"
+	FieldKeyID           = "key_id"
+	FieldSig             = "sig"
 
 	// The file that runs, when the process is in another mount
 	// namespace than exectrail, where a path can name another file than
