@@ -221,6 +221,25 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs
 		// namespace of its own may have handlers exectrail cannot see.
 		if !r.BinfmtMisc && !r.foreignUserNS(t) {
 			res.Errno, res.Detail = unix.ENOEXEC, "neither ELF nor a #! script"
+			return res
+		}
+		// A handler in the task's view may take it: record its
+		// interpreter as a script's. With none found nothing is
+		// predicted (one exectrail cannot see may still exist).
+		for _, bh := range BinfmtHandlers(t) {
+			if !bh.Matches(head, res.Executable) {
+				continue
+			}
+			ifd, ifs, errno, _ := r.open(t, tgid, unix.AT_FDCWD, []byte(bh.Interpreter), 0)
+			if errno != 0 {
+				// An interpreter opened at registration (flag F) need
+				// not be reachable any more.
+				return res
+			}
+			defer unix.Close(ifd)
+			sub := r.examine(t, tgid, cred, ifd, ifs, depth+1)
+			res.Interpreter, res.Interp = sub.Executable, sub.File
+			return res
 		}
 		return res
 	case err != nil:
