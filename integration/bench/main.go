@@ -46,6 +46,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,7 +64,7 @@ func main() {
 	flag.StringVar(&cfg.Exectrail, "exectrail", "bin/exectrail", "the exectrail binary")
 	flag.StringVar(&cfg.Out, "out", "docs/bench/results.json", "where the JSON results go")
 	flag.StringVar(&cfg.Only, "workloads", "", `comma-separated workload names to run (default: all; "none": none)`)
-	flag.StringVar(&cfg.Configs, "configs", "", "comma-separated configurations (native,notify,ptrace,strace; default: all available)")
+	flag.StringVar(&cfg.Configs, "configs", "", "comma-separated configurations (native,notify,ptrace,notify+otlp,strace; default: all available)")
 	flag.Float64Var(&cfg.Scale, "scale", 1, "multiply workload sizes by this")
 	flag.IntVar(&cfg.MemoryExecs, "memory-execs", envInt("BENCH_MEMORY_EXECS", 0, 1000000), "execs per backend in the memory phase; 0 skips it (env BENCH_MEMORY_EXECS)")
 	flag.StringVar(&cfg.MemoryConfigs, "memory-configs", "notify,ptrace", "comma-separated backends for the memory phase")
@@ -268,6 +270,17 @@ func Run(cfg Config) (*Results, error) {
 			return append([]string{et, "run", "--backend", "ptrace", "-o", o, "--"}, a...)
 		}},
 	}
+	// notify with --otlp, against a sink on loopback that takes every
+	// OTLP/HTTP request and answers it with an empty (valid) response:
+	// the cost of the export in exectrail, not a Collector's.
+	sink, err := otlpSink()
+	if err != nil {
+		return nil, err
+	}
+	defer sink.Close()
+	all = append(all, config{"notify+otlp", func(o string, a []string) []string {
+		return append([]string{et, "run", "--backend", "notify", "--otlp", "http://" + sink.Addr().String(), "-o", o, "--"}, a...)
+	}})
 	if st, err := exec.LookPath("strace"); err == nil {
 		res.Strace = strings.TrimSpace(strings.SplitN(output(st, "-V"), "\n", 2)[0])
 		all = append(all, config{"strace", func(_ string, a []string) []string {
@@ -755,3 +768,20 @@ int main(int argc, char **argv) {
 	return s == 42;
 }
 `
+
+// otlpSink serves OTLP/HTTP on a loopback port: every request's body is
+// read and answered with 200 and an empty protobuf response.
+func otlpSink() (net.Listener, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		_ = http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/x-protobuf")
+			w.WriteHeader(http.StatusOK)
+		}))
+	}()
+	return l, nil
+}

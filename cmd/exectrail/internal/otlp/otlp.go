@@ -316,7 +316,11 @@ func (e *Exporter) drain() {
 // handle turns one record into a log record, and into the spans of the
 // processes it concerns.
 func (e *Exporter) handle(r *supervisor.Record) {
-	ctx := e.trace(r)
+	var ea []attribute.KeyValue
+	if r.Event == supervisor.EventExec {
+		ea = execAttrs(r)
+	}
+	ctx := e.trace(r, ea)
 	var lr log.Record
 	lr.SetTimestamp(r.Time)
 	lr.SetObservedTimestamp(time.Now())
@@ -326,7 +330,7 @@ func (e *Exporter) handle(r *supervisor.Record) {
 	lr.SetSeverityText(text)
 	e.body = supervisor.AppendJSON(e.body[:0], r)
 	lr.SetBody(attribute.StringValue(string(bytes.TrimSuffix(e.body, []byte("\n")))))
-	lr.AddAttributes(logAttrs(r)...)
+	lr.AddAttributes(logAttrs(r, ea)...)
 	e.logger.Emit(ctx, lr)
 }
 
@@ -347,7 +351,7 @@ func severity(r *supervisor.Record) (log.Severity, string) {
 
 // trace updates the spans for r and returns the context its log record
 // belongs to (the span of its process).
-func (e *Exporter) trace(r *supervisor.Record) context.Context {
+func (e *Exporter) trace(r *supervisor.Record, ea []attribute.KeyValue) context.Context {
 	switch r.Event {
 	case supervisor.EventFork:
 		p := e.proc(r.PID, 0, r.Time)
@@ -367,10 +371,10 @@ func (e *Exporter) trace(r *supervisor.Record) context.Context {
 			ppid = 0
 		}
 		p := e.proc(r.PID, ppid, r.Time)
-		p.span.AddEvent("exec", trace.WithTimestamp(r.Time), trace.WithAttributes(execAttrs(r)...))
+		p.span.AddEvent("exec", trace.WithTimestamp(r.Time), trace.WithAttributes(ea...))
 		if r.Error == "" && r.Action == "" && r.Executable != "" {
 			p.span.SetName(path.Base(r.Executable))
-			p.span.SetAttributes(execAttrs(r)...)
+			p.span.SetAttributes(ea...)
 		}
 		return p.ctx
 	case supervisor.EventExit:
@@ -448,10 +452,11 @@ func execAttrs(r *supervisor.Record) []attribute.KeyValue {
 	return a
 }
 
-// logAttrs are a log record's attributes: the OpenTelemetry process
+// logAttrs are a log record's attributes (ea: an exec record's
+// execAttrs): the OpenTelemetry process
 // semantic conventions where one fits, exectrail.* for the rest (the
 // body has the whole record).
-func logAttrs(r *supervisor.Record) []attribute.KeyValue {
+func logAttrs(r *supervisor.Record, ea []attribute.KeyValue) []attribute.KeyValue {
 	a := []attribute.KeyValue{
 		attribute.String("exectrail.event", r.Event),
 		attribute.Int64("exectrail.seq", int64(r.Seq)),
@@ -465,7 +470,7 @@ func logAttrs(r *supervisor.Record) []attribute.KeyValue {
 		if !r.PPIDUnknown {
 			a = append(a, semconv.ProcessParentPID(r.PPID))
 		}
-		a = append(a, execAttrs(r)...)
+		a = append(a, ea...)
 		if r.Interpreter != "" {
 			a = append(a, attribute.String("exectrail.interpreter", r.Interpreter))
 		}
