@@ -105,3 +105,39 @@ func cpuTime() int64 {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// The standard environment variables reach the requests: headers for
+// authentication (OTEL_EXPORTER_OTLP_HEADERS) on both signals.
+func TestEnvHeaders(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20s3cret,x-tenant=ci")
+	var got atomic.Int64
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if r.Header.Get("Authorization") == "Bearer s3cret" && r.Header.Get("X-Tenant") == "ci" &&
+			(r.URL.Path == "/v1/logs" || r.URL.Path == "/v1/traces") {
+			got.Add(1)
+		} else {
+			t.Errorf("request %s without the headers: %v", r.URL.Path, r.Header)
+		}
+	}))
+	defer s.Close()
+	e, err := Start(Options{Endpoint: s.URL, Command: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Observe(execRecord(1, 10))
+	if st := e.Close(); st.NotExported() != 0 || st.SpansDone != st.Spans {
+		t.Errorf("%+v", st)
+	}
+	if got.Load() < 2 {
+		t.Errorf("%d requests with the headers, want one per signal at least", got.Load())
+	}
+}
+
+func TestBadEndpoint(t *testing.T) {
+	for _, u := range []string{"", "127.0.0.1:4318", "ftp://x"} {
+		if _, err := Start(Options{Endpoint: u}); err == nil {
+			t.Errorf("Start(%q) accepted", u)
+		}
+	}
+}
