@@ -117,11 +117,11 @@ type proc struct {
 // that is down shows in the counts at Close, not here.
 func Start(opt Options) (*Exporter, error) {
 	if opt.Endpoint == "" {
-		return nil, errors.New("otlp: no endpoint")
+		return nil, errors.New("no endpoint")
 	}
 	base := strings.TrimRight(opt.Endpoint, "/")
 	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
-		return nil, fmt.Errorf("otlp: endpoint %q: want an http:// or https:// URL", opt.Endpoint)
+		return nil, fmt.Errorf("endpoint %q: want an http:// or https:// URL", opt.Endpoint)
 	}
 	if opt.QueueSize <= 0 {
 		opt.QueueSize = DefaultQueue
