@@ -34,6 +34,8 @@ type Handler struct {
 	// DefaultReadTimeout); a call whose record takes longer is refused
 	// (bounded.go).
 	ReadTimeout time.Duration
+	// Env: exec records carry the environment the exec passes (--env).
+	Env bool
 
 	cgroups cgroupCache
 	stalls  stallGuard
@@ -103,13 +105,13 @@ func (c *Call) intArg(i int) int { return int(int32(uint32(c.Args[i]))) }
 // is gone).
 func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 	req := procfs.ExecRequest{DirFD: unix.AT_FDCWD}
-	var pathAddr, argvAddr uint64
+	var pathAddr, argvAddr, envAddr uint64
 	switch c.Sys.Kind {
 	case filter.KindExecve:
-		pathAddr, argvAddr = c.ptr(0), c.ptr(1)
+		pathAddr, argvAddr, envAddr = c.ptr(0), c.ptr(1), c.ptr(2)
 	case filter.KindExecveat:
 		req.DirFD = c.intArg(0)
-		pathAddr, argvAddr = c.ptr(1), c.ptr(2)
+		pathAddr, argvAddr, envAddr = c.ptr(1), c.ptr(2), c.ptr(3)
 		req.Flags = c.intArg(4)
 		if req.Flags&atExecveCheck != 0 {
 			return nil, ErrNotExec
@@ -180,6 +182,9 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 	}
 	if r.Argv == nil {
 		r.Argv = [][]byte{}
+	}
+	if h.Env {
+		h.readEnv(t, mem, c, envAddr, r) // env.go
 	}
 	if cwd, err := t.LinkPath("cwd"); err == nil {
 		r.Cwd = cwd
@@ -428,6 +433,9 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		}
 		h.fillCgroup(t, r, cgroupID)
 		h.fillNamespaces(t, r)
+		if h.Env {
+			h.environFile(t, r) // env.go
+		}
 		mem := &procfs.ProcessMemory{TID: pid}
 		if fn, err := procfs.ExecFilename(t, mem); err == nil {
 			r.Path = fn

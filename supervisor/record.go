@@ -120,6 +120,20 @@ const (
 	FieldOuterPath           = "outer_path"
 	FieldOuterPathHex        = "outer_path_hex"
 	FieldInterpreterSameFile = "interpreter_same_file"
+	// Redaction and the environment (writer_redact.go). redacted lists
+	// the fields whose value was masked ("argv[3]", "path", "env[12]").
+	// env is the whole environment, or env_base (the seq of an earlier
+	// exec record whose environment this one's is relative to) with
+	// env_set (entries added or changed) and env_unset (names removed).
+	FieldRedacted     = "redacted"
+	FieldEnv          = "env"
+	FieldEnvHex       = "env_hex"
+	FieldEnvBase      = "env_base"
+	FieldEnvSet       = "env_set"
+	FieldEnvSetHex    = "env_set_hex"
+	FieldEnvUnset     = "env_unset"
+	FieldEnvUnsetHex  = "env_unset_hex"
+	FieldEnvTruncated = "env_truncated"
 )
 
 // Record is one event. Only the fields that apply to its Event are
@@ -210,4 +224,17 @@ type Record struct {
 	// which the kernel will read: the notify backend must refuse the
 	// call rather than let an unrecorded program run.
 	unreadable bool
+	// Env is the environment the exec passes (envp, --env), in order;
+	// HasEnv says it was read. EnvTruncated: it could not be read
+	// completely.
+	Env          [][]byte
+	HasEnv       bool
+	EnvTruncated bool
+
+	// Set by the Writer on the copy it writes (writer_redact.go): the
+	// fields whose value was masked, and the environment as a diff.
+	Redacted []string
+	EnvBase  uint64
+	EnvSet   [][]byte
+	EnvUnset [][]byte
 }

@@ -68,6 +68,8 @@ type Writer struct {
 	trail *trailState
 	// The backends' counts of trapped calls, for the end record.
 	calls callCounters
+	// Redaction and the environment diff (writer_redact.go).
+	red redactState
 }
 
 // NewWriter returns a Writer that writes to out. out should not buffer:
@@ -111,14 +113,17 @@ func (w *Writer) Write(r *Record) error {
 	if r.Time.IsZero() {
 		r.Time = w.now()
 	}
+	// Secrets are masked and the environment diffed on a copy, before
+	// anything is encoded (writer_redact.go).
+	out := w.prepare(r)
 	w.buf.b = w.buf.b[:0]
 	switch w.format {
 	case FormatText:
-		w.buf.b = appendText(w.buf.b, r)
+		w.buf.b = appendText(w.buf.b, out)
 	case FormatECS:
-		w.ecs.encode(r)
+		w.ecs.encode(out)
 	default:
-		w.appendJSON(r)
+		w.appendJSON(out)
 	}
 	w.buf.b = w.seal(r, w.buf.b) // trail.go: signs an end record
 	if err := writeAll(w.out, w.buf.b); err != nil {
@@ -129,7 +134,7 @@ func (w *Writer) Write(r *Record) error {
 	w.seq = r.Seq
 	w.chained(r, w.buf.b) // trail.go
 	for _, f := range w.observers {
-		f(r)
+		f(out)
 	}
 	return nil
 }
@@ -324,6 +329,7 @@ func appendJSON(l zerolog.Logger, r *Record) {
 	case EventEnd:
 		e = appendEndJSON(e, r)
 	}
+	e = appendRedactedFields(e, r) // writer_redact.go
 	if r.Error != "" {
 		e = e.Str(FieldError, r.Error)
 	}

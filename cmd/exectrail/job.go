@@ -110,12 +110,14 @@ func run(opt *options) int {
 	// --record (record.go): records on the terminal it made raw get
 	// \r\n, and every exec record becomes a marker in the cast.
 	j.writer = supervisor.NewWriter(j.rec.sink(opt.outFD), opt.format)
+	j.writer.SetRedactor(opt.redactor) // redact.go
 	j.rec.observe(j.writer)
 	opt.report.attach(j.writer) // --report (report.go)
 	opt.otlp.attach(j.writer)   // --otlp (otlp.go)
 	h := supervisor.NewHandler("/proc")
 	h.Policy = opt.policy
 	h.ReadTimeout = opt.readTimeout
+	h.Env = opt.env // --env
 	kind, listener, err := receiveFromChild(sp[0])
 	// The start record (trail.go) is seq 1: nothing of the job has been
 	// served yet.

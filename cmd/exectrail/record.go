@@ -47,6 +47,7 @@ import (
 
 	"github.com/exectrail/exectrail/supervisor"
 	"github.com/exectrail/exectrail/supervisor/cast"
+	"github.com/exectrail/exectrail/supervisor/redact"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
@@ -133,6 +134,11 @@ type recorder struct {
 
 	castErr  atomic.Pointer[error]
 	finished bool
+
+	// Secrets masked in the "o" and "i" events (nil with --no-redact):
+	// a Stream each, outRed under outMu, inRed under inMu.
+	outRed, inRed *redact.Stream
+	inMu          sync.Mutex
 }
 
 // relaySource is one stream of the job's output.
@@ -161,6 +167,22 @@ func newRecorder(opt *options, attr *syscall.ProcAttr) (*recorder, error) {
 		if v, set := os.LookupEnv(k); set {
 			hdr.Env[k] = v
 		}
+	}
+	if rd := opt.redactor; rd != nil {
+		argv := make([][]byte, len(opt.argv))
+		for i, a := range opt.argv {
+			argv[i] = []byte(a)
+		}
+		masked, _ := rd.Argv(argv)
+		words := make([]string, len(masked))
+		for i, a := range masked {
+			words[i] = string(a)
+		}
+		hdr.Command = shellJoin(words)
+		for k, v := range hdr.Env {
+			hdr.Env[k], _ = rd.String(v)
+		}
+		r.outRed, r.inRed = rd.NewStream(), rd.NewStream()
 	}
 	if isTerminal(0) {
 		r.tty = true
@@ -356,8 +378,43 @@ func (r *recorder) readOnce(s *relaySource, t time.Time) int {
 			}
 		}
 	}
-	r.castWrote(r.cast.Output(t, p))
+	r.castOutput(t, p)
 	return n
+}
+
+// castOutput records output, secrets masked. outMu is held.
+func (r *recorder) castOutput(t time.Time, p []byte) {
+	if r.outRed != nil {
+		p = r.outRed.Write(p)
+	}
+	r.castWrote(r.cast.Output(t, p))
+}
+
+// castInput records input, secrets masked.
+func (r *recorder) castInput(t time.Time, p []byte) {
+	r.inMu.Lock()
+	defer r.inMu.Unlock()
+	if r.inRed != nil {
+		p = r.inRed.Write(p)
+	}
+	r.castWrote(r.cast.Input(t, p))
+}
+
+// flushRedaction records what the masking streams still hold, at the
+// end. Output held by a relay that is stuck writing exectrail's own
+// output (it holds outMu) is dropped rather than waited for: the cast may
+// miss its last bytes, but never shows a secret.
+func (r *recorder) flushRedaction() {
+	now := time.Now()
+	if r.outRed != nil && r.outMu.TryLock() {
+		r.castWrote(r.cast.Output(now, r.outRed.Flush()))
+		r.outMu.Unlock()
+	}
+	if r.inRed != nil {
+		r.inMu.Lock()
+		r.castWrote(r.cast.Input(now, r.inRed.Flush()))
+		r.inMu.Unlock()
+	}
 }
 
 // relayOutput relays the job's output until every source has ended, or
@@ -434,7 +491,7 @@ func (r *recorder) relayInput() {
 			return // the terminal hung up
 		}
 		if r.opt.input {
-			r.castWrote(r.cast.Input(time.Now(), buf[:n]))
+			r.castInput(time.Now(), buf[:n])
 		}
 		if !r.writeMaster(buf[:n], pfds[1:]) {
 			return
@@ -623,6 +680,7 @@ func (r *recorder) finish() {
 	r.termMu.Unlock()
 	// Not under outMu: a relay stuck writing exectrail's own output
 	// holds it. After Close the cast writer writes nothing more.
+	r.flushRedaction()
 	r.castWrote(r.cast.Close())
 	if err := unix.Close(r.opt.fd); err != nil {
 		r.castWrote(fmt.Errorf("closing: %w", err))

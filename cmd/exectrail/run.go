@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/redact"
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
@@ -34,6 +35,8 @@ type runFlags struct {
 	rec recordFlags
 	// --sign-key (trail.go)
 	trail trailFlags
+	// --no-redact, --redact, --redact-env, --redact-key, --env (redact.go)
+	red redactFlags
 }
 
 func newRunFlags() *runFlags {
@@ -55,6 +58,8 @@ func newRunFlags() *runFlags {
 	fs.StringVar(&f.otlp, "otlp", "", "also send every record to the OpenTelemetry Collector at URL (OTLP/HTTP, e.g. http://127.0.0.1:4318): log records, and a trace with a span per process")
 	f.rec.define(fs)   // --record, --record-input (record.go)
 	f.trail.define(fs) // --sign-key (trail.go)
+	f.rec.define(fs)   // --record, --record-input (record.go)
+	f.red.define(fs)   // --no-redact, --redact, --redact-env, --redact-key, --env (redact.go)
 	fs.Usage = func() {}
 	return f
 }
@@ -79,6 +84,9 @@ type options struct {
 
 	// readTimeout bounds the reading of one call (supervisor/bounded.go).
 	readTimeout time.Duration
+	// redact.go: nil with --no-redact; env: --env
+	redactor *redact.Redactor
+	env      bool
 }
 
 func runMain(args []string) int {
@@ -166,6 +174,10 @@ func (f *runFlags) validate() (*options, error) {
 		}
 		format = ff
 	}
+	if opt.redactor, err = f.red.options(); err != nil { // redact.go
+		return nil, err
+	}
+	opt.env = f.red.env
 	rep, err := newRunReport(f.report) // --report (report.go)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,271 @@
+package supervisor
+
+import (
+	"bytes"
+	"encoding/hex"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/exectrail/exectrail/supervisor/redact"
+	"github.com/rs/zerolog"
+)
+
+// redactState is the Writer's part of redaction and of --env.
+type redactState struct {
+	rd *redact.Redactor // nil: --no-redact
+	// envs holds, per process, the environment of its last exec record
+	// (as written, masked) and that record's seq: the base the next
+	// record of the process or of its children is diffed against.
+	envs map[int]envSnap
+}
+
+type envSnap struct {
+	seq uint64
+	env *envSet
+}
+
+// envSet is an environment by name; nil when it cannot be diffed (an
+// entry without "=", a name twice).
+type envSet struct {
+	entries [][]byte
+	byName  map[string][]byte
+}
+
+// envSnapMax bounds the environments kept: with the notify backend most
+// processes get no exit record to forget theirs. Past it the map starts
+// over, and the next records carry whole environments.
+const envSnapMax = 4096
+
+// SetRedactor makes the Writer mask secrets with rd in every record it
+// writes, in every format, and in what its observers see (the cast's
+// markers, the --report copy): path, executable, interpreter, cwd, the
+// mount fields, outer_path, each argv and env element, error_detail and
+// read_error. The record passed to
+// Write is not changed; the masked copy is what is encoded, so anything
+// computed over the line as written (a hash chain) covers the masked
+// line. nil (the default) writes everything as it is. Call it before the
+// first Write.
+func (w *Writer) SetRedactor(rd *redact.Redactor) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.red.rd = rd
+}
+
+// RedactionMode is "on" when secrets are masked and "off" (--no-redact):
+// what a start record should say.
+func (w *Writer) RedactionMode() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.red.rd == nil {
+		return "off"
+	}
+	return "on"
+}
+
+// prepare returns what is to be written for r: r itself, or a copy with
+// secrets masked and the environment as a diff. w.mu is held.
+func (w *Writer) prepare(r *Record) *Record {
+	if r.Event == EventExit && w.red.envs != nil {
+		delete(w.red.envs, r.PID)
+	}
+	rd := w.red.rd
+	if r.Event != EventExec || (rd == nil && !r.HasEnv) {
+		return r
+	}
+	c := *r // on the stack unless something changes
+	changed := false
+	if rd != nil {
+		var red []string
+		if !c.PathUnknown {
+			if p, ok := rd.Bytes(c.Path); ok {
+				c.Path, red = p, append(red, FieldPath)
+			}
+		}
+		str := func(v *string, field string) {
+			if *v == "" {
+				return
+			}
+			if m, ok := rd.String(*v); ok {
+				*v, red = m, append(red, field)
+			}
+		}
+		str(&c.Executable, FieldExecutable)
+		if argv, idx := rd.Argv(c.Argv); idx != nil {
+			c.Argv = argv
+			for _, i := range idx {
+				red = append(red, FieldArgv+"["+strconv.Itoa(i)+"]")
+			}
+		}
+		str(&c.Cwd, FieldCwd)
+		str(&c.Interpreter, FieldInterpreter)
+		str(&c.MountPoint, FieldMountPoint)
+		str(&c.MountRoot, FieldMountRoot)
+		str(&c.MountSource, FieldMountSource)
+		str(&c.OuterPath, FieldOuterPath)
+		if c.HasEnv {
+			var env [][]byte
+			for i, e := range c.Env {
+				m, ok := rd.EnvEntry(e)
+				if !ok {
+					continue
+				}
+				if env == nil {
+					env = append([][]byte(nil), c.Env...)
+				}
+				env[i] = m
+				red = append(red, FieldEnv+"["+strconv.Itoa(i)+"]")
+			}
+			if env != nil {
+				c.Env = env
+			}
+		}
+		str(&c.ErrorDetail, FieldErrorDetail)
+		str(&c.ReadError, FieldReadError)
+		c.Redacted = red
+		changed = red != nil
+	}
+	if c.HasEnv {
+		w.diffEnv(&c)
+		changed = true
+	}
+	if !changed {
+		return r
+	}
+	p := new(Record)
+	*p = c
+	return p
+}
+
+// diffEnv sets c.EnvBase, EnvSet and EnvUnset when a diff against the
+// environment of the process's last exec record, or else its parent's,
+// is smaller than the whole environment, and remembers c's.
+func (w *Writer) diffEnv(c *Record) {
+	if w.red.envs == nil || len(w.red.envs) >= envSnapMax {
+		w.red.envs = make(map[int]envSnap)
+	}
+	base, ok := w.red.envs[c.PID]
+	if !ok {
+		base, ok = w.red.envs[c.PPID]
+	}
+	var cur *envSet
+	if ok && base.env != nil && equalEnv(base.env.entries, c.Env) {
+		cur = base.env // the usual case: shared, not copied
+	} else {
+		cur = newEnvSet(c.Env)
+	}
+	if cur != nil && c.EnvTruncated {
+		cur = nil // an incomplete environment is no base
+	}
+	w.red.envs[c.PID] = envSnap{seq: c.Seq, env: cur}
+	if !ok || base.env == nil || cur == nil {
+		return
+	}
+	whole := 0
+	for _, e := range c.Env {
+		whole += len(e) + 3
+	}
+	var set, unset [][]byte
+	size := len(`,"env_base":,"env_set":[],"env_unset":[]`) + 10
+	for _, e := range cur.entries {
+		name := envName(e)
+		if old, had := base.env.byName[string(name)]; !had || !bytes.Equal(old, e) {
+			set = append(set, e)
+			size += len(e) + 3
+		}
+	}
+	for _, e := range base.env.entries {
+		name := envName(e)
+		if _, has := cur.byName[string(name)]; !has {
+			unset = append(unset, name)
+			size += len(name) + 3
+		}
+	}
+	if size >= whole {
+		return
+	}
+	c.EnvBase, c.EnvSet, c.EnvUnset = base.seq, set, unset
+}
+
+func envName(e []byte) []byte {
+	name, _, _ := bytes.Cut(e, []byte("="))
+	return name
+}
+
+func newEnvSet(env [][]byte) *envSet {
+	s := &envSet{entries: env, byName: make(map[string][]byte, len(env))}
+	for _, e := range env {
+		name, _, ok := bytes.Cut(e, []byte("="))
+		if !ok {
+			return nil
+		}
+		if _, dup := s.byName[string(name)]; dup {
+			return nil
+		}
+		s.byName[string(name)] = e
+	}
+	return s
+}
+
+func equalEnv(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendRedactedFields writes redacted, and the environment, of an exec
+// record.
+func appendRedactedFields(e *zerolog.Event, r *Record) *zerolog.Event {
+	if r.Event != EventExec {
+		return e
+	}
+	if r.HasEnv {
+		if r.EnvBase != 0 {
+			e = e.Uint64(FieldEnvBase, r.EnvBase)
+			if len(r.EnvSet) > 0 {
+				e = byteStrs(e, FieldEnvSet, FieldEnvSetHex, r.EnvSet)
+			}
+			if len(r.EnvUnset) > 0 {
+				e = byteStrs(e, FieldEnvUnset, FieldEnvUnsetHex, r.EnvUnset)
+			}
+		} else {
+			env := r.Env
+			if env == nil {
+				env = [][]byte{}
+			}
+			e = byteStrs(e, FieldEnv, FieldEnvHex, env)
+		}
+		if r.EnvTruncated {
+			e = e.Bool(FieldEnvTruncated, true)
+		}
+	}
+	if len(r.Redacted) > 0 {
+		e = e.Strs(FieldRedacted, r.Redacted)
+	}
+	return e
+}
+
+// byteStrs writes a string array, and its hex sibling when an element is
+// not UTF-8 (as argv and argv_hex).
+func byteStrs(e *zerolog.Event, key, hexKey string, v [][]byte) *zerolog.Event {
+	s := make([]string, len(v))
+	valid := true
+	for i, b := range v {
+		s[i] = string(b)
+		valid = valid && utf8.Valid(b)
+	}
+	e = e.Strs(key, s)
+	if !valid {
+		hx := make([]string, len(v))
+		for i, b := range v {
+			hx[i] = hex.EncodeToString(b)
+		}
+		e = e.Strs(hexKey, hx)
+	}
+	return e
+}
