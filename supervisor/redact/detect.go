@@ -109,7 +109,7 @@ func (r *Redactor) scan(s []byte, final bool, spans, protected []span) (_, _ []s
 			case kindAssign:
 				sp, ok, incomplete = matchAssign(s, st, end)
 			case kindSecret:
-				sp, ok = span{st, end}, string(s[st:end]) == p.lit
+				sp, ok, incomplete = matchSecret(s, st, end, p, r.secrets[p.idx])
 			case kindMarker:
 				if isMarker(s[st:]) {
 					protected = append(protected, span{st, st + markerLen})
@@ -142,6 +142,22 @@ func (r *Redactor) scan(s []byte, final bool, spans, protected []span) (_, _ []s
 		}
 	}
 	return spans, protected, hold
+}
+
+// matchSecret: a secret value, exactly. The anchor is its first
+// secretAnchorMax bytes; a longer value is masked whole when the rest
+// follows, and up to where the input stops matching otherwise (a prefix
+// of a secret is still secret).
+func matchSecret(s []byte, st, end int, p *pattern, full []byte) (span, bool, bool) {
+	if string(s[st:end]) != p.lit {
+		return span{}, false, false
+	}
+	rest := full[len(p.lit):]
+	i := 0
+	for i < len(rest) && end+i < len(s) && s[end+i] == rest[i] {
+		i++
+	}
+	return span{st, end + i}, true, i < len(rest) && end+i == len(s)
 }
 
 func boundaryBefore(s []byte, st int, set *charset) bool {

@@ -34,6 +34,9 @@ type Options struct {
 // ones ("1", "on") would mask half of every record.
 const MinSecretLen = 4
 
+// secretAnchorMax bounds the part of a secret value the automaton holds.
+const secretAnchorMax = 256
+
 // MinKeyLen is the shortest key a key file may hold.
 const MinKeyLen = 16
 
@@ -141,7 +144,9 @@ func New(o Options) (*Redactor, error) {
 		add(pattern{kind: kindAssign, lit: w})
 	}
 	for i, s := range r.secrets {
-		add(pattern{kind: kindSecret, idx: i, lit: string(s)})
+		// The automaton holds a prefix of a long value (its size grows
+		// with the patterns'); the match checks the rest.
+		add(pattern{kind: kindSecret, idx: i, lit: string(s[:min(len(s), secretAnchorMax)])})
 	}
 	add(pattern{kind: kindMarker, lit: markerPrefix})
 	r.ac = newAutomaton(lits)

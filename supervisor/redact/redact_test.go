@@ -241,6 +241,28 @@ func TestEnvValues(t *testing.T) {
 	}
 }
 
+// A value longer than the automaton's anchor is masked whole, and a part
+// of it that begins like it is masked too.
+func TestLongSecretValue(t *testing.T) {
+	long := fill(b64, 5000)
+	r := newTest(t, Options{Environ: []string{"SIGNING_KEY=" + long}})
+	if got, _ := r.String("a " + long + " b"); masked(got) != "a M b" {
+		t.Errorf("whole value: %.100q", got)
+	}
+	if got, _ := r.String("a " + long[:300] + "!"); masked(got) != "a M!" {
+		t.Errorf("a 300-byte prefix: %.100q", got)
+	}
+	s := r.NewStream()
+	var out []byte
+	for i := 0; i < len(long); i += 1000 {
+		out = append(out, s.Write([]byte(long[i:min(i+1000, len(long))]))...)
+	}
+	out = append(out, s.Flush()...)
+	if masked(string(out)) != "M" {
+		t.Errorf("streamed in 1000-byte chunks: %.100q", out)
+	}
+}
+
 func TestMarkerIsKeyedHash(t *testing.T) {
 	a := newTest(t, Options{})
 	b := newTest(t, Options{})
