@@ -125,7 +125,12 @@ curl -s -m 5 -H "Authorization: Bearer $DEPLOY_TOKEN" "http://127.0.0.1:9/" >/de
 				}
 				return
 			}
-			r := &Run{Records: parseRecords(t, records)}
+			r := &Run{}
+			r.Records, r.Start, _ = parseLog(t, records)
+			if r.Start == nil || r.Start.Raw["redaction"] != "on" || !slices.Contains(redactedList(*r.Start), "argv[2]") ||
+				!strings.HasSuffix(r.Start.Argv[2], ": "+string(markers[0])) || !slices.Contains(r.Start.Raw["options"].([]any), any("--env")) {
+				t.Errorf("the start record does not say redaction is on, or carries the token:\n%s", dump([]Record{*r.Start}))
+			}
 			var curl []Record
 			for _, rec := range r.Execs() {
 				if strings.HasSuffix(rec.Executable, "/curl") {
@@ -222,6 +227,10 @@ func TestRedactKeyAndOff(t *testing.T) {
 	}
 	if raw := marker("--no-redact"); raw != tok {
 		t.Errorf("--no-redact wrote %q, want the raw value", raw)
+	}
+	r := runTrail(t, Opts{Flags: []string{"--no-redact"}}, "/bin/true")
+	if r.Start == nil || r.Start.Raw["redaction"] != "off" || !slices.Contains(r.Start.Raw["options"].([]any), any("--no-redact")) {
+		t.Errorf("the start record of a --no-redact run:\n%s", dump([]Record{*r.Start}))
 	}
 }
 

@@ -126,6 +126,7 @@ const (
 	// exec record whose environment this one's is relative to) with
 	// env_set (entries added or changed) and env_unset (names removed).
 	FieldRedacted     = "redacted"
+	FieldRedaction    = "redaction" // start records: on or off
 	FieldEnv          = "env"
 	FieldEnvHex       = "env_hex"
 	FieldEnvBase      = "env_base"

@@ -38,6 +38,9 @@ type StartInfo struct {
 	// Options are the flags that change what is recorded, as
 	// --name=value.
 	Options []string
+	// Redaction is "on" when secrets are masked, "off" with --no-redact
+	// (Writer.RedactionMode); empty: not said.
+	Redaction string
 }
 
 // EndInfo is what an end record says. The caller sets ExitStatus (and the
@@ -300,6 +303,9 @@ func appendStartJSON(e *zerolog.Event, s *StartInfo) *zerolog.Event {
 	if len(s.Policy) > 0 {
 		e = e.Strs(FieldPolicy, s.Policy)
 	}
+	if s.Redaction != "" {
+		e = e.Str(FieldRedaction, s.Redaction)
+	}
 	return e.Strs(FieldOptions, s.Options)
 }
 
@@ -378,6 +384,9 @@ func appendStartText(b []byte, r *Record) []byte {
 		b = append(b, "  ["...)
 		b = appendPrintable(b, p)
 		b = append(b, ']')
+	}
+	if s.Redaction != "" {
+		b = append(b, "  redaction "+s.Redaction...)
 	}
 	for _, o := range s.Options {
 		b = append(b, "  "...)

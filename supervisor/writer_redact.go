@@ -69,6 +69,9 @@ func (w *Writer) prepare(r *Record) *Record {
 		delete(w.red.envs, r.PID)
 	}
 	rd := w.red.rd
+	if r.Event == EventStart && r.Start != nil && rd != nil {
+		return prepareStart(rd, r)
+	}
 	if r.Event != EventExec || (rd == nil && !r.HasEnv) {
 		return r
 	}
@@ -134,6 +137,41 @@ func (w *Writer) prepare(r *Record) *Record {
 	p := new(Record)
 	*p = c
 	return p
+}
+
+// prepareStart masks the start record's argv, cwd and options.
+func prepareStart(rd *redact.Redactor, r *Record) *Record {
+	s := *r.Start
+	var red []string
+	if argv, idx := rd.Argv(s.Argv); idx != nil {
+		s.Argv = argv
+		for _, i := range idx {
+			red = append(red, FieldArgv+"["+strconv.Itoa(i)+"]")
+		}
+	}
+	if m, ok := rd.String(s.Cwd); ok {
+		s.Cwd, red = m, append(red, FieldCwd)
+	}
+	var opts []string
+	for i, o := range s.Options {
+		m, ok := rd.String(o)
+		if !ok {
+			continue
+		}
+		if opts == nil {
+			opts = append([]string(nil), s.Options...)
+		}
+		opts[i], red = m, append(red, FieldOptions+"["+strconv.Itoa(i)+"]")
+	}
+	if opts != nil {
+		s.Options = opts
+	}
+	if red == nil {
+		return r
+	}
+	c := *r
+	c.Start, c.Redacted = &s, red
+	return &c
 }
 
 // diffEnv sets c.EnvBase, EnvSet and EnvUnset when a diff against the
@@ -221,6 +259,9 @@ func equalEnv(a, b [][]byte) bool {
 // appendRedactedFields writes redacted, and the environment, of an exec
 // record.
 func appendRedactedFields(e *zerolog.Event, r *Record) *zerolog.Event {
+	if r.Event == EventStart && len(r.Redacted) > 0 {
+		return e.Strs(FieldRedacted, r.Redacted)
+	}
 	if r.Event != EventExec {
 		return e
 	}

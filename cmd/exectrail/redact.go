@@ -52,3 +52,26 @@ func (f *redactFlags) options() (*redact.Redactor, error) {
 	}
 	return redact.New(o)
 }
+
+// startOptions are what the start record lists of these flags (the
+// record itself says whether redaction was on; its strings are masked
+// like any other).
+func (f *redactFlags) startOptions() []string {
+	var o []string
+	if f.off {
+		o = append(o, "--no-redact")
+	}
+	for _, p := range f.patterns {
+		o = append(o, "--redact="+p)
+	}
+	for _, n := range f.envNames {
+		o = append(o, "--redact-env="+n)
+	}
+	if f.keyFile != "" {
+		o = append(o, "--redact-key="+f.keyFile)
+	}
+	if f.env {
+		o = append(o, "--env")
+	}
+	return o
+}

@@ -58,7 +58,6 @@ func newRunFlags() *runFlags {
 	fs.StringVar(&f.otlp, "otlp", "", "also send every record to the OpenTelemetry Collector at URL (OTLP/HTTP, e.g. http://127.0.0.1:4318): log records, and a trace with a span per process")
 	f.rec.define(fs)   // --record, --record-input (record.go)
 	f.trail.define(fs) // --sign-key (trail.go)
-	f.rec.define(fs)   // --record, --record-input (record.go)
 	f.red.define(fs)   // --no-redact, --redact, --redact-env, --redact-key, --env (redact.go)
 	fs.Usage = func() {}
 	return f

@@ -56,6 +56,7 @@ func (tf *trailFlags) options(f *runFlags) (*trailOptions, error) {
 	if t.key != nil {
 		t.options = append(t.options, "--sign-key")
 	}
+	t.options = append(t.options, f.red.startOptions()...) // redact.go
 	return t, nil
 }
 
@@ -83,6 +84,7 @@ func (j *job) writeStart(kind byte) error {
 		s.Kernel = unix.ByteSliceToString(u.Release[:])
 	}
 	s.Policy = j.opt.policy.Rules()
+	s.Redaction = j.writer.RedactionMode() // redact.go
 	return j.writer.Write(&supervisor.Record{Event: supervisor.EventStart, PID: j.self, Time: j.start, Start: s})
 }
 
