@@ -303,6 +303,9 @@ func readCollected(t *testing.T, c *collector) (logs []otlpLogRecord, spans []ot
 	return logs, spans
 }
 
+// otlpSecret is a value the job has in a secret-named variable.
+const otlpSecret = "s3cr3t-otlp-value-0f9e8d7c6b5a"
+
 var otlpCountsRe = regexp.MustCompile(`exectrail: otlp: (\d+) of (\d+) records exported \((\d+) not\), (\d+) of (\d+) spans`)
 
 func otlpCounts(t *testing.T, stderr string) (exported, records, notExported, spansDone, spans int) {
@@ -326,9 +329,10 @@ func TestOTLPExport(t *testing.T) {
 	c := startCollector(t)
 	env := append(os.Environ(), "GITHUB_ACTIONS=true", "GITHUB_RUN_ID=4242", "GITHUB_REPOSITORY=acme/widget",
 		"GITHUB_SERVER_URL=https://github.example", "GITHUB_REF=refs/pull/17/merge", "GITHUB_SHA=0123abcd",
-		"GITHUB_STEP_SUMMARY=") // no step summary from this test
+		"GITHUB_STEP_SUMMARY=", // no step summary from this test
+		"DEPLOY_TOKEN="+otlpSecret) // a secret the job passes on: masked in what is exported too
 	r := runTrail(t, Opts{Flags: []string{"--otlp", c.URL}, Env: env},
-		"sh", "-c", "cd /bin && ./ls >/dev/null; /bin/true; exit 0")
+		"sh", "-c", `cd /bin && ./ls >/dev/null; /bin/true "$DEPLOY_TOKEN"; exit 0`)
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d\n%s", r.ExitCode, r.Stderr)
 	}
@@ -346,6 +350,11 @@ func TestOTLPExport(t *testing.T) {
 	}
 	c.stop(t, syscall.SIGTERM) // flushes the files
 	logs, sp := readCollected(t, c)
+	for _, f := range []string{c.logs, c.traces} {
+		if b, _ := os.ReadFile(f); bytes.Contains(b, []byte(otlpSecret)) || bytes.Contains(b, []byte(hex.EncodeToString([]byte(otlpSecret)))) {
+			t.Errorf("the secret reached the Collector (%s)", filepath.Base(f))
+		}
+	}
 
 	// Logs: the local records, one each, in a body that is the record.
 	if len(logs) != len(all) {
