@@ -329,7 +329,7 @@ func TestOTLPExport(t *testing.T) {
 	c := startCollector(t)
 	env := append(os.Environ(), "GITHUB_ACTIONS=true", "GITHUB_RUN_ID=4242", "GITHUB_REPOSITORY=acme/widget",
 		"GITHUB_SERVER_URL=https://github.example", "GITHUB_REF=refs/pull/17/merge", "GITHUB_SHA=0123abcd",
-		"GITHUB_STEP_SUMMARY=", // no step summary from this test
+		"GITHUB_STEP_SUMMARY=",     // no step summary from this test
 		"DEPLOY_TOKEN="+otlpSecret) // a secret the job passes on: masked in what is exported too
 	r := runTrail(t, Opts{Flags: []string{"--otlp", c.URL}, Env: env},
 		"sh", "-c", `cd /bin && ./ls >/dev/null; /bin/true "$DEPLOY_TOKEN"; exit 0`)
