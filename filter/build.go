@@ -45,6 +45,10 @@ type Program struct {
 // are let through untouched.
 const cloneThread = unix.CLONE_THREAD
 
+// cloneUntraced is CLONE_UNTRACED: the trace filter traps every clone
+// with it, thread or not.
+const cloneUntraced = unix.CLONE_UNTRACED
+
 // Build generates the seccomp program for action.
 func Build(action Action) (*Program, error) {
 	var trap seccomp.ScmpAction
@@ -90,6 +94,19 @@ func Build(action Action) (*Program, error) {
 	}
 	if err := f.AddRuleConditional(clone, trap, []seccomp.ScmpCondition{noThread}); err != nil {
 		return nil, fmt.Errorf("build filter: adding rule for clone: %w", err)
+	}
+	if action == Trace {
+		// A clone with CLONE_UNTRACED is not auto-attached by the tracer;
+		// another process of the job could then trace it and receive its
+		// TRACE stops. Trap it even when it makes a thread, so the tracer
+		// can clear the flag (KERNEL-FACTS 37). The notifier does not care.
+		untraced, err := seccomp.MakeCondition(0, seccomp.CompareMaskedEqual, cloneUntraced, cloneUntraced)
+		if err != nil {
+			return nil, fmt.Errorf("build filter: clone condition: %w", err)
+		}
+		if err := f.AddRuleConditional(clone, trap, []seccomp.ScmpCondition{untraced}); err != nil {
+			return nil, fmt.Errorf("build filter: adding rule for clone(CLONE_UNTRACED): %w", err)
+		}
 	}
 	clone3, err := seccomp.GetSyscallFromName("clone3")
 	if err != nil {

@@ -214,7 +214,14 @@ func runTrail(t *testing.T, o Opts, argv ...string) *Run {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exectrail, args...)
+	bin := exectrail
+	if o.Cred != nil {
+		bin = ltNobodyBinary(t) // a copy that user can run
+		if o.Dir == "" {
+			o.Dir = "/"
+		}
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = o.Dir
 	cmd.Env = o.Env
 	cmd.Stdin = strings.NewReader(o.Stdin)

@@ -380,6 +380,7 @@ func unreadableRecord(c *Call, err error) *Record {
 // refuse writes r and fails the call with errno.
 func (l *NotifyLoop) refuse(id uint64, r *Record, errno unix.Errno) error {
 	if err := l.w.Write(r); err != nil {
+		killHeld(r)
 		l.respond(id, unix.EIO)
 		return err
 	}
@@ -389,13 +390,28 @@ func (l *NotifyLoop) refuse(id uint64, r *Record, errno unix.Errno) error {
 }
 
 // emit writes r and only then lets the call continue. When the output
-// fails the call is refused (fail closed) and the error ends the loop.
+// fails the caller is killed before its call returns (fail closed: not
+// even an error message of its own), and the error ends the loop.
 func (l *NotifyLoop) emit(id uint64, r *Record) error {
 	if err := l.w.Write(r); err != nil {
+		killHeld(r)
 		l.respond(id, unix.EIO)
 		return err
 	}
 	l.w.calls.recorded.Add(1)
 	l.respond(id, 0)
 	return nil
+}
+
+// killHeld SIGKILLs the process whose call r records while the call is
+// still held: the task cannot have gone away meanwhile unless killed, so
+// its ids are still its own.
+func killHeld(r *Record) {
+	switch {
+	case r.TID <= 0:
+	case r.PID > 0:
+		_ = unix.Tgkill(r.PID, r.TID, unix.SIGKILL)
+	default:
+		_ = unix.Kill(r.TID, unix.SIGKILL)
+	}
 }

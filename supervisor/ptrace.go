@@ -55,9 +55,10 @@ type Tracer struct {
 	// replaced by an exec) in a fork: the best guess at who forked a
 	// held child whose event never came.
 	lostForks map[int][]deadForker
-	// failed is set when the output failed: from then on every tracee
-	// that stops is killed.
+	// failed is set when the output failed: every tracee is killed then,
+	// and from then on every tracee that stops is killed.
 	failed error
+	errs   chan<- error
 }
 
 // tracee is what the tracer knows of one thread.
@@ -105,6 +106,7 @@ func NewTracer(w *Writer, h *Handler, log zerolog.Logger) *Tracer {
 // as soon as it happens; the job is then killed.
 func (tr *Tracer) Run(root int, start time.Time, attached func(error), reaped chan<- Reaped, errs chan<- error) {
 	LockWriterThread()
+	tr.errs = errs
 	defer close(reaped)
 	if err := ptraceSeize(root, TraceOptions); err != nil {
 		attached(fmt.Errorf("attaching to the job with ptrace: %w", os.NewSyscallError("ptrace", err)))
@@ -139,11 +141,31 @@ func (tr *Tracer) Run(root int, start time.Time, attached func(error), reaped ch
 			reaped <- Reaped{pid, ws}
 		case ws.Stopped():
 			if err := tr.onStop(pid, ws); err != nil && tr.failed == nil {
-				tr.failed = err
-				errs <- err
+				tr.fail(err)
 			}
 		}
 	}
+}
+
+// write writes r. When that fails the job is stopped before the caller
+// can resume anything: every tracee is killed, and the error reported.
+func (tr *Tracer) write(r *Record) error {
+	err := tr.w.Write(r)
+	if err != nil && tr.failed == nil {
+		tr.fail(err)
+	}
+	return err
+}
+
+// fail stops the job for good: every tracee gets SIGKILL now (a tracee
+// is never reaped behind the tracer's back, so its id is still its own),
+// and every one that stops later is killed rather than resumed.
+func (tr *Tracer) fail(err error) {
+	tr.failed = err
+	for tid := range tr.threads {
+		_ = unix.Kill(tid, unix.SIGKILL)
+	}
+	tr.errs <- err
 }
 
 func (tr *Tracer) resume(tid int, sig syscall.Signal) {
@@ -252,6 +274,24 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 	}
 	c := Call{TID: tid, Sys: filter.Decode(info.Arch, int32(info.U[0]))}
 	copy(c.Args[:], info.U[1:7])
+	if c.Sys.Kind == filter.KindClone && c.Args[0]&unix.CLONE_UNTRACED != 0 {
+		// The child would not be attached to us, and another process of
+		// the job could trace it and wave its execs through: clear the
+		// flag, or the call must not run.
+		if !clearCloneUntraced(tid, c.Sys.ABI) {
+			_ = unix.Kill(tid, unix.SIGKILL)
+			calls.gone.Add(1)
+			return nil
+		}
+		if c.Args[0]&unix.CLONE_THREAD != 0 {
+			// A thread, trapped only for that flag: attached as every
+			// thread is, and no record.
+			calls.unrecorded.Add(1)
+			tr.answered(false)
+			tr.resume(tid, 0)
+			return nil
+		}
+	}
 	switch {
 	case c.Sys.Kind.IsExec():
 		t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, tid)
@@ -268,7 +308,7 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 			// and the rest of the job goes on being served.
 			f := false
 			r.Verified = &f
-			err := tr.written(true, tr.w.Write(r), true)
+			err := tr.written(true, tr.write(r), true)
 			skipSyscall(tid, unix.EAGAIN)
 			tr.resume(tid, 0)
 			return err
@@ -283,7 +323,7 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 			// First check, at entry: the exec never starts.
 			f := false
 			r.Verified = &f
-			err := tr.written(true, tr.w.Write(r), true)
+			err := tr.written(true, tr.write(r), true)
 			skipSyscall(tid, unix.EPERM)
 			tr.resume(tid, 0)
 			return err
@@ -378,7 +418,7 @@ func (tr *Tracer) onSyscallExit(tid int, th *tracee) error {
 	}
 	f := false
 	r.Verified = &f
-	err := tr.written(true, tr.w.Write(r), false)
+	err := tr.written(true, tr.write(r), false)
 	tr.resume(tid, 0)
 	return err
 }
@@ -423,7 +463,7 @@ func (tr *Tracer) onExec(pid int) error {
 			rec = r
 			rec.Error, rec.ReadError = "EAGAIN", "cannot inspect the process after exec: "+err.Error()+"; killed"
 		}
-		return tr.written(held, tr.w.Write(rec), true)
+		return tr.written(held, tr.write(rec), true)
 	}
 	r = tr.h.VerifyExec(t, pid, r)
 	t.Close()
@@ -432,7 +472,7 @@ func (tr *Tracer) onExec(pid int) error {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		r.Action, r.Error = ActionDeny, "EPERM"
 		r.ErrorDetail = "refused: the executable could not be verified after exec"
-		return tr.written(held, tr.w.Write(r), true)
+		return tr.written(held, tr.write(r), true)
 	}
 	if r.Verified != nil && *r.Verified {
 		r.Action = ""
@@ -440,13 +480,13 @@ func (tr *Tracer) onExec(pid int) error {
 			// Second check, on what the kernel actually loaded, before
 			// its first instruction: racing the first check is useless.
 			_ = unix.Kill(pid, unix.SIGKILL)
-			return tr.written(held, tr.w.Write(r), true)
+			return tr.written(held, tr.write(r), true)
 		}
 	}
 	if _, ok := tr.procs[pid]; !ok {
 		tr.procs[pid] = time.Now()
 	}
-	err = tr.written(held, tr.w.Write(r), false)
+	err = tr.written(held, tr.write(r), false)
 	tr.resume(pid, 0)
 	return err
 }
@@ -493,7 +533,7 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 			r.TID = tid
 		}
 		ct.forkRecorded = true
-		werr = tr.written(trapped, tr.w.Write(r), false)
+		werr = tr.written(trapped, tr.write(r), false)
 	}
 	if _, ok := tr.held[child]; ok {
 		delete(tr.held, child)
@@ -584,9 +624,7 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 		if th.forkKind != "" {
 			tr.lostForks[th.tgid] = append(tr.lostForks[th.tgid], deadForker{tid, th.forkKind})
 			tr.setForkKind(th, "")
-			if err := tr.settle(); err != nil && tr.failed == nil {
-				tr.failed = err
-			}
+			_ = tr.settle() // a failed write has stopped the job
 		}
 		return
 	}
@@ -639,9 +677,7 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 		r.DurationMS = &d
 	}
 	if tr.failed == nil {
-		if err := tr.w.Write(r); err != nil {
-			tr.failed = err
-		}
+		_ = tr.write(r)
 	}
 }
 
@@ -672,7 +708,7 @@ func (tr *Tracer) adopt(child, parent int, kind string, tid int) error {
 		if tid > 0 && tid != parent {
 			r.TID = tid
 		}
-		err = tr.written(false, tr.w.Write(r), false)
+		err = tr.written(false, tr.write(r), false)
 	}
 	tr.resume(child, 0)
 	return err

@@ -78,3 +78,21 @@ func skipSyscall(tid int, errno unix.Errno) {
 		_ = unix.Kill(tid, unix.SIGKILL)
 	}
 }
+
+// clearCloneUntraced clears CLONE_UNTRACED in the flags of the clone at
+// whose seccomp stop tid is, so that the kernel attaches the child to this
+// tracer like any other (the kernel re-reads the registers after the
+// stop). It reports whether it succeeded.
+func clearCloneUntraced(tid int, abi string) bool {
+	var regs unix.PtraceRegs
+	if err := unix.PtraceGetRegs(tid, &regs); err != nil {
+		return false
+	}
+	// clone's first argument: rdi (x86_64, x32), ebx (i386).
+	if abi == "i386" {
+		regs.Rbx &^= unix.CLONE_UNTRACED
+	} else {
+		regs.Rdi &^= unix.CLONE_UNTRACED
+	}
+	return unix.PtraceSetRegs(tid, &regs) == nil
+}

@@ -100,8 +100,9 @@ type CallCounts struct {
 	// Unrecorded: answered without a record of its own, by design:
 	// AT_EXECVE_CHECK (runs nothing), a call that cannot be decoded
 	// (refused under notify), under ptrace an exec whose task could not
-	// be read at entry (its exec event records it) and a fork the
-	// kernel failed (ptrace records forks that happened).
+	// be read at entry (its exec event records it), a fork the kernel
+	// failed (ptrace records forks that happened) and a thread's clone
+	// trapped only for its CLONE_UNTRACED.
 	Unrecorded uint64
 	// Refused: answered with an error by exectrail (a policy, a task
 	// that cannot be inspected, an undecodable call, a record that could

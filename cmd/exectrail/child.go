@@ -38,6 +38,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/exectrail/exectrail/filter"
 	"golang.org/x/sys/unix"
@@ -52,7 +53,60 @@ type childArgs struct {
 	nnp     bool
 	ignored uint64
 	blocked uint64
-	argv    []string
+	// dropPtrace: take CAP_SYS_PTRACE away from the job, bounding set
+	// included (root with a policy or --user; see README Security).
+	dropPtrace bool
+	// user: run COMMAND as this user (--user); nil keeps exectrail's.
+	user *jobUser
+	argv []string
+}
+
+// jobUser is the identity --user gives the job.
+type jobUser struct {
+	uid, gid int
+	groups   []int
+}
+
+func (u *jobUser) encode() string {
+	if u == nil {
+		return "-"
+	}
+	s := strconv.Itoa(u.uid) + ":" + strconv.Itoa(u.gid) + ":"
+	for i, g := range u.groups {
+		if i > 0 {
+			s += ","
+		}
+		s += strconv.Itoa(g)
+	}
+	return s
+}
+
+func decodeJobUser(s string) (*jobUser, error) {
+	if s == "-" {
+		return nil, nil
+	}
+	f := strings.SplitN(s, ":", 3)
+	if len(f) != 3 {
+		return nil, errors.New("bad user argument")
+	}
+	u := &jobUser{}
+	var err error
+	if u.uid, err = strconv.Atoi(f[0]); err != nil {
+		return nil, err
+	}
+	if u.gid, err = strconv.Atoi(f[1]); err != nil {
+		return nil, err
+	}
+	if f[2] != "" {
+		for _, g := range strings.Split(f[2], ",") {
+			n, err := strconv.Atoi(g)
+			if err != nil {
+				return nil, err
+			}
+			u.groups = append(u.groups, n)
+		}
+	}
+	return u, nil
 }
 
 func (a childArgs) encode() []string {
@@ -60,14 +114,19 @@ func (a childArgs) encode() []string {
 	if a.nnp {
 		nnp = "1"
 	}
+	drop := "0"
+	if a.dropPtrace {
+		drop = "1"
+	}
 	return append([]string{childStageArg, a.mode,
 		strconv.Itoa(a.sockFD), nnp,
-		strconv.FormatUint(a.ignored, 16), strconv.FormatUint(a.blocked, 16), "--"}, a.argv...)
+		strconv.FormatUint(a.ignored, 16), strconv.FormatUint(a.blocked, 16),
+		drop, a.user.encode(), "--"}, a.argv...)
 }
 
 func decodeChildArgs(args []string) (childArgs, error) {
 	var a childArgs
-	if len(args) < 7 || args[5] != "--" {
+	if len(args) < 9 || args[7] != "--" {
 		return a, errors.New("bad child stage arguments")
 	}
 	a.mode, args = args[0], args[1:]
@@ -82,7 +141,11 @@ func decodeChildArgs(args []string) (childArgs, error) {
 	if a.blocked, err = strconv.ParseUint(args[3], 16, 64); err != nil {
 		return a, err
 	}
-	a.argv = args[5:]
+	a.dropPtrace = args[4] == "1"
+	if a.user, err = decodeJobUser(args[5]); err != nil {
+		return a, err
+	}
+	a.argv = args[7:]
 	return a, nil
 }
 
@@ -103,11 +166,22 @@ func childMain(args []string) int {
 		return exitSetup
 	}
 	ensureStdFDs()
-	path, code, err := lookPath(a.argv[0])
-	if err != nil {
-		unix.Close(a.sockFD)
-		errorf("%v", err)
-		return code
+	var path string
+	var code int
+	if a.user == nil {
+		if path, code, err = lookPath(a.argv[0]); err != nil {
+			unix.Close(a.sockFD)
+			errorf("%v", err)
+			return code
+		}
+	}
+	if a.dropPtrace {
+		// Before the filter: nothing of the job ever holds it.
+		if err := dropCapSysPtrace(); err != nil {
+			unix.Close(a.sockFD)
+			errorf("%v", err)
+			return exitSetup
+		}
 	}
 	if err := setupFilter(a); err != nil {
 		unix.Close(a.sockFD)
@@ -117,6 +191,18 @@ func childMain(args []string) int {
 		return exitSetup
 	}
 	unix.Close(a.sockFD)
+	if a.user != nil {
+		// After the filter, which root loads without no_new_privs; the
+		// command is then looked up as the user who will run it.
+		if err := switchUser(a.user); err != nil {
+			errorf("%v", err)
+			return exitSetup
+		}
+		if path, code, err = lookPath(a.argv[0]); err != nil {
+			errorf("%v", err)
+			return code
+		}
+	}
 
 	restoreSignalsForExec(a.ignored, a.blocked)
 	err = unix.Exec(path, a.argv, os.Environ())
@@ -184,6 +270,54 @@ func setupFilter(a childArgs) error {
 	}
 	_, err := installFilter(filter.Trace, a.nnp)
 	return err
+}
+
+// dropCapSysPtrace removes CAP_SYS_PTRACE from the calling thread — the
+// one that execs COMMAND — for good: from its bounding set (so no setuid
+// program or file capability gives it back), and from its inheritable,
+// ambient, permitted and effective sets. Without it, a root job cannot
+// ptrace exectrail, read or write its memory or take its fds
+// (exectrail is not dumpable).
+func dropCapSysPtrace() error {
+	if err := unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_SYS_PTRACE, 0, 0, 0); err != nil {
+		return fmt.Errorf("dropping CAP_SYS_PTRACE from the bounding set: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_LOWER, unix.CAP_SYS_PTRACE, 0, 0); err != nil && err != unix.EINVAL {
+		return fmt.Errorf("dropping CAP_SYS_PTRACE from the ambient set: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	bit := uint32(1) << (unix.CAP_SYS_PTRACE % 32)
+	i := unix.CAP_SYS_PTRACE / 32
+	data[i].Effective &^= bit
+	data[i].Permitted &^= bit
+	data[i].Inheritable &^= bit
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("dropping CAP_SYS_PTRACE: capset: %w", err)
+	}
+	return nil
+}
+
+// switchUser makes the process u: groups, then gid, then uid (every
+// thread; the real, effective and saved ids alike).
+func switchUser(u *jobUser) error {
+	groups := u.groups
+	if groups == nil {
+		groups = []int{}
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("--user: setgroups: %w", err)
+	}
+	if err := unix.Setresgid(u.gid, u.gid, u.gid); err != nil {
+		return fmt.Errorf("--user: setting gid %d: %w", u.gid, err)
+	}
+	if err := unix.Setresuid(u.uid, u.uid, u.uid); err != nil {
+		return fmt.Errorf("--user: setting uid %d: %w", u.uid, err)
+	}
+	return nil
 }
 
 // errSilent is a failure the supervisor has already reported.

@@ -82,7 +82,8 @@ func run(opt *options) int {
 		errorf("fcntl: %v", err)
 		return exitSetup
 	}
-	ca := childArgs{mode: opt.mode, sockFD: sp[1], nnp: os.Geteuid() != 0, ignored: ignored, blocked: blocked, argv: opt.argv}
+	ca := childArgs{mode: opt.mode, sockFD: sp[1], nnp: os.Geteuid() != 0, ignored: ignored, blocked: blocked,
+		dropPtrace: opt.dropPtrace, user: opt.user, argv: opt.argv}
 	attr := &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: []uintptr{0, 1, 2},
@@ -276,6 +277,20 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 			}
 		}
 	}
+	// stop ends the job on exectrail's own failure (the output, say):
+	// one error line, the job killed, status 125.
+	stop := func(err error) {
+		if fatal != nil {
+			return
+		}
+		fatal = err
+		errorf("%v; stopping the command", err)
+		if j.pidfd >= 0 {
+			_ = unix.PidfdSendSignal(j.pidfd, unix.SIGKILL, nil, 0)
+		}
+		startOrphanPhase()
+		signalLeftovers()
+	}
 	loopErr := j.loopErr
 	for {
 		select {
@@ -283,10 +298,18 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 			if !ok {
 				goto done
 			}
-			if j.loop != nil {
+			if j.loop != nil && fatal == nil {
 				// The notify backend sees only the exits of processes
 				// exectrail reaps itself: COMMAND and orphans.
-				j.writeExit(c)
+				if err := j.writeExit(c); err != nil {
+					if c.PID == j.pid {
+						rootStatus, rootDone = c.Status, true
+						unix.Close(j.pidfd)
+						j.pidfd = -1
+					}
+					stop(err)
+					continue
+				}
 			}
 			if c.PID == j.pid {
 				rootStatus, rootDone = c.Status, true
@@ -326,13 +349,7 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 		case err := <-loopErr:
 			loopErr = nil
 			if err != nil {
-				fatal = err
-				errorf("%v; stopping the command", err)
-				if j.pidfd >= 0 {
-					_ = unix.PidfdSendSignal(j.pidfd, unix.SIGKILL, nil, 0)
-				}
-				startOrphanPhase()
-				signalLeftovers()
+				stop(err)
 			}
 		case <-tick:
 			signalLeftovers()
@@ -378,7 +395,7 @@ done:
 }
 
 // writeExit records the end of a process exectrail reaped.
-func (j *job) writeExit(c supervisor.Reaped) {
+func (j *job) writeExit(c supervisor.Reaped) error {
 	r := &supervisor.Record{Event: supervisor.EventExit, PID: c.PID}
 	switch {
 	case c.Status.Exited():
@@ -387,13 +404,13 @@ func (j *job) writeExit(c supervisor.Reaped) {
 	case c.Status.Signaled():
 		r.Signal = signalName(c.Status.Signal())
 	default:
-		return
+		return nil
 	}
 	if c.PID == j.pid {
 		d := float64(time.Since(j.start).Microseconds()) / 1000
 		r.DurationMS = &d
 	}
-	_ = j.writer.Write(r)
+	return j.writer.Write(r)
 }
 
 // signalChild sends sigs to pid through a pidfd, after checking that pid is

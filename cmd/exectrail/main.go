@@ -17,6 +17,7 @@ import (
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/doctor"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/signkey"
+	"golang.org/x/sys/unix"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -46,6 +47,15 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == doctor.ProbeArg {
 		os.Exit(doctor.ProbeMain(os.Args[2:])) // exectrail doctor's probe children
+	}
+	// Before anything else, and so before any job exists: no process
+	// without CAP_SYS_PTRACE may read or write exectrail's memory, take
+	// its fds (pidfd_getfd: the seccomp listener) or trace it. Its own
+	// /proc/self stays readable to itself; the child stage regains
+	// dumpability at its exec, so the job is as readable as ever.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		errorf("making exectrail non-dumpable: %v", err)
+		os.Exit(exitSetup)
 	}
 	os.Exit(cliMain(os.Args[1:]))
 }

@@ -30,6 +30,7 @@ type runFlags struct {
 	verbose     bool
 	report      string // --report (report.go)
 	otlp        string // --otlp (otlp.go)
+	user        string // --user (user.go)
 
 	// --record, --record-input (record.go)
 	rec recordFlags
@@ -56,6 +57,7 @@ func newRunFlags() *runFlags {
 	fs.StringVar(&f.report, "report", "", "when the job ends, print a report of its records to stderr: tree, summary or markdown (--report alone: summary; write --report=KIND)")
 	fs.Lookup("report").NoOptDefVal = "summary"
 	fs.StringVar(&f.otlp, "otlp", "", "also send every record to the OpenTelemetry Collector at URL (OTLP/HTTP, e.g. http://127.0.0.1:4318): log records, and a trace with a span per process")
+	fs.StringVar(&f.user, "user", "", "as root: run COMMAND as USER[:GROUP] (a name or a number), out of the job's reach (see README Security)")
 	f.rec.define(fs)   // --record, --record-input (record.go)
 	f.trail.define(fs) // --sign-key (trail.go)
 	f.red.define(fs)   // --no-redact, --redact, --redact-env, --redact-key, --env (redact.go)
@@ -75,6 +77,10 @@ type options struct {
 	log       zerolog.Logger
 	report    *runReport // --report (report.go); nil without
 	otlp      *runOTLP   // --otlp (otlp.go); nil without
+	// user and dropPtrace: --user, and whether the job loses
+	// CAP_SYS_PTRACE (user.go).
+	user       *jobUser
+	dropPtrace bool
 
 	// --record (record.go); nil without
 	record *recordOptions
@@ -136,6 +142,9 @@ func (f *runFlags) validate() (*options, error) {
 		case "notify":
 			warnf("--backend notify enforces the policy only when an exec is requested; a hostile program can race that check (the kernel re-reads the path after it). Use --backend ptrace or auto for enforcement that cannot be raced")
 		}
+	}
+	if err := f.jobIdentity(opt); err != nil { // user.go
+		return nil, err
 	}
 	switch f.orphans {
 	case "kill", "wait":
@@ -261,6 +270,13 @@ func openOutput(path string) (int, error) {
 		fd, err := unix.FcntlInt(uintptr(std), unix.F_DUPFD_CLOEXEC, 3)
 		if err != nil {
 			return -1, fmt.Errorf("opening output: fd %d: %w", std, err)
+		}
+		if std > 2 {
+			// An fd given to exectrail for its records is not the job's:
+			// the job must not get it and write records of its own.
+			if _, err := unix.FcntlInt(uintptr(std), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+				return -1, fmt.Errorf("opening output: fd %d: %w", std, err)
+			}
 		}
 		return fd, nil
 	}
