@@ -776,3 +776,45 @@ func TestAttackInheritedFDs(t *testing.T) {
 		t.Errorf("the job's fds above 2:\n%s\nwant what exectrail inherited, less the records' fd 3:\n%s", got, want)
 	}
 }
+
+// --user runs the job as another user (its groups, or the one given),
+// needs root, and refuses what would not be another user.
+func TestUserFlag(t *testing.T) {
+	t.Parallel()
+	requireRoot(t)
+	t.Run("uidGid", func(t *testing.T) {
+		t.Parallel()
+		r := runTrail(t, Opts{Flags: []string{"--user", "4242424:4242425"}, Dir: "/", Timeout: ltTimeout}, "sh", "-c", "id -u; id -g; id -G")
+		if r.ExitCode != 0 || r.Stdout != "4242424\n4242425\n4242425\n" {
+			t.Errorf("--user 4242424:4242425: exit %d, id says %q; stderr %q", r.ExitCode, r.Stdout, r.Stderr)
+		}
+		if x := r.Execs(); len(x) == 0 || x[0].UID == nil || *x[0].UID != 4242424 {
+			t.Errorf("the records should say uid 4242424:\n%s", dump(r.Records))
+		}
+	})
+	t.Run("name", func(t *testing.T) {
+		t.Parallel()
+		r := runTrail(t, Opts{Flags: []string{"--user", "nobody"}, Dir: "/", Timeout: ltTimeout}, "id", "-u")
+		if r.ExitCode != 0 || r.Stdout != "65534\n" {
+			t.Errorf("--user nobody: exit %d, id -u says %q; stderr %q", r.ExitCode, r.Stdout, r.Stderr)
+		}
+	})
+	for _, bad := range []string{"no-such-user-exectrail", "root", "0", "4242424", "nobody:no-such-group-exectrail", ":1"} {
+		t.Run("bad_"+bad, func(t *testing.T) {
+			t.Parallel()
+			_, stderr, ws := ltRaw(t, "run", "--backend", backend, "--user", bad, "--", "true")
+			if !ws.Exited() || ws.ExitStatus() != exitSetupStatus {
+				t.Errorf("--user %q: status %v, want exit 125", bad, ws)
+			}
+			ltOneErrorLine(t, "--user "+bad, stderr)
+		})
+	}
+	t.Run("notRoot", func(t *testing.T) {
+		t.Parallel()
+		r := runTrail(t, Opts{Cred: ltNobody, Flags: []string{"--user", "nobody"}, Timeout: ltTimeout}, "true")
+		if r.ExitCode != exitSetupStatus || !strings.Contains(r.Stderr, "needs exectrail to run as root") {
+			t.Errorf("--user as nobody: exit %d, stderr %q; want 125 and why", r.ExitCode, r.Stderr)
+		}
+		ltOneErrorLine(t, "--user as nobody", r.Stderr)
+	})
+}
