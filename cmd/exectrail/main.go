@@ -4,6 +4,8 @@
 //	exectrail report [flags] LOG
 //	exectrail play [flags] FILE
 //	exectrail keygen FILE
+//	exectrail diff [flags] BASE NEW
+//	exectrail policy learn [flags] LOG...
 //	exectrail version
 //	exectrail doctor [--format json]
 //
@@ -27,6 +29,8 @@ const usage = `usage: exectrail run [flags] -- COMMAND [ARG...]
        exectrail report [flags] LOG   (see exectrail report --help)
        exectrail play [--speed N] [--idle-limit SECONDS] FILE
        exectrail keygen [--force] FILE   (an Ed25519 pair for run --sign-key)
+       exectrail diff [flags] BASE NEW  (see exectrail diff --help)
+       exectrail policy learn [flags] LOG... > job.policy
        exectrail version
        exectrail doctor [--format text|json]   (can exectrail work here? why not?)
 
@@ -76,6 +80,10 @@ func cliMain(args []string) int {
 		return doctorMain(args[1:]) // doctor.go
 	case "keygen":
 		return signkey.Keygen(args[1:], os.Stdout, os.Stderr)
+	case "diff":
+		return diffMain(args[1:]) // diff.go
+	case "policy":
+		return policyMain(args[1:]) // policy.go
 	case "version", "--version":
 		return versionMain(args[1:]) // version.go
 	case "help", "-h", "--help":

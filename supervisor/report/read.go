@@ -26,8 +26,13 @@ var ErrNoRecords = errors.New("no records")
 // a record (wrapping ErrNoRecords, with the Log describing what was read
 // instead); malformed lines, a truncated last line, seq gaps and a read
 // error after some records are reported in the Log.
-func Read(r io.Reader) (*Log, error) {
+func Read(r io.Reader) (*Log, error) { return ReadExecs(r, nil) }
+
+// ReadExecs is Read that also calls onExec (when not nil) for every exec
+// record, in log order, as the record is applied (see ExecEvent).
+func ReadExecs(r io.Reader, onExec func(*ExecEvent)) (*Log, error) {
 	b := newBuilder()
+	b.onExec = onExec
 	br := bufio.NewReaderSize(r, 1<<20)
 	var long []byte
 	tooLong := false
@@ -87,6 +92,9 @@ type builder struct {
 	hasLauncher bool
 	lastSeq     int64
 	verified    bool // some exec record carries "verified": ptrace
+
+	onExec func(*ExecEvent) // ReadExecs
+	event  ExecEvent
 }
 
 func newBuilder() *builder {
@@ -301,6 +309,9 @@ func (b *builder) exec(t int64) {
 	l := b.log
 	l.ExecAttempts++
 	denied := string(r.action) == actionDeny
+	if b.onExec != nil {
+		b.execEvent(p, t, denied)
+	}
 	if denied || len(r.errName) > 0 {
 		if denied {
 			l.DeniedExecs++
