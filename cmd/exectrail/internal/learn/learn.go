@@ -25,8 +25,8 @@ type Entry struct {
 	// Paths are the normalised paths it stands for (one, unless a
 	// normalisation made it a glob), Execs how often they ran, Script
 	// whether it is a script's interpreter.
-	Paths []string
-	Execs int
+	Paths  []string
+	Execs  int
 	Interp bool
 	// Fileless: a memfd or deleted program, admitted because a log shows
 	// it running.
