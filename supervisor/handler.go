@@ -537,7 +537,10 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 // Refuse applies the policy to r, an exec record: when the executable or
 // its interpreter is refused it marks r (action deny, error EPERM) and
 // returns true.
-func (h *Handler) Refuse(r *Record) bool {
+func (h *Handler) Refuse(r *Record) bool { return h.RefuseIn(r, nil) }
+
+// RefuseIn is Refuse for a process whose ancestry is a (see Ancestry).
+func (h *Handler) RefuseIn(r *Record, a *Ancestry) bool {
 	ex, in := File{Path: r.Executable}, File{Path: r.Interpreter}
 	if h.foreignNS(r) || r.MntNS == 0 && h.selfMntNS != 0 {
 		// Another mount namespace, or one that could not be read: the
@@ -546,7 +549,7 @@ func (h *Handler) Refuse(r *Record) bool {
 		ex.Outer = r.OuterPath
 		in.Foreign = r.InterpreterSameFile == nil || !*r.InterpreterSameFile
 	}
-	d := h.Policy.CheckFiles(ex, in)
+	d := h.Policy.CheckFilesIn(ex, in, a)
 	if !d.Deny {
 		return false
 	}

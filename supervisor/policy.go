@@ -21,6 +21,9 @@ import (
 type Policy struct {
 	rules    []rule
 	hasAllow bool
+	// within are the distinct ancestor patterns of "within" rules; an
+	// Ancestry says which of them a process's ancestry has matched.
+	within []glob
 }
 
 type rule struct {
@@ -29,6 +32,24 @@ type rule struct {
 	origin   string // "--deny", "policy.txt:7"
 	re       *regexp.Regexp
 	fileless bool // the pattern names fileless executables
+	// within is the index in Policy.within of the ancestor pattern the
+	// rule needs ("deny X within A"), -1 for a rule without one.
+	within int
+}
+
+// glob is a compiled ancestor pattern.
+type glob struct {
+	pattern  string
+	re       *regexp.Regexp
+	fileless bool
+}
+
+func (g *glob) match(path string) bool {
+	return (!isFileless(path) || g.fileless) && g.re.MatchString(path)
+}
+
+func namesFileless(pattern string) bool {
+	return strings.Contains(pattern, "/memfd:") || strings.Contains(pattern, " (deleted)")
 }
 
 // Empty reports whether the policy has no rules.
@@ -36,16 +57,93 @@ func (p *Policy) Empty() bool { return p == nil || len(p.rules) == 0 }
 
 // Add adds one pattern. origin says where it came from, for messages.
 func (p *Policy) Add(allow bool, pattern, origin string) error {
+	return p.AddWithin(allow, pattern, "", origin)
+}
+
+// AddWithin adds a pattern that applies only below a process whose
+// ancestry (see Ancestry) ran a program matching ancestor; an empty
+// ancestor makes it an ordinary rule. "deny X within A" refuses X there
+// and only there; "allow X within A" admits X there and only there.
+func (p *Policy) AddWithin(allow bool, pattern, ancestor, origin string) error {
 	re, err := compileGlob(pattern)
 	if err != nil {
 		return err
 	}
-	p.rules = append(p.rules, rule{allow: allow, pattern: pattern, origin: origin, re: re,
-		fileless: strings.Contains(pattern, "/memfd:") || strings.Contains(pattern, " (deleted)")})
+	r := rule{allow: allow, pattern: pattern, origin: origin, re: re, fileless: namesFileless(pattern), within: -1}
+	if ancestor != "" {
+		are, err := compileGlob(ancestor)
+		if err != nil {
+			return fmt.Errorf("within: %w", err)
+		}
+		r.within = len(p.within)
+		for i, g := range p.within {
+			if g.pattern == ancestor {
+				r.within = i
+			}
+		}
+		if r.within == len(p.within) {
+			p.within = append(p.within, glob{ancestor, are, namesFileless(ancestor)})
+		}
+	}
+	p.rules = append(p.rules, r)
 	if allow {
 		p.hasAllow = true
 	}
 	return nil
+}
+
+// HasWithin reports whether some rule depends on the ancestry.
+func (p *Policy) HasWithin() bool { return p != nil && len(p.within) > 0 }
+
+// Ancestry is what matters to a policy's "within" rules about a process:
+// for each ancestor pattern, the first program that matched it among
+// those the process and its ancestors ran — every successful exec of each
+// of them, up to the fork that led to the process. nil is an ancestry
+// with no match (the job's first process, or one whose start exectrail
+// did not see). An Ancestry is never changed once made, so a child
+// shares its parent's: forks cost nothing, and each exec costs one match
+// per ancestor pattern.
+type Ancestry struct {
+	matched []string // per Policy.within index; "" when none matched
+}
+
+// Extend returns the ancestry of a process after it exec'd executable
+// (whose interpreter, for a script, is interp), given a, its ancestry
+// before.
+func (p *Policy) Extend(a *Ancestry, executable, interp string) *Ancestry {
+	if !p.HasWithin() {
+		return a
+	}
+	var out *Ancestry
+	for i := range p.within {
+		if a.Matched(i) != "" {
+			continue
+		}
+		for _, path := range []string{executable, interp} {
+			if path != "" && p.within[i].match(path) {
+				if out == nil {
+					out = &Ancestry{matched: make([]string, len(p.within))}
+					if a != nil {
+						copy(out.matched, a.matched)
+					}
+				}
+				out.matched[i] = path
+				break
+			}
+		}
+	}
+	if out == nil {
+		return a
+	}
+	return out
+}
+
+// Matched is the program that matched ancestor pattern i, or "".
+func (a *Ancestry) Matched(i int) string {
+	if a == nil || i >= len(a.matched) {
+		return ""
+	}
+	return a.matched[i]
 }
 
 // PolicyError is an invalid pattern or policy line.
@@ -58,9 +156,10 @@ func (e *PolicyError) Error() string { return e.Origin + ": " + e.Err.Error() }
 func (e *PolicyError) Unwrap() error { return e.Err }
 
 // ReadPolicy adds the rules of a policy file: one rule a line, "allow
-// PATTERN" or "deny PATTERN" (separated by spaces or tabs); "#" at the
-// start of a line or after a blank starts a comment; blank lines are
-// ignored. Errors name the line.
+// PATTERN" or "deny PATTERN" (separated by spaces or tabs), optionally
+// followed by "within ANCESTOR" (see AddWithin; the last " within " of
+// the line separates them); "#" at the start of a line or after a blank
+// starts a comment; blank lines are ignored. Errors name the line.
 func (p *Policy) ReadPolicy(r io.Reader, name string) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
@@ -85,7 +184,18 @@ func (p *Policy) ReadPolicy(r io.Reader, name string) error {
 		default:
 			return &PolicyError{origin, fmt.Errorf("unknown verb %q (want allow or deny)", verb)}
 		}
-		if err := p.Add(allow, pat, origin); err != nil {
+		anc := ""
+		if m := withinWord.FindAllStringIndex(pat, -1); len(m) > 0 {
+			last := m[len(m)-1]
+			pat, anc = strings.TrimSpace(pat[:last[0]]), strings.TrimSpace(pat[last[1]:])
+			if pat == "" || anc == "" {
+				return &PolicyError{origin, fmt.Errorf("want \"%s PATTERN within ANCESTOR\", got %q", verb, line)}
+			}
+		} else if strings.HasPrefix(pat, "within ") || strings.HasPrefix(pat, "within\t") || pat == "within" ||
+			strings.HasSuffix(pat, " within") || strings.HasSuffix(pat, "\twithin") {
+			return &PolicyError{origin, fmt.Errorf("want \"%s PATTERN within ANCESTOR\", got %q", verb, line)}
+		}
+		if err := p.AddWithin(allow, pat, anc, origin); err != nil {
 			return &PolicyError{origin, err}
 		}
 	}
@@ -94,6 +204,9 @@ func (p *Policy) ReadPolicy(r io.Reader, name string) error {
 	}
 	return nil
 }
+
+// withinWord separates a rule's pattern from its ancestor pattern.
+var withinWord = regexp.MustCompile(`[ \t]+within[ \t]+`)
 
 // stripComment removes a comment — "#" at the start of the line or after
 // blank space — and the blank space around what is left. A "#" inside a
@@ -115,10 +228,16 @@ type Decision struct {
 }
 
 // Check decides on an exec of executable, whose interpreter (for a
-// script) is interp. An empty executable — the path led nowhere — is not
-// refused: the exec fails by itself.
+// script) is interp, by a process with no ancestry (see CheckIn).
 func (p *Policy) Check(executable, interp string) Decision {
 	return p.CheckFiles(File{Path: executable}, File{Path: interp})
+}
+
+// CheckIn decides on an exec of executable, whose interpreter (for a
+// script) is interp, by a process whose ancestry is a; "within" rules
+// apply only when a matched their ancestor pattern.
+func (p *Policy) CheckIn(executable, interp string, a *Ancestry) Decision {
+	return p.CheckFilesIn(File{Path: executable}, File{Path: interp}, a)
 }
 
 // File is an executable (or interpreter) as the policy judges it.
@@ -146,6 +265,13 @@ type File struct {
 //     file for exectrail: Path when it is not Foreign, or Outer. A name
 //     the job gave another file in its own namespace admits nothing.
 func (p *Policy) CheckFiles(executable, interp File) Decision {
+	return p.CheckFilesIn(executable, interp, nil)
+}
+
+// CheckFilesIn is CheckFiles for a process whose ancestry is a (see
+// Ancestry): "within" rules apply only when a matched their ancestor
+// pattern.
+func (p *Policy) CheckFilesIn(executable, interp File, a *Ancestry) Decision {
 	if p.Empty() || executable.Path == "" {
 		return Decision{}
 	}
@@ -156,18 +282,18 @@ func (p *Policy) CheckFiles(executable, interp File) Decision {
 		if f.Path == "" {
 			continue
 		}
-		if r := p.match(f.Path, false); r != nil {
-			return Decision{true, fmt.Sprintf("%s %s matches deny %q (%s)", f.what, f.Path, r.pattern, r.origin)}
+		if r := p.match(f.Path, false, a); r != nil {
+			return p.denied(f.what, f.Path, "", r, a)
 		}
 		if f.Outer != "" {
-			if r := p.match(f.Outer, false); r != nil {
-				return Decision{true, fmt.Sprintf("%s %s is %s outside the job's mount namespace, which matches deny %q (%s)", f.what, f.Path, f.Outer, r.pattern, r.origin)}
+			if r := p.match(f.Outer, false, a); r != nil {
+				return p.denied(f.what, f.Path, f.Outer, r, a)
 			}
 		}
 		if !p.hasAllow {
 			continue
 		}
-		if !f.Foreign && p.match(f.Path, true) != nil || f.Outer != "" && p.match(f.Outer, true) != nil {
+		if !f.Foreign && p.match(f.Path, true, a) != nil || f.Outer != "" && p.match(f.Outer, true, a) != nil {
 			continue
 		}
 		if f.Foreign {
@@ -178,11 +304,29 @@ func (p *Policy) CheckFiles(executable, interp File) Decision {
 	return Decision{}
 }
 
-func (p *Policy) match(path string, allow bool) *rule {
+// denied is the decision for a deny rule r matching a file shown as
+// path (outer: its path outside the job's mount namespace, when that is
+// what matched).
+func (p *Policy) denied(what, path, outer string, r *rule, a *Ancestry) Decision {
+	shown := path
+	if outer != "" {
+		shown = path + " is " + outer + " outside the job's mount namespace, which"
+	}
+	if r.within >= 0 {
+		return Decision{true, fmt.Sprintf("%s %s matches deny %q within %q, and an ancestor ran %s (%s)",
+			what, shown, r.pattern, p.within[r.within].pattern, a.Matched(r.within), r.origin)}
+	}
+	return Decision{true, fmt.Sprintf("%s %s matches deny %q (%s)", what, shown, r.pattern, r.origin)}
+}
+
+func (p *Policy) match(path string, allow bool, a *Ancestry) *rule {
 	fileless := isFileless(path)
 	for i := range p.rules {
 		r := &p.rules[i]
 		if r.allow != allow || (fileless && !r.fileless) {
+			continue
+		}
+		if r.within >= 0 && a.Matched(r.within) == "" {
 			continue
 		}
 		if r.re.MatchString(path) {

@@ -136,3 +136,87 @@ func TestShippedCIPolicy(t *testing.T) {
 		}
 	}
 }
+
+// "within" rules apply only when the ancestry matched their ancestor
+// pattern; the ancestry gathers every program of every ancestor.
+func TestPolicyWithin(t *testing.T) {
+	var p Policy
+	text := "deny /usr/**/bin/curl within /usr/bin/npm*\n" +
+		"allow /usr/bin/*\n" +
+		"allow /opt/tool within /usr/bin/make  # only make may run it\n" +
+		"deny /usr/bin/sh within /memfd:*\n"
+	if err := p.ReadPolicy(strings.NewReader(text), "p"); err != nil {
+		t.Fatal(err)
+	}
+	if !p.HasWithin() {
+		t.Fatal("HasWithin false")
+	}
+	var none *Ancestry
+	npm := p.Extend(none, "/usr/bin/npm-cli", "/usr/bin/node")
+	sh := p.Extend(npm, "/usr/bin/dash", "") // npm → sh: still below npm
+	mk := p.Extend(none, "/usr/bin/make", "")
+	both := p.Extend(mk, "/usr/bin/npm", "")
+	if p.Extend(none, "/usr/bin/ls", "") != none {
+		t.Error("an exec that matches no ancestor pattern must not make a new ancestry")
+	}
+	if p.Extend(npm, "/usr/bin/npm", "") != npm {
+		t.Error("a second match of the same pattern must keep the ancestry")
+	}
+	mem := p.Extend(none, "/memfd:x (deleted)", "")
+	anyMem := p.Extend(none, "/tmp/x (deleted)", "")
+	rows := []struct {
+		name string
+		exe  string
+		a    *Ancestry
+		deny bool
+	}{
+		{"curl outside npm", "/usr/bin/curl", none, false},
+		{"curl with npm the caller", "/usr/bin/curl", npm, true},
+		{"curl below npm, through a shell", "/usr/local/bin/curl", sh, true},
+		{"curl below make only", "/usr/bin/curl", mk, false},
+		{"curl below make and npm", "/usr/bin/curl", both, true},
+		{"ls below npm", "/usr/bin/ls", sh, false},
+		{"tool outside make", "/opt/tool", none, true},
+		{"tool below npm", "/opt/tool", npm, true},
+		{"tool below make", "/opt/tool", mk, false},
+		{"sh below a memfd", "/usr/bin/sh", mem, true},
+		{"sh below a deleted file: the pattern names memfds only", "/usr/bin/sh", anyMem, false},
+	}
+	for _, r := range rows {
+		d := p.CheckIn(r.exe, "", r.a)
+		if d.Deny != r.deny {
+			t.Errorf("%s: CheckIn(%s) = %+v, want deny %v", r.name, r.exe, d, r.deny)
+		}
+	}
+	d := p.CheckIn("/usr/bin/curl", "", sh)
+	if want := `executable /usr/bin/curl matches deny "/usr/**/bin/curl" within "/usr/bin/npm*", and an ancestor ran /usr/bin/npm-cli (p:1)`; d.Reason != want {
+		t.Errorf("reason %q, want %q", d.Reason, want)
+	}
+	// Check is CheckIn with no ancestry.
+	if p.Check("/usr/bin/curl", "").Deny || !p.Check("/opt/tool", "").Deny {
+		t.Error("Check must apply no within rule")
+	}
+}
+
+func TestReadPolicyWithinErrors(t *testing.T) {
+	for _, r := range []struct{ text, want string }{
+		{"deny /usr/bin/curl within\n", "want \"deny PATTERN within ANCESTOR\""},
+		{"deny within /usr/bin/npm\n", "want \"deny PATTERN within ANCESTOR\""},
+		{"deny /usr/bin/curl within npm\n", "within: pattern \"npm\" is not absolute"},
+		{"allow /usr/bin/curl within /usr/[bin\n", "unterminated"},
+	} {
+		var p Policy
+		err := p.ReadPolicy(strings.NewReader(r.text), "p")
+		if err == nil || !strings.Contains(err.Error(), r.want) || !strings.HasPrefix(err.Error(), "p:1: ") {
+			t.Errorf("%q: %v, want p:1: …%s", r.text, err, r.want)
+		}
+	}
+	// The last " within " separates: a pattern may hold the word.
+	var p Policy
+	if err := p.ReadPolicy(strings.NewReader("deny /opt/a within b within /usr/bin/make\n"), "p"); err != nil {
+		t.Fatal(err)
+	}
+	if !p.CheckIn("/opt/a within b", "", p.Extend(nil, "/usr/bin/make", "")).Deny {
+		t.Error("pattern with the word within not parsed as the text before the last within")
+	}
+}

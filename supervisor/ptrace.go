@@ -55,6 +55,11 @@ type Tracer struct {
 	// replaced by an exec) in a fork: the best guess at who forked a
 	// held child whose event never came.
 	lostForks map[int][]deadForker
+	// ancestry of every traced process, for the policy's "within"
+	// rules: inherited at the fork, extended at each exec. Kept only
+	// when the policy has such rules (and, for a process that died in a
+	// fork, until its child is adopted).
+	ancestry map[int]*Ancestry
 	// failed is set when the output failed: every tracee is killed then,
 	// and from then on every tracee that stops is killed.
 	failed error
@@ -96,7 +101,7 @@ func (tr *Tracer) setForkKind(th *tracee, kind string) {
 func NewTracer(w *Writer, h *Handler, log zerolog.Logger) *Tracer {
 	return &Tracer{w: w, h: h, log: log,
 		threads: map[int]*tracee{}, procs: map[int]time.Time{}, held: map[int]int{}, firstSeen: map[int]time.Time{},
-		lostForks: map[int][]deadForker{}}
+		lostForks: map[int][]deadForker{}, ancestry: map[int]*Ancestry{}}
 }
 
 // Run attaches to root (which must not have loaded its filter yet), calls
@@ -215,7 +220,9 @@ func (tr *Tracer) onStop(tid int, ws unix.WaitStatus) error {
 			if n := len(tr.deadForkers); n > 0 {
 				p := tr.deadForkers[n-1]
 				tr.deadForkers = tr.deadForkers[:n-1]
-				return tr.adopt(tid, p.pid, p.kind, 0)
+				err := tr.adopt(tid, p.pid, p.kind, 0)
+				delete(tr.ancestry, p.pid)
+				return err
 			}
 			// Its parent is exiting and not yet reaped: wait for it.
 			tr.held[tid] = -2
@@ -319,7 +326,7 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 			tr.resume(tid, 0)
 			return nil
 		}
-		if tr.h.Refuse(r) {
+		if tr.h.RefuseIn(r, tr.ancestry[th.tgid]) {
 			// First check, at entry: the exec never starts.
 			f := false
 			r.Verified = &f
@@ -476,11 +483,16 @@ func (tr *Tracer) onExec(pid int) error {
 	}
 	if r.Verified != nil && *r.Verified {
 		r.Action = ""
-		if tr.h.Refuse(r) {
+		if tr.h.RefuseIn(r, tr.ancestry[pid]) {
 			// Second check, on what the kernel actually loaded, before
 			// its first instruction: racing the first check is useless.
 			_ = unix.Kill(pid, unix.SIGKILL)
 			return tr.written(held, tr.write(r), true)
+		}
+		if tr.h.Policy.HasWithin() {
+			// Each program a process runs counts for it and for the
+			// children it forks from now on.
+			tr.ancestry[pid] = tr.h.Policy.Extend(tr.ancestry[pid], r.Executable, r.Interpreter)
 		}
 	}
 	if _, ok := tr.procs[pid]; !ok {
@@ -523,6 +535,7 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 			kind = map[int]string{unix.PTRACE_EVENT_FORK: "fork", unix.PTRACE_EVENT_VFORK: "vfork", unix.PTRACE_EVENT_CLONE: "clone"}[event]
 		}
 		ct.tgid = child
+		tr.inherit(child, th.tgid)
 		tr.procs[child] = time.Now()
 		if t0, ok := tr.firstSeen[child]; ok {
 			tr.procs[child] = t0
@@ -660,7 +673,10 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 		}
 	}
 	if !adopted && forkKind != "" {
+		// Its ancestry stays until the child is adopted.
 		tr.deadForkers = append(tr.deadForkers, deadForker{tid, forkKind})
+	} else {
+		delete(tr.ancestry, tid)
 	}
 	r := &Record{Event: EventExit, PID: tid}
 	if ws.Exited() {
@@ -686,6 +702,15 @@ type deadForker struct {
 	kind string
 }
 
+// inherit gives child the ancestry of parent, as it is at the fork.
+func (tr *Tracer) inherit(child, parent int) {
+	if a := tr.ancestry[parent]; a != nil {
+		tr.ancestry[child] = a
+	} else {
+		delete(tr.ancestry, child)
+	}
+}
+
 // adopt writes the fork record of child, whose parent's fork event never
 // came, and lets it run. tid, when known and not the parent's leader, is
 // the thread that forked it.
@@ -702,6 +727,9 @@ func (tr *Tracer) adopt(child, parent int, kind string, tid int) error {
 	}
 	delete(tr.firstSeen, child)
 	tr.procs[child] = start
+	if parent > 0 {
+		tr.inherit(child, parent)
+	}
 	var err error
 	if parent > 0 {
 		r := &Record{Event: EventFork, PID: parent, ChildPID: child, Kind: kind}

@@ -140,6 +140,9 @@ func (f *runFlags) validate() (*options, error) {
 			// Enforcement needs the post-exec check only ptrace has.
 			opt.mode = "trace"
 		case "notify":
+			if pol.HasWithin() {
+				return nil, errors.New("\"within\" rules need the ptrace backend, which follows every fork (use --backend ptrace or auto)")
+			}
 			warnf("--backend notify enforces the policy only when an exec is requested; a hostile program can race that check (the kernel re-reads the path after it). Use --backend ptrace or auto for enforcement that cannot be raced")
 		}
 	}
