@@ -287,18 +287,21 @@ func terminalWidth(fd int) int {
 // may be a terminal, a pipe or text), which is read back and reported on
 // stderr once the job has ended.
 type runReport struct {
-	kind    string
+	kind    string       // tree, summary or markdown; "" for a step summary only
+	extra   reportExtras // --report-file, --step-summary, --baseline (summary.go)
 	copy    *os.File
 	line    []byte // scratch for one JSON line
 	copyErr error  // the error that stopped the copy
 }
 
 // newRunReport validates a --report value and opens the copy; nil when
-// kind is "".
-func newRunReport(kind string) (*runReport, error) {
+// kind is "" and no step summary is due (see reportExtras).
+func newRunReport(kind string, extra reportExtras) (*runReport, error) {
 	switch kind {
 	case "":
-		return nil, nil
+		if extra.summary == "" {
+			return nil, nil
+		}
 	case "tree", "summary", "markdown":
 	default:
 		return nil, fmt.Errorf("unknown --report %q (want tree, summary or markdown)", kind)
@@ -308,7 +311,7 @@ func newRunReport(kind string) (*runReport, error) {
 		return nil, fmt.Errorf("--report: keeping a copy of the records: %w", err)
 	}
 	_ = os.Remove(file.Name())
-	return &runReport{kind: kind, copy: file}, nil
+	return &runReport{kind: kind, extra: extra, copy: file}, nil
 }
 
 // attach makes w copy every record to the report's file.
@@ -350,10 +353,10 @@ func (r *runReport) print() {
 	if err != nil {
 		return // no record: nothing ran
 	}
-	fmt.Fprintf(os.Stderr, "── exectrail report ──\n")
-	if err := writeReport(os.Stderr, l, r.kind, defaultWidth(r.kind, 2), 0, "", 10, -1); err != nil {
-		warnf("--report: %v", err)
+	if r.kind != "" {
+		r.printReport(l) // summary.go
 	}
+	r.printStepSummary(l) // summary.go
 }
 
 // looksLikeCast reports whether the input starts with an asciicast v2

@@ -28,9 +28,10 @@ type runFlags struct {
 	killGrace   time.Duration
 	readTimeout time.Duration
 	verbose     bool
-	report      string // --report (report.go)
-	otlp        string // --otlp (otlp.go)
-	user        string // --user (user.go)
+	report      string           // --report (report.go)
+	otlp        string           // --otlp (otlp.go)
+	user        string           // --user (user.go)
+	extras      reportExtraFlags // --report-file, --step-summary, --baseline (summary.go)
 
 	// --record, --record-input (record.go)
 	rec recordFlags
@@ -58,9 +59,10 @@ func newRunFlags() *runFlags {
 	fs.Lookup("report").NoOptDefVal = "summary"
 	fs.StringVar(&f.otlp, "otlp", "", "also send every record to the OpenTelemetry Collector at URL (OTLP/HTTP, e.g. http://127.0.0.1:4318): log records, and a trace with a span per process")
 	fs.StringVar(&f.user, "user", "", "as root: run COMMAND as USER[:GROUP] (a name or a number), out of the job's reach (see README Security)")
-	f.rec.define(fs)   // --record, --record-input (record.go)
-	f.trail.define(fs) // --sign-key (trail.go)
-	f.red.define(fs)   // --no-redact, --redact, --redact-env, --redact-key, --env (redact.go)
+	f.extras.define(fs) // --report-file, --step-summary, --baseline (summary.go)
+	f.rec.define(fs)    // --record, --record-input (record.go)
+	f.trail.define(fs)  // --sign-key (trail.go)
+	f.red.define(fs)    // --no-redact, --redact, --redact-env, --redact-key, --env (redact.go)
 	fs.Usage = func() {}
 	return f
 }
@@ -189,7 +191,11 @@ func (f *runFlags) validate() (*options, error) {
 		return nil, err
 	}
 	opt.env = f.red.env
-	rep, err := newRunReport(f.report) // --report (report.go)
+	extras, kind, err := f.extras.options(f.report) // summary.go
+	if err != nil {
+		return nil, err
+	}
+	rep, err := newRunReport(kind, extras) // --report (report.go)
 	if err != nil {
 		return nil, err
 	}
