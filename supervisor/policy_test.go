@@ -126,10 +126,13 @@ func TestShippedCIPolicy(t *testing.T) {
 	}
 	for exe, deny := range map[string]bool{
 		"/usr/bin/curl": true, "/usr/local/bin/wget": true, "/usr/bin/nc.openbsd": true,
-		"/tmp/payload": true, "/home/ci/Downloads/x/tool": true, "/memfd:x (deleted)": true,
+		"/home/ci/Downloads/x/tool": true, "/memfd:x (deleted)": true,
 		"/home/ci/build/a.out (deleted)":                 true,
 		"/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2": true, "/usr/lib/ld-musl-x86_64.so.1": true,
+		"/usr/lib/git-core/git-remote-https": true, "/usr/bin/git": false,
 		"/usr/bin/make": false, "/usr/bin/gcc": false, "/home/ci/build/a.out": false,
+		// go test's binaries, and a checkout under /tmp.
+		"/tmp/go-build123/b001/m.test": false, "/tmp/checkout/hello": false,
 	} {
 		if got := p.Check(exe, "").Deny; got != deny {
 			t.Errorf("%s: deny %v, want %v", exe, got, deny)
