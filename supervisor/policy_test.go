@@ -223,3 +223,23 @@ func TestReadPolicyWithinErrors(t *testing.T) {
 		t.Error("pattern with the word within not parsed as the text before the last within")
 	}
 }
+
+func FuzzReadPolicy(f *testing.F) {
+	for _, s := range []string{"deny /usr/bin/curl within /usr/bin/npm*\n", "allow /a within b within /c # x\n", "deny within\n", "allow /x within /memfd:*\n"} {
+		f.Add(s, "/usr/bin/curl", "/usr/bin/npm")
+	}
+	f.Fuzz(func(t *testing.T, text, exe, anc string) {
+		var p Policy
+		if err := p.ReadPolicy(strings.NewReader(text), "f"); err != nil {
+			if !strings.HasPrefix(err.Error(), "f") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+			return
+		}
+		a := p.Extend(nil, anc, "")
+		_ = p.CheckIn(exe, anc, a)
+		if p.Extend(a, anc, "") != a {
+			t.Error("extending with the same program again changed the ancestry")
+		}
+	})
+}

@@ -97,7 +97,8 @@ func (n *Normalizer) ApplyGlob(s string) (pat string, changed bool) {
 }
 
 // EscapeGlob escapes the pattern characters of a policy glob (* ? [ \),
-// and "#" (a comment after a blank) so that the result matches exactly s.
+// "#" (a comment after a blank) and the w of a " within" (which starts a
+// rule's ancestor pattern) so that the result matches exactly s.
 // U+FFFD, which stands for a byte that was not UTF-8 in the record,
 // control characters, which cannot be written on one line, and blanks at
 // either end, which a policy line loses, become ? (one character of any
@@ -108,7 +109,8 @@ func EscapeGlob(s string) string {
 	start := len(s) - len(strings.TrimLeft(s, " "))
 	for i, c := range s {
 		switch {
-		case c == '*' || c == '?' || c == '[' || c == '\\' || c == '#':
+		case c == '*' || c == '?' || c == '[' || c == '\\' || c == '#',
+			c == 'w' && i > 0 && s[i-1] == ' ' && strings.HasPrefix(s[i:], "within"):
 			b.WriteByte('\\')
 			b.WriteRune(c)
 		case c == '\uFFFD' || c < ' ' || c == 0x7f, c == ' ' && (i < start || i >= end):
