@@ -107,3 +107,44 @@ func TestPolicyWithin(t *testing.T) {
 		t.Errorf("--backend notify with a within rule: exit %d, stderr %q; want 125 and why", n.ExitCode, n.Stderr)
 	}
 }
+
+// The README's example on the real npm: curl refused in an npm script,
+// and only there.
+func TestPolicyWithinNpm(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/usr/bin/npm"); err != nil {
+		t.Skip("npm is not installed here: not covered")
+	}
+	dir := resolveCanon(t, t.TempDir())
+	if err := os.WriteFile(filepath.Join(dir, "package.json"),
+		[]byte(`{"name":"m","version":"1.0.0","private":true,"scripts":{"fetch":"curl --version"}}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pol := filepath.Join(dir, "npm.policy")
+	if err := os.WriteFile(pol, []byte("deny /usr/**/bin/curl within /usr/**/npm/bin/npm-cli.js\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := "auto"
+	if backend == "ptrace" {
+		b = "ptrace"
+	}
+	env := append(os.Environ(), "npm_config_update_notifier=false", "npm_config_cache="+filepath.Join(dir, ".npm"), "npm_config_offline=true")
+	r := runTrail(t, Opts{Dir: dir, Env: env, Flags: []string{"--backend", b, "--policy", pol}},
+		"sh", "-c", "curl --version | head -1; npm run -s fetch; echo npm-exit=$?")
+	outside, inside := 0, 0
+	for _, rec := range r.ExecsOf("/usr/bin/curl") {
+		if rec.Action == "deny" {
+			inside++
+			if !strings.Contains(rec.ErrorDetail, "an ancestor ran /usr/") || !strings.Contains(rec.ErrorDetail, "npm-cli.js") {
+				t.Errorf("refusal detail %q", rec.ErrorDetail)
+			}
+		} else if rec.Error == "" {
+			outside++
+		}
+	}
+	if outside != 1 || inside == 0 || !strings.HasPrefix(r.Stdout, "curl ") || strings.Count(r.Stdout, "curl ") != 1 ||
+		strings.Contains(r.Stdout, "npm-exit=0") {
+		t.Errorf("curl outside npm: %d ran; inside: %d refused; want 1 and at least 1\nstdout:\n%s\nstderr:\n%s\n%s",
+			outside, inside, r.Stdout, r.Stderr, dump(r.Execs()))
+	}
+}
