@@ -85,7 +85,7 @@ func TestStepSummary(t *testing.T) {
 	// --report=tree --report-file: the tree in the file.
 	r = runTrail(t, Opts{Dir: dir, Flags: []string{"--report=tree", "--report-file", rf, "--step-summary=off"}}, "./build.sh")
 	got, _ = os.ReadFile(rf)
-	if !strings.Contains(string(got), "  PID") || !strings.Contains(string(got), dir+"/hello") || strings.Contains(string(got), "###") ||
+	if !strings.Contains(string(got), "PID   TIME  EXIT  PROCESS\n") || !strings.Contains(string(got), dir+"/hello") || strings.Contains(string(got), "###") ||
 		strings.Contains(r.Stderr, reportRule) {
 		t.Errorf("--report=tree --report-file: file %q, stderr %q", got, r.Stderr)
 	}
