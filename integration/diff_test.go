@@ -93,7 +93,7 @@ func TestDiffRealBuilds(t *testing.T) {
 	fetch := diffBuild(t, dir, "FETCH=1")
 
 	// Two runs of the unchanged build: nothing to say, exit 0.
-	out, errOut, code := runReport(t, "diff", base.Log, same.Log)
+	out, errOut, code := runReport(t, "diff", base.LogPath, same.LogPath)
 	if code != 0 || !strings.Contains(out, "no change") || errOut != "" {
 		t.Errorf("diff of two unchanged builds: exit %d, want 0 and \"no change\"\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
@@ -102,7 +102,7 @@ func TestDiffRealBuilds(t *testing.T) {
 	fetchSh := dir + "/fetch.sh #!/usr/bin/dash"
 	// Text: the new programs, the new edges, and the chain of ancestors
 	// of the curl edge, outermost first.
-	out, errOut, code = runReport(t, "diff", base.Log, fetch.Log)
+	out, errOut, code = runReport(t, "diff", base.LogPath, fetch.LogPath)
 	if code != 1 {
 		t.Fatalf("diff with curl added: exit %d, want 1\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
@@ -127,7 +127,7 @@ func TestDiffRealBuilds(t *testing.T) {
 	}
 
 	// Markdown.
-	md, _, code := runReport(t, "diff", "--markdown", base.Log, fetch.Log)
+	md, _, code := runReport(t, "diff", "--markdown", base.LogPath, fetch.LogPath)
 	for _, want := range []string{
 		"### exectrail diff", "#### New programs (2)", "- <code>/usr/bin/curl</code> (1 exec)",
 		"#### New edges (2)", "- <code>" + fetchSh + "</code> → <code>/usr/bin/curl</code> (1 exec)",
@@ -142,7 +142,7 @@ func TestDiffRealBuilds(t *testing.T) {
 	}
 
 	// JSON, field by field.
-	js, _, code := runReport(t, "diff", "--format", "json", base.Log, fetch.Log)
+	js, _, code := runReport(t, "diff", "--format", "json", base.LogPath, fetch.LogPath)
 	if code != 1 {
 		t.Errorf("diff --format json: exit %d, want 1", code)
 	}
@@ -189,7 +189,7 @@ func TestDiffRealBuilds(t *testing.T) {
 	gz := filepath.Join(t.TempDir(), "fetch.jsonl.gz")
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	raw, err := os.ReadFile(fetch.Log)
+	raw, err := os.ReadFile(fetch.LogPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestDiffRealBuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exectrail, "diff", "--format", "json", "-", gz)
-	cmd.Stdin, _ = os.Open(base.Log)
+	cmd.Stdin, _ = os.Open(base.LogPath)
 	gzOut, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Errorf("diff - LOG.gz: %v, want exit 1", err)
@@ -210,11 +210,11 @@ func TestDiffRealBuilds(t *testing.T) {
 	}
 
 	// Only removals: exit 0, unless --fail-on-removed.
-	out, _, code = runReport(t, "diff", fetch.Log, base.Log)
+	out, _, code = runReport(t, "diff", fetch.LogPath, base.LogPath)
 	if code != 0 || !strings.Contains(out, "Programs gone (2)") || !strings.Contains(out, "  - /usr/bin/curl") {
 		t.Errorf("diff NEW BASE: exit %d, want 0 and the gone programs:\n%s", code, out)
 	}
-	if _, _, code = runReport(t, "diff", "--fail-on-removed", fetch.Log, base.Log); code != 1 {
+	if _, _, code = runReport(t, "diff", "--fail-on-removed", fetch.LogPath, base.LogPath); code != 1 {
 		t.Errorf("diff --fail-on-removed NEW BASE: exit %d, want 1", code)
 	}
 }
@@ -225,25 +225,25 @@ func TestDiffNormalizeAndCounts(t *testing.T) {
 	t.Parallel()
 	a, b := diffCheckout(t), diffCheckout(t)
 	ra, rb := diffBuild(t, a), diffBuild(t, b)
-	out, _, code := runReport(t, "diff", ra.Log, rb.Log)
+	out, _, code := runReport(t, "diff", ra.LogPath, rb.LogPath)
 	if code != 1 || !strings.Contains(out, "  + "+b+"/hello") || !strings.Contains(out, "  - "+a+"/hello") {
 		t.Errorf("two checkouts: exit %d, want 1 with %s/hello new and %s/hello gone:\n%s", code, b, a, out)
 	}
 	norm := `/tmp/exectrail-checkout-[0-9]+=/CHECKOUT`
-	out, errOut, code := runReport(t, "diff", "--normalize", norm, ra.Log, rb.Log)
+	out, errOut, code := runReport(t, "diff", "--normalize", norm, ra.LogPath, rb.LogPath)
 	if code != 0 {
 		t.Errorf("two checkouts, normalised: exit %d, want 0\n%s%s", code, out, errOut)
 	}
 
 	five := diffBuild(t, a, "N=5")
-	if out, _, code = runReport(t, "diff", ra.Log, five.Log); code != 0 {
+	if out, _, code = runReport(t, "diff", ra.LogPath, five.LogPath); code != 0 {
 		t.Errorf("hello 5 times instead of once, no --count-factor: exit %d, want 0\n%s", code, out)
 	}
-	out, _, code = runReport(t, "diff", "--count-factor", "3", ra.Log, five.Log)
+	out, _, code = runReport(t, "diff", "--count-factor", "3", ra.LogPath, five.LogPath)
 	if code != 1 || !strings.Contains(out, "  + "+a+"/hello  1 → 5\n") {
 		t.Errorf("--count-factor 3: exit %d, want 1 and hello 1 → 5:\n%s", code, out)
 	}
-	out, _, code = runReport(t, "diff", "--count-factor", "3", five.Log, ra.Log)
+	out, _, code = runReport(t, "diff", "--count-factor", "3", five.LogPath, ra.LogPath)
 	if code != 0 || !strings.Contains(out, "  - "+a+"/hello  5 → 1\n") {
 		t.Errorf("--count-factor 3, fewer: exit %d, want 0 and hello 5 → 1:\n%s", code, out)
 	}
@@ -256,7 +256,7 @@ func TestDiffToleratesOtherRecords(t *testing.T) {
 	t.Parallel()
 	dir := diffCheckout(t)
 	base := diffBuild(t, dir)
-	raw, err := os.ReadFile(base.Log)
+	raw, err := os.ReadFile(base.LogPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestDiffToleratesOtherRecords(t *testing.T) {
 	if err := os.WriteFile(other, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{base.Log, other}, {other, base.Log}} {
+	for _, args := range [][]string{{base.LogPath, other}, {other, base.LogPath}} {
 		out, errOut, code := runReport(t, append([]string{"diff"}, args...)...)
 		if code != 0 || errOut != "" {
 			t.Errorf("diff %v: exit %d, want 0\n%s%s", args, code, out, errOut)
@@ -315,13 +315,13 @@ func TestPolicyLearnRoundTrip(t *testing.T) {
 	t.Parallel()
 	dir := diffCheckout(t)
 	first := diffBuild(t, dir)
-	policy, errOut, code := runReport(t, "policy", "learn", first.Log)
+	policy, errOut, code := runReport(t, "policy", "learn", first.LogPath)
 	if code != 0 {
 		t.Fatalf("policy learn: exit %d\n%s", code, errOut)
 	}
 	for _, want := range []string{
 		"# exectrail policy learned by `exectrail policy learn` at ",
-		"#   " + first.Log + " (",
+		"#   " + first.LogPath + " (",
 		"allow " + dir + "/build.sh  # 1 exec\n",
 		"allow /usr/bin/dash  # script interpreter\n",
 		"allow " + dir + "/hello  # 1 exec\n",
@@ -376,7 +376,7 @@ func TestPolicyLearnRoundTrip(t *testing.T) {
 	// --normalize writes the replacement as a glob: the policy learned
 	// in one checkout admits the build in another.
 	other := diffCheckout(t)
-	policy, _, code = runReport(t, "policy", "learn", "--normalize", `/tmp/exectrail-checkout-[0-9]+=/tmp/exectrail-checkout-*`, first.Log)
+	policy, _, code = runReport(t, "policy", "learn", "--normalize", `/tmp/exectrail-checkout-[0-9]+=/tmp/exectrail-checkout-*`, first.LogPath)
 	if code != 0 || !strings.Contains(policy, "allow /tmp/exectrail-checkout-*/hello  # 1 exec; normalised from "+dir+"/hello\n") {
 		t.Errorf("policy learn --normalize: exit %d\n%s", code, policy)
 	}

@@ -149,7 +149,7 @@ type Run struct {
 	Stderr   string
 	ExitCode int            // -1 when killed by a signal
 	Signal   syscall.Signal // when killed by a signal
-	Log      string         // the records file, kept until the test ends
+	LogPath  string         // the records file, kept until the test ends
 }
 
 // Execs returns the exec records.
@@ -235,7 +235,7 @@ func runTrail(t *testing.T, o Opts, argv ...string) *Run {
 	if ctx.Err() != nil {
 		t.Fatalf("exectrail %q did not finish within %v\nstderr: %s", argv, timeout, stderr.String())
 	}
-	r := &Run{Stdout: stdout.String(), Stderr: stderr.String(), Log: out}
+	r := &Run{Stdout: stdout.String(), Stderr: stderr.String(), LogPath: out}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
