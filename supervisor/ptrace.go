@@ -493,6 +493,11 @@ func (tr *Tracer) onExec(pid int) error {
 			// Each program a process runs counts for it and for the
 			// children it forks from now on.
 			tr.ancestry[pid] = tr.h.Policy.Extend(tr.ancestry[pid], r.Executable, r.Interpreter)
+			if r.OuterPath != "" {
+				// In another mount namespace: the file's name for
+				// exectrail counts too.
+				tr.ancestry[pid] = tr.h.Policy.Extend(tr.ancestry[pid], r.OuterPath, "")
+			}
 		}
 	}
 	if _, ok := tr.procs[pid]; !ok {
