@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"syscall"
@@ -229,12 +230,25 @@ func readSignals(fd int, out chan<- forwardedSignal) {
 	var b [8]byte
 	for {
 		n, err := unix.Read(fd, b[:])
-		if err == unix.EAGAIN || err == unix.EINTR {
-			_, _ = unix.Poll(pfd, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			if _, err := unix.Poll(pfd, -1); err != nil && err != unix.EINTR {
+				warnf("waiting for signals to forward: %v; no more are forwarded", os.NewSyscallError("poll", err))
+				return
+			}
 			continue
 		}
 		if err != nil || n != 8 {
-			continue
+			// The handlers write 8 bytes at once (atomic in a pipe): any
+			// other outcome — EOF, an error — will not get better by
+			// trying again.
+			if err == nil {
+				err = fmt.Errorf("read %d bytes, want 8", n)
+			}
+			warnf("reading signals to forward: %v; no more are forwarded", err)
+			return
 		}
 		sig := int32(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
 		code := int32(uint32(b[4]) | uint32(b[5])<<8 | uint32(b[6])<<16 | uint32(b[7])<<24)
