@@ -190,7 +190,13 @@ func childMain(args []string) int {
 		}
 		return exitSetup
 	}
-	unix.Close(a.sockFD)
+	// The socket stays open until the exec (CLOEXEC): should it fail, the
+	// supervisor says why — or, when it was exectrail that refused the
+	// exec because its output failed, says that alone (one error line).
+	if _, err := unix.FcntlInt(uintptr(a.sockFD), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+		unix.Close(a.sockFD)
+		a.sockFD = -1
+	}
 	if a.user != nil {
 		// After the filter, which root loads without no_new_privs; the
 		// command is then looked up as the user who will run it.
@@ -211,7 +217,10 @@ func childMain(args []string) int {
 		// script.
 		err = unix.Exec("/bin/sh", append([]string{"sh", path}, a.argv[1:]...), os.Environ())
 	}
-	errorf("%s: %v", a.argv[0], err)
+	msg := fmt.Sprintf("%s: %v", a.argv[0], err)
+	if a.sockFD < 0 || unix.Sendmsg(a.sockFD, append([]byte{'X'}, msg...), nil, nil, 0) != nil {
+		errorf("%s", msg)
+	}
 	if err == unix.ENOENT {
 		return exitNotFound
 	}

@@ -6,7 +6,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/doctor"
@@ -28,9 +27,7 @@ func doctorMain(args []string) int {
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Println("usage: exectrail doctor [--format text|json]")
-			fmt.Println("Checks whether exectrail can work here and says why not; exit 0 when at least one backend works, 1 otherwise.")
-			fs.PrintDefaults()
+			printHelp("usage: exectrail doctor [--format text|json]\nChecks whether exectrail can work here and says why not; exit 0 when at least one backend works, 1 otherwise.\n", fs)
 			return 0
 		}
 		errorf("doctor: %v", err)

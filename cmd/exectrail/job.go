@@ -27,6 +27,10 @@ type job struct {
 	setupFailed bool
 	start       time.Time
 	rec         *recorder // --record (record.go); nil without
+
+	// sock is exectrail's end of the child stage's socket, on which it
+	// says why its exec of COMMAND failed ('X' and the error).
+	sock int
 }
 
 func run(opt *options) int {
@@ -165,7 +169,8 @@ func run(opt *options) int {
 			_, _ = unix.Write(sp[0], []byte{'G'})
 		}
 	}
-	unix.Close(sp[0])
+	j.sock = sp[0]
+	defer unix.Close(sp[0])
 	return j.wait(reaped, sigs)
 }
 
@@ -392,6 +397,9 @@ done:
 	// --record (record.go): the rest of the output, then the terminal
 	// restored, before exectrail exits or dies of COMMAND's signal.
 	j.rec.finish()
+	if fatal == nil {
+		j.printExecError()
+	}
 	j.opt.report.print() // --report (report.go): every record is written by now
 	j.opt.otlp.finish()  // --otlp (otlp.go): the export flushed, and its counts
 	if fatal != nil || !rootDone || j.setupFailed {
@@ -406,6 +414,26 @@ done:
 		return exitSignalShift + int(sig)
 	}
 	return exitSetup
+}
+
+// printExecError prints why the child stage's exec of COMMAND failed, if
+// it did. (Not when exectrail's output failed: then it was exectrail that
+// refused the exec, and the output error is the one line to print.)
+func (j *job) printExecError() {
+	buf := make([]byte, 4096)
+	for {
+		n, _, _, _, err := unix.Recvmsg(j.sock, buf, nil, unix.MSG_DONTWAIT)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return
+		}
+		if buf[0] == 'X' {
+			errorf("%s", buf[1:n])
+			return
+		}
+	}
 }
 
 // writeExit records the end of a process exectrail reaped.

@@ -14,11 +14,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/doctor"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/signkey"
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,16 +28,54 @@ import (
 var version = "dev"
 
 const usage = `usage: exectrail run [flags] -- COMMAND [ARG...]
-       exectrail report [flags] LOG   (see exectrail report --help)
-       exectrail play [--speed N] [--idle-limit SECONDS] FILE
-       exectrail keygen [--force] FILE   (an Ed25519 pair for run --sign-key)
-       exectrail diff [flags] BASE NEW  (see exectrail diff --help)
-       exectrail policy learn [flags] LOG... > job.policy
-       exectrail version
-       exectrail doctor [--format text|json]   (can exectrail work here? why not?)
+
+Runs COMMAND and records every process it runs (see README.md for the
+records and the exit statuses).
 
 run flags:
 `
+
+// command is one subcommand: what `exectrail --help` lists about it, and
+// its main, which takes the arguments after its name.
+type command struct {
+	name, args, summary string
+	main                func(args []string) int
+}
+
+// commands are the subcommands, in the order the help lists them. A new
+// subcommand is one more line here.
+var commands = []command{
+	{"run", "[flags] -- COMMAND [ARG...]", "run COMMAND, recording every process it runs", runMain},
+	{"report", "[flags] LOG", "the process tree, a summary, markdown or a timeline of a record log", reportMain},
+	{"play", "[flags] FILE", "replay a session recorded with run --record", playMain},             // play.go
+	{"version", "", "print exectrail's version, commit, Go, libseccomp and linking", versionMain}, // version.go
+	{"doctor", "[--format text|json]", "can exectrail work here? why not?", doctorMain},           // doctor.go
+	{"keygen", "[--force] FILE", "make an Ed25519 pair for run --sign-key", keygenMain},
+	{"diff", "[flags] BASE NEW", "what changed between two record logs", diffMain},             // diff.go
+	{"policy", "learn [flags] LOG...", "write a policy from what record logs ran", policyMain}, // policy.go
+	{"help", "[COMMAND]", "list the subcommands, or show COMMAND's flags", nil},                // helpMain (a cycle otherwise)
+}
+
+// writeCommands writes the list of subcommands, one line each.
+func writeCommands(w io.Writer) {
+	fmt.Fprintf(w, "usage: exectrail COMMAND [ARG...]\n\ncommands:\n")
+	width := 0
+	for _, c := range commands {
+		width = max(width, len(c.name)+1+len(c.args))
+	}
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name+" "+c.args, c.summary)
+	}
+	fmt.Fprintf(w, "\nexectrail help COMMAND (or exectrail COMMAND --help) shows its flags.\n")
+}
+
+// printHelp writes a subcommand's --help, its text and its flags, all to
+// stdout.
+func printHelp(text string, fs *pflag.FlagSet) {
+	fmt.Print(text)
+	fs.SetOutput(os.Stdout)
+	fs.PrintDefaults()
+}
 
 func init() {
 	// Keep main on the process's main thread: the child stage must exec
@@ -66,31 +106,55 @@ func main() {
 
 func cliMain(args []string) int {
 	if len(args) == 0 {
-		errorf("no subcommand (want run, report, play, doctor or version); see exectrail run --help")
+		errorf("no subcommand")
+		writeCommands(os.Stderr)
 		return exitSetup
 	}
 	switch args[0] {
-	case "run":
-		return runMain(args[1:])
-	case "report":
-		return reportMain(args[1:])
-	case "play":
-		return playMain(args[1:]) // play.go
-	case "doctor":
-		return doctorMain(args[1:]) // doctor.go
-	case "keygen":
-		return signkey.Keygen(args[1:], os.Stdout, os.Stderr)
-	case "diff":
-		return diffMain(args[1:]) // diff.go
-	case "policy":
-		return policyMain(args[1:]) // policy.go
-	case "version", "--version":
-		return versionMain(args[1:]) // version.go
-	case "help", "-h", "--help":
-		fmt.Print(usage)
-		newRunFlags().fs.PrintDefaults()
-		return 0
+	case "-h", "--help":
+		return helpMain(args[1:])
+	case "--version":
+		return versionMain(args[1:])
 	}
-	errorf("unknown subcommand %q (want run, report, play, doctor or version)", args[0])
+	if c := lookupCommand(args[0]); c != nil {
+		if c.main == nil {
+			return helpMain(args[1:])
+		}
+		return c.main(args[1:])
+	}
+	errorf("unknown subcommand %q (exectrail --help lists them)", args[0])
 	return exitSetup
 }
+
+func lookupCommand(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+// helpMain is `exectrail help [COMMAND]`: the list of subcommands, or
+// COMMAND --help.
+func helpMain(args []string) int {
+	switch {
+	case len(args) == 0:
+		writeCommands(os.Stdout)
+		return 0
+	case len(args) > 1:
+		errorf("help: want at most one COMMAND, got %d arguments", len(args))
+		return exitSetup
+	case args[0] == "help":
+		writeCommands(os.Stdout)
+		return 0
+	}
+	c := lookupCommand(args[0])
+	if c == nil {
+		errorf("help: unknown subcommand %q (exectrail --help lists them)", args[0])
+		return exitSetup
+	}
+	return c.main([]string{"--help"})
+}
+
+func keygenMain(args []string) int { return signkey.Keygen(args, os.Stdout, os.Stderr) }

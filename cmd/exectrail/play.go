@@ -32,8 +32,7 @@ func playMain(args []string) int {
 	idle := fs.String("idle-limit", "", "shorten every pause longer than this to this (seconds, or a duration such as 1.5s); default: the file's idle_time_limit, if any")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Print(playUsage)
-			fs.PrintDefaults()
+			printHelp(playUsage, fs)
 			return 0
 		}
 		errorf("play: %v", err)

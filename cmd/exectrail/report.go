@@ -68,8 +68,7 @@ func reportMain(args []string) int {
 	f := newReportFlags()
 	if err := f.fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Print(reportUsage)
-			f.fs.PrintDefaults()
+			printHelp(reportUsage, f.fs)
 			return 0
 		}
 		errorf("report: %v", err)

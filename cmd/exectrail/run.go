@@ -100,8 +100,7 @@ func runMain(args []string) int {
 	f := newRunFlags()
 	if err := f.fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Print(usage)
-			f.fs.PrintDefaults()
+			printHelp(usage, f.fs)
 			return 0
 		}
 		errorf("run: %v", err)

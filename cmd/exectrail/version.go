@@ -142,6 +142,10 @@ func (d buildDetails) print(w io.Writer) {
 }
 
 func versionMain(args []string) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Print("usage: exectrail version\n\nPrints exectrail's version, commit, Go, libseccomp and linking.\n")
+		return 0
+	}
 	if len(args) > 0 {
 		errorf("version takes no arguments")
 		return exitSetup
