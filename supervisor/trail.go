@@ -238,7 +238,9 @@ func (w *Writer) chained(r *Record, line []byte) {
 	if t == nil {
 		return
 	}
-	t.chain.Add(line)
+	if len(line) > 0 { // nothing for a record held back (writer_fold.go)
+		t.chain.Add(line)
+	}
 	t.counts[r.Event]++
 	if r.Action == ActionDeny {
 		t.denied++

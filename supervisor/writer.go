@@ -70,6 +70,8 @@ type Writer struct {
 	calls callCounters
 	// Redaction and the environment diff (writer_redact.go).
 	red redactState
+	// fold, when set, folds PATH misses in text (writer_fold.go).
+	fold *pathFold
 }
 
 // NewWriter returns a Writer that writes to out. out should not buffer:
@@ -120,6 +122,13 @@ func (w *Writer) Write(r *Record) error {
 	switch w.format {
 	case FormatText:
 		w.buf.b = appendText(w.buf.b, out)
+		if w.fold != nil { // writer_fold.go
+			if err := w.writeHeld(out); err != nil {
+				w.unwritten()
+				return err
+			}
+			w.buf.b = w.fold.take(out, w.buf.b)
+		}
 	case FormatECS:
 		w.ecs.encode(out)
 	default:

@@ -117,6 +117,9 @@ func run(opt *options) int {
 	// \r\n, and every exec record becomes a marker in the cast.
 	j.writer = supervisor.NewWriter(j.rec.sink(opt.outFD), opt.format)
 	j.writer.SetRedactor(opt.redactor) // redact.go
+	if opt.foldMisses {
+		j.writer.FoldPathMisses()
+	}
 	j.rec.observe(j.writer)
 	opt.report.attach(j.writer) // --report (report.go)
 	opt.otlp.attach(j.writer)   // --otlp (otlp.go)
@@ -393,6 +396,11 @@ done:
 		if fatal == nil {
 			fatal = err
 		}
+	}
+	// Text lines held back by the folding of PATH misses.
+	if err := j.writer.Flush(); err != nil && fatal == nil {
+		fatal = err
+		errorf("%v", err)
 	}
 	// --record (record.go): the rest of the output, then the terminal
 	// restored, before exectrail exits or dies of COMMAND's signal.

@@ -54,7 +54,7 @@ func newRunFlags() *runFlags {
 	fs.StringVar(&f.orphans, "orphans", "kill", "what happens to processes still running when COMMAND exits: kill (SIGTERM, then SIGKILL after --kill-grace) or wait (keep recording until they exit)")
 	fs.DurationVar(&f.killGrace, "kill-grace", 2*time.Second, "with --orphans=kill, how long leftover processes get between SIGTERM and SIGKILL")
 	fs.DurationVar(&f.readTimeout, "read-timeout", supervisor.DefaultReadTimeout, "refuse an exec whose memory or files cannot be read within this time")
-	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log supervisor diagnostics to stderr")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log supervisor diagnostics to stderr, and show each PATH miss in text (not folded)")
 	fs.StringVar(&f.report, "report", "", "when the job ends, print a report of its records to stderr: tree, summary or markdown (--report alone: summary; write --report=KIND)")
 	fs.Lookup("report").NoOptDefVal = "summary"
 	fs.StringVar(&f.otlp, "otlp", "", "also send every record to the OpenTelemetry Collector at URL (OTLP/HTTP, e.g. http://127.0.0.1:4318): log records, and a trace with a span per process")
@@ -83,6 +83,10 @@ type options struct {
 	// CAP_SYS_PTRACE (user.go).
 	user       *jobUser
 	dropPtrace bool
+
+	// foldMisses: text folds PATH misses into the exec they lead to
+	// (not with -v).
+	foldMisses bool
 
 	// --record (record.go); nil without
 	record *recordOptions
@@ -161,6 +165,7 @@ func (f *runFlags) validate() (*options, error) {
 	if f.killGrace < 0 {
 		return nil, errors.New("--kill-grace must not be negative")
 	}
+	opt.foldMisses = !f.verbose
 	level := zerolog.WarnLevel
 	if f.verbose {
 		level = zerolog.DebugLevel
