@@ -54,14 +54,26 @@ type Resolution struct {
 	// deleted file) the kernel's "/memfd:x (deleted)" form. Empty when the
 	// path does not lead to a file.
 	Executable string
-	// Interpreter is the canonical path of a #! script's interpreter.
+	// Interpreter is, for a #! script, the canonical path of the program
+	// the kernel finally runs: the end of the chain when the script's
+	// interpreter is itself a script (what /proc/PID/exe shows after).
 	Interpreter string
+	// Chain is the scripts between Executable and Interpreter, in the
+	// order the kernel goes through them: empty unless the interpreter
+	// of the script is a script too.
+	Chain []string
 	// Errno is the error the exec will fail with, when that is known
 	// (ENOENT, ENOTDIR, EACCES, ENOEXEC, ELOOP, ENAMETOOLONG, EBADF); 0
 	// when the exec is expected to succeed.
 	Errno unix.Errno
 	// Detail says, for people, why Errno was predicted.
 	Detail string
+	// AfterOpen: Errno comes from loading the opened file (its format,
+	// a script's interpreter), which the kernel does after copying the
+	// arguments, not from finding and opening it.
+	AfterOpen bool
+	// script: the file is a #! script with an interpreter named.
+	script bool
 	// File is the identity of the file Executable names, and Interp that
 	// of the interpreter; zero when unknown.
 	File, Interp FileIdentity
@@ -134,6 +146,14 @@ func (r *Resolver) Resolve(t *Task, tgid int, cred Cred, req ExecRequest) Resolu
 	if res.longName {
 		res.Executable = r.longName(t, tgid, req, res.File)
 	}
+	if res.script && req.DirFD != unix.AT_FDCWD && (len(req.Path) == 0 || req.Path[0] != '/') {
+		// The kernel names the file /dev/fd/N[/PATH]; when N is
+		// close-on-exec the interpreter could not open that name, and
+		// binfmt_script refuses the script (BINPRM_FLAGS_PATH_INACCESSIBLE).
+		if cloexec, ok := fdCloexec(t, req.DirFD); ok && cloexec {
+			res.Errno, res.Detail, res.AfterOpen = unix.ENOENT, "a #! script run through a close-on-exec file descriptor (fexecve with O_CLOEXEC): its interpreter could not open /dev/fd/N", true
+		}
+	}
 	return res
 }
 
@@ -166,10 +186,25 @@ func (r *Resolver) longName(t *Task, tgid int, req ExecRequest, f FileIdentity) 
 	return strings.TrimSuffix(d, "/") + "/" + base
 }
 
+// fdCloexec reads whether the task's descriptor fd is close-on-exec, from
+// the flags line of its fdinfo (octal, O_CLOEXEC included).
+func fdCloexec(t *Task, fd int) (cloexec, ok bool) {
+	b, err := t.ReadFile("fdinfo/" + strconv.Itoa(fd))
+	if err != nil {
+		return false, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, found := strings.CutPrefix(line, "flags:"); found {
+			flags, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			return err == nil && flags&unix.O_CLOEXEC != 0, err == nil
+		}
+	}
+	return false, false
+}
+
 // examine judges the file open at fd. fs is its filesystem's statfs when
 // open already read it, else nil.
-func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs_t, depth int) Resolution {
-	var res Resolution
+func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs_t, depth int) (res Resolution) {
 	exe, err := readlinkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd))
 	if err == nil {
 		res.Executable = exe
@@ -206,6 +241,8 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs
 		res.Errno, res.Detail = unix.EACCES, "on a noexec mount"
 		return res
 	}
+	// Opened: what fails from here on fails in loading it.
+	defer func() { res.AfterOpen = res.Errno != 0 }()
 	head, ok := readHead(fd)
 	if !ok {
 		// Execute-only file we cannot read: the format stays unknown.
@@ -251,6 +288,7 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs
 		res.Errno, res.Detail = unix.EACCES, "#! line names no interpreter"
 		return res
 	}
+	res.script = true
 	if depth >= maxInterpDepth {
 		res.Errno, res.Detail = unix.ELOOP, "interpreters nested too deeply"
 		return res
@@ -263,6 +301,10 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs
 	defer unix.Close(ifd)
 	sub := r.examine(t, tgid, cred, ifd, ifs, depth+1)
 	res.Interpreter, res.Interp = sub.Executable, sub.File
+	if sub.Interpreter != "" {
+		// The interpreter is a script: the kernel goes on to its own.
+		res.Interpreter, res.Interp, res.Chain = sub.Interpreter, sub.Interp, append([]string{sub.Executable}, sub.Chain...)
+	}
 	if sub.Errno != 0 {
 		res.Errno, res.Detail = sub.Errno, "interpreter "+string(interp)+": "+sub.Detail
 	}

@@ -110,6 +110,7 @@ func TestResolveSelf(t *testing.T) {
 		flags      int
 		exe        string // "": not checked
 		interp     string
+		chain      []string // the scripts between exe and interp
 		errno      syscall.Errno
 		skipKernel bool // the kernel cannot be asked the same way
 	}{
@@ -137,12 +138,18 @@ func TestResolveSelf(t *testing.T) {
 		{
 			name: "empty interpreter", path: "./empty-interp", exe: dir + "/empty-interp", errno: unix.EACCES,
 		},
-		{name: "script as interpreter", path: "./script-via-script", exe: dir + "/script-via-script", interp: dir + "/script"},
-		{name: "chain of 4 scripts", path: "./chain3", exe: dir + "/chain3", interp: dir + "/chain2"},
+		// interp is what the kernel finally runs; chain, the scripts
+		// between.
+		{name: "script as interpreter", path: "./script-via-script", exe: dir + "/script-via-script", interp: sh, chain: []string{dir + "/script"}},
+		{name: "chain of 4 scripts", path: "./chain3", exe: dir + "/chain3", interp: sh, chain: []string{dir + "/chain2", dir + "/chain1", dir + "/chain0"}},
 		{
-			name: "chain of 5 scripts", path: "./chain4", exe: dir + "/chain4", interp: dir + "/chain3",
+			name: "chain of 5 scripts", path: "./chain4", exe: dir + "/chain4", interp: sh,
+			chain: []string{dir + "/chain3", dir + "/chain2", dir + "/chain1", dir + "/chain0"},
 		},
-		{name: "chain of 6 scripts", path: "./chain5", exe: dir + "/chain5", interp: dir + "/chain4", errno: unix.ELOOP},
+		// Too deep: the last script reached, whose interpreter is not
+		// looked at.
+		{name: "chain of 6 scripts", path: "./chain5", exe: dir + "/chain5", interp: dir + "/chain0",
+			chain: []string{dir + "/chain4", dir + "/chain3", dir + "/chain2", dir + "/chain1"}, errno: unix.ELOOP},
 		{name: "/proc/self/exe", path: "/proc/self/exe", exe: self},
 		{name: "empty path", path: "", errno: unix.ENOENT, skipKernel: true},
 		{name: "PATH_MAX", path: "/" + strings.Repeat("a", PathMax-1), errno: unix.ENAMETOOLONG},
@@ -161,6 +168,9 @@ func TestResolveSelf(t *testing.T) {
 			}
 			if res.Interpreter != c.interp {
 				t.Errorf("Interpreter = %q, want %q", res.Interpreter, c.interp)
+			}
+			if strings.Join(res.Chain, " ") != strings.Join(c.chain, " ") {
+				t.Errorf("Chain = %q, want %q", res.Chain, c.chain)
 			}
 			if !c.skipKernel {
 				if got := kernelErrno(t, c.path); got != c.errno {
@@ -195,7 +205,19 @@ func TestResolveFDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	fd, dfd := int(f.Fd()), int(d.Fd())
+	// os.Open's descriptors are close-on-exec: through those the kernel
+	// refuses a script (ENOENT). Copies without the flag run it.
+	cfd, cdfd := int(f.Fd()), int(d.Fd())
+	fd, err := unix.Dup(cfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	dfd, err := unix.Dup(cdfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dfd)
 
 	for _, c := range []struct {
 		name   string
@@ -209,6 +231,9 @@ func TestResolveFDs(t *testing.T) {
 		{"AT_EMPTY_PATH, AT_FDCWD", ExecRequest{DirFD: unix.AT_FDCWD, Flags: unix.AT_EMPTY_PATH}, "", "", unix.ENOENT},
 		{"empty path without AT_EMPTY_PATH", ExecRequest{DirFD: fd}, "", "", unix.ENOENT},
 		{"dirfd", ExecRequest{DirFD: dfd, Path: []byte("script")}, dir + "/script", sh, 0},
+		{"AT_EMPTY_PATH, close-on-exec", ExecRequest{DirFD: cfd, Flags: unix.AT_EMPTY_PATH}, dir + "/script", sh, unix.ENOENT},
+		{"dirfd, close-on-exec", ExecRequest{DirFD: cdfd, Path: []byte("script")}, dir + "/script", sh, unix.ENOENT},
+		{"close-on-exec dirfd ignored for an absolute path", ExecRequest{DirFD: cdfd, Path: []byte(dir + "/script")}, dir + "/script", sh, 0},
 		{"dirfd, bad fd", ExecRequest{DirFD: 987, Path: []byte("script")}, "", "", unix.EBADF},
 		{"dirfd ignored for an absolute path", ExecRequest{DirFD: 987, Path: []byte(dir + "/script")}, dir + "/script", sh, 0},
 		{"/proc/self/fd/N", ExecRequest{DirFD: unix.AT_FDCWD, Path: []byte("/proc/self/fd/" + strconv.Itoa(fd))}, dir + "/script", sh, 0},

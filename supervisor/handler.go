@@ -191,11 +191,21 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 	}
 	if pathOK {
 		req.Path = r.Path
+		var e2big unix.Errno
+		var e2bigDetail string
+		if r.Error == "" && r.ReadError == "" && !r.ArgvTruncated {
+			e2big, e2bigDetail = argSpace(t, mem, c, r, envAddr, req)
+		}
 		res := h.Resolver.Resolve(t, id.Tgid, id.Cred(t), req)
-		r.Executable, r.Interpreter = res.Executable, res.Interpreter
+		r.Executable, r.Interpreter, r.InterpreterChain = res.Executable, res.Interpreter, res.Chain
 		r.file, r.interp = res.File, res.Interp
-		if res.Errno != 0 {
+		switch {
+		case res.Errno != 0 && (e2big == 0 || !res.AfterOpen):
+			// The file is opened before the arguments are copied: its
+			// failures come first; those of loading it come after.
 			r.setErr(res.Errno, res.Detail)
+		case e2big != 0:
+			r.setErr(e2big, e2bigDetail)
 		}
 	}
 	h.fillCgroup(t, r, id.CgroupID)
@@ -502,7 +512,7 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		// another thread, a script nobody predicted, or no entry stop at
 		// all. Ask the kernel's own copy of the filename which file it
 		// opened.
-		r.Executable, r.Interpreter = exe, ""
+		r.Executable, r.Interpreter, r.InterpreterChain = exe, "", nil
 		mem := &procfs.ProcessMemory{TID: pid}
 		fn, err := procfs.ExecFilename(t, mem)
 		if err != nil {
@@ -517,7 +527,24 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		}
 		res := h.Resolver.Resolve(t, pid, id.Cred(t), procfs.ExecRequest{DirFD: unix.AT_FDCWD, Path: fn})
 		if res.Errno == 0 && res.Interpreter == exe {
-			r.Executable, r.Interpreter = res.Executable, exe
+			r.Executable, r.Interpreter, r.InterpreterChain = res.Executable, exe, res.Chain
+		}
+	}
+	if r.ReadError != "" {
+		// What the caller hid before the exec (a non-dumpable process)
+		// the new program may show: once path, argv and cwd are all
+		// known, nothing is missing any more, and read_error would
+		// only mislead.
+		if r.Cwd == "" {
+			if cwd, err := t.Readlink("cwd"); err == nil {
+				r.Cwd = cwd
+			}
+		}
+		if r.PidNS == 0 || r.MntNS == 0 {
+			h.fillNamespaces(t, r)
+		}
+		if !r.PathUnknown && !r.ArgvTruncated && r.Cwd != "" {
+			r.ReadError = ""
 		}
 	}
 	if r.Interpreter == "" && r.Executable == exe {
@@ -550,6 +577,15 @@ func (h *Handler) RefuseIn(r *Record, a *Ancestry) bool {
 		in.Foreign = r.InterpreterSameFile == nil || !*r.InterpreterSameFile
 	}
 	d := h.Policy.CheckFilesIn(ex, in, a)
+	for _, s := range r.InterpreterChain {
+		if d.Deny {
+			break
+		}
+		// Each script of the chain runs too, as an interpreter.
+		if d = h.Policy.CheckFilesIn(File{Path: s, Foreign: in.Foreign}, File{}, a); d.Deny {
+			d.Reason = "interpreter " + strings.TrimPrefix(d.Reason, "executable ")
+		}
+	}
 	if !d.Deny {
 		return false
 	}

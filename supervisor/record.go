@@ -137,6 +137,12 @@ const (
 	FieldEnvTruncated = "env_truncated"
 )
 
+// Exec record fields for a script whose interpreter is a script.
+const (
+	FieldInterpreterChain    = "interpreter_chain"
+	FieldInterpreterChainHex = "interpreter_chain_hex"
+)
+
 // Record is one event. Only the fields that apply to its Event are
 // written; byte-string fields keep the tracee's bytes exactly (see the
 // writers for how non-UTF-8 is represented).
@@ -238,4 +244,10 @@ type Record struct {
 	EnvBase  uint64
 	EnvSet   [][]byte
 	EnvUnset [][]byte
+
+
+	// InterpreterChain: for a script whose interpreter is a script, the
+	// scripts between Executable and Interpreter (the program the kernel
+	// finally runs), in the order the kernel goes through them.
+	InterpreterChain []string
 }

@@ -252,6 +252,20 @@ func appendJSON(l zerolog.Logger, r *Record) {
 		if r.Interpreter != "" {
 			e = strField(e, FieldInterpreter, FieldInterpreterHex, r.Interpreter)
 		}
+		if len(r.InterpreterChain) > 0 {
+			e = e.Strs(FieldInterpreterChain, r.InterpreterChain)
+			valid := true
+			for _, s := range r.InterpreterChain {
+				valid = valid && utf8.ValidString(s)
+			}
+			if !valid {
+				hx := make([]string, len(r.InterpreterChain))
+				for i, s := range r.InterpreterChain {
+					hx[i] = hex.EncodeToString([]byte(s))
+				}
+				e = e.Strs(FieldInterpreterChainHex, hx)
+			}
+		}
 		if r.HasUID {
 			e = e.Int(FieldUID, r.UID)
 		}
@@ -397,6 +411,10 @@ func appendText(b []byte, r *Record) []byte {
 		if r.Interpreter != "" {
 			b = append(b, " [interp "...)
 			b = appendPrintable(b, r.Interpreter)
+			for _, s := range r.InterpreterChain {
+				b = append(b, " via "...)
+				b = appendPrintable(b, s)
+			}
 			b = append(b, ']')
 		}
 		if string(r.Path) != r.Executable {
