@@ -16,8 +16,8 @@ import (
 
 // feDethreadC: rounds of (threads fork in a loop; once each has forked,
 // the main thread execs this program again). The new image reaps every
-// child the old one left, so a child left stopped hangs it. Each child
-// prints nothing and exits 0.
+// child the old one left (a forker killed before its waitpid leaves one),
+// so a child left stopped hangs it. Each child prints nothing and exits 0.
 const feDethreadC = `#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,6 +40,10 @@ static void *forker(void *arg) {
 			counted = 1;
 			atomic_fetch_add(&forked, 1);
 		}
+		/* One child at a time: no storm of zombies to starve the
+		   machine's other processes of pids. */
+		if (p > 0)
+			waitpid(p, NULL, 0);
 	}
 	return NULL;
 }

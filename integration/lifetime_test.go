@@ -239,7 +239,8 @@ func TestExitStatusErrors(t *testing.T) {
 		{"unknownBackend", []string{"run", "-o", out, "--backend", "ebpf", "--", "true"}, 125},
 		{"unknownOrphans", []string{"run", "-o", out, "--orphans", "maybe", "--", "true"}, 125},
 		{"unopenableOutput", []string{"run", "-o", filepath.Join(dir, "no", "such", "dir"), "--", "true"}, 125},
-		{"noSubcommand", nil, 125},
+		// exectrail alone (125, an error line and then the list of
+		// subcommands): TestCLIHelpAndUsage.
 		{"unknownSubcommand", []string{"frobnicate"}, 125},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
