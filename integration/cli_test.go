@@ -34,7 +34,7 @@ func cliRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 // cliSubcommands are the subcommands `exectrail --help` must list.
-var cliSubcommands = []string{"run", "report", "play", "version", "doctor", "help"}
+var cliSubcommands = []string{"run", "report", "play", "version", "doctor", "keygen", "help"}
 
 func TestCLIHelpAndUsage(t *testing.T) {
 	t.Parallel()
@@ -77,6 +77,7 @@ func TestCLIHelpAndUsage(t *testing.T) {
 		{args: []string{"help", "version"}, help: true, want: "usage: exectrail version"},
 		{args: []string{"doctor", "--help"}, help: true, want: "--format"},
 		{args: []string{"help", "doctor"}, help: true, want: "--format"},
+		{args: []string{"help", "keygen"}, help: true, want: "--force"},
 		{args: []string{"version"}, help: true, want: "exectrail "},
 		{args: []string{"version", "extra"}, want: "version takes no arguments", oneLine: true},
 		{args: []string{"help", "bogus"}, want: `unknown subcommand "bogus"`, oneLine: true},

@@ -40,7 +40,8 @@ func (w *Writer) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil || w.fold == nil {
-		return w.err
+		// (After a failed write, already reported, nothing more can be.)
+		return nil
 	}
 	return w.writeHeld(nil)
 }
