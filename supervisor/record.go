@@ -245,7 +245,6 @@ type Record struct {
 	EnvSet   [][]byte
 	EnvUnset [][]byte
 
-
 	// InterpreterChain: for a script whose interpreter is a script, the
 	// scripts between Executable and Interpreter (the program the kernel
 	// finally runs), in the order the kernel goes through them.
