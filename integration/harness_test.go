@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -43,6 +46,12 @@ func TestMain(m *testing.M) {
 	}
 	repoRoot = filepath.Dir(wd)
 	exectrail = filepath.Join(repoRoot, "bin", "exectrail")
+	// EXECTRAIL_BIN names a binary built beforehand: inside the kernel
+	// test guests (make test-kernels), which have no Go toolchain.
+	if bin := os.Getenv("EXECTRAIL_BIN"); bin != "" {
+		exectrail = bin
+		os.Exit(m.Run())
+	}
 	// The binary under test is the one `make build` makes (static, with
 	// the Makefile's flags): the Makefile holds the only definition.
 	build := exec.Command("make", "--no-print-directory", "-s", "binary", "BIN="+exectrail)
@@ -338,21 +347,84 @@ func parseLines(t *testing.T, data []byte) []Record {
 }
 
 // compileC compiles a C helper into the test's temp dir and returns its
-// path.
+// path. With EXECTRAIL_HELPERS set, the helper comes from that directory
+// when it was built there before (see prebuilt).
 func compileC(t *testing.T, name, src string, flags ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("gcc"); err != nil {
-		skipf(t, "needs gcc")
+	key := "gcc -O1 -Wall " + strings.Join(flags, " ") + "\x00" + src
+	return prebuilt(t, name, key, func(bin string) error {
+		if _, err := exec.LookPath("gcc"); err != nil {
+			skipf(t, "needs gcc")
+		}
+		if slices.Contains(flags, "-static") {
+			if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/libc.a"); err != nil {
+				skipf(t, "needs a static libc for gcc -static")
+			}
+		}
+		dir := t.TempDir()
+		srcPath := filepath.Join(dir, name+".c")
+		if err := os.WriteFile(srcPath, []byte(src), 0o644); err != nil {
+			return err
+		}
+		args := append([]string{"-O1", "-Wall", "-o", bin, srcPath}, flags...)
+		if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("compiling %s: %v\n%s", name, err, out)
+		}
+		return nil
+	})
+}
+
+// prebuilt returns the path of helper program name, made by build(path)
+// from sources that key describes completely, in a temp dir of the test.
+//
+// EXECTRAIL_HELPERS names a directory of helpers built before, one file
+// per name and hash of key. A helper found there is copied, not built;
+// one that is not is built and stored there for the next run. `make
+// integration` fills bin/helpers this way as a by-product of the host
+// run, and the kernel test guests (make test-kernels), which have no gcc
+// and no Go toolchain, run the suite with that directory and build
+// nothing: a helper missing there fails the test, saying so.
+func prebuilt(t *testing.T, name, key string, build func(path string) error) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	cache := os.Getenv("EXECTRAIL_HELPERS")
+	if cache == "" {
+		if err := build(bin); err != nil {
+			t.Fatal(err)
+		}
+		return bin
 	}
-	dir := t.TempDir()
-	srcPath := filepath.Join(dir, name+".c")
-	if err := os.WriteFile(srcPath, []byte(src), 0o644); err != nil {
+	sum := sha256.Sum256([]byte(key))
+	cached := filepath.Join(cache, name+"-"+hex.EncodeToString(sum[:8]))
+	if data, err := os.ReadFile(cached); err == nil {
+		if err := os.WriteFile(bin, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return bin
+	} else if !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, name)
-	args := append([]string{"-O1", "-Wall", "-o", bin, srcPath}, flags...)
-	if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
-		t.Fatalf("compiling %s: %v\n%s", name, err, out)
+	if os.Getenv("EXECTRAIL_HELPERS_READONLY") == "1" {
+		t.Fatalf("helper %s is not in %s (%s) and cannot be built here: run the suite on the host first (make integration builds every helper)", name, cache, filepath.Base(cached))
+	}
+	if err := build(bin); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Written whole under a temporary name, then renamed: a parallel run
+	// never copies half a helper.
+	tmp := filepath.Join(cache, fmt.Sprintf(".%s.%d", filepath.Base(cached), os.Getpid()))
+	if err := os.WriteFile(tmp, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, cached); err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }

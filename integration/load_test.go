@@ -243,14 +243,19 @@ func TestThreadExecRecordsProcessID(t *testing.T) {
 // buildGoExec builds integration/testdata/goexec into a temp dir.
 func buildGoExec(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "goexec")
-	cmd := exec.Command("go", "build", "-o", bin, "./integration/testdata/goexec")
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building goexec: %v\n%s", err, out)
+	src, err := os.ReadFile(filepath.Join(repoRoot, "integration", "testdata", "goexec", "main.go"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return bin
+	return prebuilt(t, "goexec", "go build CGO_ENABLED=0\x00"+string(src), func(bin string) error {
+		cmd := exec.Command("go", "build", "-o", bin, "./integration/testdata/goexec")
+		cmd.Dir = repoRoot
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building goexec: %v\n%s", err, out)
+		}
+		return nil
+	})
 }
 
 // A Go program under exectrail: its runtime preempts goroutines with

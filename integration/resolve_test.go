@@ -726,9 +726,6 @@ func TestResolveChroot(t *testing.T) {
 	if err != nil {
 		skipf(t, "needs chroot(8)")
 	}
-	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/libc.a"); err != nil {
-		skipf(t, "needs a static libc for gcc -static")
-	}
 	hello := compileC(t, "hello", `#include <stdio.h>
 int main(int argc, char **argv) { printf("hello from %s, %d args\n", argv[0], argc); return 0; }
 `, "-static")
