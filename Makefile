@@ -23,10 +23,11 @@ GO_BUILD   := $(GO) build -trimpath -buildvcs=auto -tags '$(GO_TAGS)' -ldflags '
 # Debian packages the build and the tests need (asciinema: the recording
 # tests check that its player reads exectrail's casts; busybox-static: the
 # static binary is tested in a root filesystem of nothing but itself and a
-# static busybox).
-DEB_PKGS := libseccomp-dev gcc libc6-dev pkg-config asciinema busybox-static
+# static busybox, and the kernel test guests run busybox too;
+# qemu-system-x86: the kernel test guests, see test-kernels).
+DEB_PKGS := libseccomp-dev gcc libc6-dev pkg-config asciinema busybox-static qemu-system-x86
 
-.PHONY: all deps build binary dist install demo test vet staticcheck fmt-check unit race fuzz-seed integration fuzz bench clean
+.PHONY: all deps build binary dist install demo test vet staticcheck fmt-check unit race fuzz-seed integration test-kernels fuzz bench clean
 
 all: build
 
@@ -88,7 +89,7 @@ demo: build
 	@echo '$$ $(BIN) run --format json -- sh -c '"'"'cd /bin && ./ls'"'"' >/dev/null'
 	@$(BIN) run --format json -- sh -c 'cd /bin && ./ls' >/dev/null
 
-test: deps fmt-check vet staticcheck build unit fuzz-seed integration
+test: deps fmt-check vet staticcheck build unit fuzz-seed integration test-kernels
 
 fmt-check:
 	@out="$$(gofmt -l . 2>&1)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -110,8 +111,37 @@ unit:
 fuzz-seed:
 	$(GO) test -count=1 -run '^Fuzz' $(PKGS)
 
+# The helper programs the tests compile (C, Go) are kept in bin/helpers,
+# by a hash of their source: the kernel test guests have no compilers and
+# run the suite with the helpers this run built.
+HELPERS := $(CURDIR)/bin/helpers
 integration: build
-	@for b in $(BACKENDS); do echo "== integration, --backend $$b"; EXECTRAIL_BACKEND=$$b $(GO) test -count=1 -timeout 15m ./integration/... || exit 1; done
+	@for b in $(BACKENDS); do echo "== integration, --backend $$b"; EXECTRAIL_HELPERS=$(HELPERS) EXECTRAIL_BACKEND=$$b $(GO) test -count=1 -timeout 15m ./integration/... || exit 1; done
+
+# The integration suite inside other kernels, under qemu with software
+# emulation (integration/kernels has the details, README "Kernels" the
+# numbers): KERNELS is a comma-separated list, 6.1 (Debian 12's cloud
+# kernel, downloaded once into KERNEL_CACHE) and host (the running
+# kernel's /boot image, skipped where there is none). It runs after the
+# native integration run, which is the control on this kernel and builds
+# the helpers. Under emulation an exec costs ~100 times what it does
+# natively, so `make test` runs GUEST_RUN, the tests of what differs
+# between kernels (ids and the status fallback, cgroups, path resolution,
+# memory reads, architectures, ptrace, fail-closed and nesting), in about
+# two minutes; GUEST_RUN=. runs the whole suite but GUEST_SKIP: tests that
+# need what the guest lacks (asciinema's Python, a hybrid cgroup host) and
+# tests of load or timing (thousands of execs, or limits of seconds) that
+# emulation cannot meet. GUEST_ENV: KEY=VALUE pairs for the suite in the
+# guest, e.g. EXECTRAIL_TEST_FORCE_PIDFD_GET_INFO=1, which breaks the
+# PIDFD_GET_INFO fallback on purpose and must fail on 6.1.
+KERNELS      ?= 6.1,host
+KERNEL_CACHE ?= $(HOME)/.cache/exectrail/kernels
+GUEST_RUN    ?= ^(TestClassicRelativeExecAfterCd|TestArgvEdgeCases|TestNonUTF8ExecPath|TestHostileExecMemory|TestCgroupContainerAttribution|TestCgroupIDOutsideNamespace|TestHardeningForeignProc|TestHardeningReadError|TestExitStatus|TestExitStatusErrors|TestFailClosedWhenExectrailDies|TestNestedExectrail|TestUnprivilegedClassic|TestNoNewPrivs|TestThreadExecRecordsProcessID|TestPosixSpawnRecorded|TestI386Int80Exec|TestX32ExecNeverUnseen|TestPolicyEnforce|TestPtraceExitRecords|TestPtraceVerifiedScriptAndFailures|TestPtraceJobCanTrace|TestPtraceExitKill|TestPtraceThreadExec|TestResolve.*)$$
+GUEST_SKIP   ?= ^(TestRecordAsciinemaCat|TestCgroupV1HybridContainer|TestLoadSequentialForkExec2000|TestLoadParallelHelpers4x500|TestSignalStormDuringHeldCalls|TestGoProgramExecsUnderPreemption|TestPolicyRaceFork|TestPolicyRaceVfork|TestPtraceForkerKilledMidFork|TestPtraceExecRaceVerified|TestRecordNoTTY|TestRecordLargeOutput|TestRecordMarkerOrderPTY|TestOrphansKillGrace|TestHardeningOrphansWaitSIGTERM|TestHardeningOutputFDs)$$
+GUEST_ENV    ?=
+test-kernels: deps integration
+	$(GO) test -c -o bin/integration.test ./integration
+	$(GO) run ./integration/kernels -kernels '$(KERNELS)' -cache '$(KERNEL_CACHE)' -exectrail $(BIN) -test bin/integration.test -helpers $(HELPERS) -run '$(GUEST_RUN)' -skip '$(GUEST_SKIP)' -env '$(GUEST_ENV)'
 
 # Run each fuzz target for a while (not part of `make test`).
 FUZZTIME ?= 30s
