@@ -128,7 +128,7 @@ integration: build
 # natively, so `make test` runs GUEST_RUN, the tests of what differs
 # between kernels (ids and the status fallback, cgroups, path resolution,
 # memory reads, architectures, ptrace, fail-closed and nesting), in about
-# two minutes; GUEST_RUN=. runs the whole suite but GUEST_SKIP: tests that
+# two minutes, and doctor's report of the kernel; GUEST_RUN=. runs the whole suite but GUEST_SKIP: tests that
 # need what the guest lacks (asciinema's Python, a hybrid cgroup host) and
 # tests of load or timing (thousands of execs, or limits of seconds) that
 # emulation cannot meet. GUEST_ENV: KEY=VALUE pairs for the suite in the
@@ -136,7 +136,7 @@ integration: build
 # PIDFD_GET_INFO fallback on purpose and must fail on 6.1.
 KERNELS      ?= 6.1,host
 KERNEL_CACHE ?= $(HOME)/.cache/exectrail/kernels
-GUEST_RUN    ?= ^(TestClassicRelativeExecAfterCd|TestArgvEdgeCases|TestNonUTF8ExecPath|TestHostileExecMemory|TestCgroupContainerAttribution|TestCgroupIDOutsideNamespace|TestHardeningForeignProc|TestHardeningReadError|TestExitStatus|TestExitStatusErrors|TestFailClosedWhenExectrailDies|TestNestedExectrail|TestUnprivilegedClassic|TestNoNewPrivs|TestThreadExecRecordsProcessID|TestPosixSpawnRecorded|TestI386Int80Exec|TestX32ExecNeverUnseen|TestPolicyEnforce|TestPtraceExitRecords|TestPtraceVerifiedScriptAndFailures|TestPtraceJobCanTrace|TestPtraceExitKill|TestPtraceThreadExec|TestResolve.*)$$
+GUEST_RUN    ?= ^(TestClassicRelativeExecAfterCd|TestDoctor|TestStaticBinary|TestChrootBusybox|TestArgvEdgeCases|TestNonUTF8ExecPath|TestHostileExecMemory|TestCgroupContainerAttribution|TestCgroupIDOutsideNamespace|TestHardeningForeignProc|TestHardeningReadError|TestExitStatus|TestExitStatusErrors|TestFailClosedWhenExectrailDies|TestNestedExectrail|TestUnprivilegedClassic|TestNoNewPrivs|TestThreadExecRecordsProcessID|TestPosixSpawnRecorded|TestI386Int80Exec|TestX32ExecNeverUnseen|TestPolicyEnforce|TestPtraceExitRecords|TestPtraceVerifiedScriptAndFailures|TestPtraceJobCanTrace|TestPtraceExitKill|TestPtraceThreadExec|TestResolve.*)$$
 GUEST_SKIP   ?= ^(TestRecordAsciinemaCat|TestCgroupV1HybridContainer|TestLoadSequentialForkExec2000|TestLoadParallelHelpers4x500|TestSignalStormDuringHeldCalls|TestGoProgramExecsUnderPreemption|TestPolicyRaceFork|TestPolicyRaceVfork|TestPtraceForkerKilledMidFork|TestPtraceExecRaceVerified|TestRecordNoTTY|TestRecordLargeOutput|TestRecordMarkerOrderPTY|TestOrphansKillGrace|TestHardeningOrphansWaitSIGTERM|TestHardeningOutputFDs)$$
 GUEST_ENV    ?=
 test-kernels: deps integration

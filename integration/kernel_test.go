@@ -3,7 +3,6 @@ package integration
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path"
@@ -11,8 +10,6 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // Kernel features. The suite runs on this machine's kernel and, through
@@ -22,31 +19,15 @@ import (
 // the same as with the feature, except for fields the README says are
 // absent there.
 
-// kernelRelease returns the running kernel's major and minor version.
-func kernelRelease(t *testing.T) (string, int, int) {
-	t.Helper()
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	rel := unix.ByteSliceToString(u.Release[:])
-	var major, minor int
-	if _, err := fmt.Sscanf(rel, "%d.%d", &major, &minor); err != nil {
-		t.Fatalf("kernel release %q: %v", rel, err)
-	}
-	return rel, major, minor
-}
-
 // kernelHas reports whether the running kernel is Linux major.minor or
-// newer, the release that brought feature, and logs which behaviour the
-// test checks.
+// newer (kernelAtLeast), the release that brought feature, and logs which
+// behaviour the test checks.
 func kernelHas(t *testing.T, major, minor int, feature string) bool {
 	t.Helper()
-	rel, ma, mi := kernelRelease(t)
-	if ma > major || ma == major && mi >= minor {
+	if kernelAtLeast(t, major, minor) {
 		return true
 	}
-	t.Logf("Linux %s: no %s (Linux %d.%d): checking the fallback", rel, feature, major, minor)
+	t.Logf("no %s (Linux %d.%d) on this kernel: checking the fallback", feature, major, minor)
 	return false
 }
 

@@ -86,7 +86,7 @@ func main() {
 	flag.StringVar(&c.helpers, "helpers", "bin/helpers", "the suite's prebuilt helper programs (EXECTRAIL_HELPERS of a host run)")
 	flag.StringVar(&c.testdata, "testdata", "integration/testdata", "the suite's testdata directory")
 	flag.StringVar(&c.busybox, "busybox", "/bin/busybox", "a static busybox")
-	packages := flag.String("packages", "dash,bash,coreutils,util-linux,bsdutils,grep,sed,findutils,procps", "host Debian packages the guest gets")
+	packages := flag.String("packages", "dash,bash,coreutils,util-linux,bsdutils,grep,sed,findutils,procps,busybox-static", "host Debian packages the guest gets")
 	backends := flag.String("backends", "notify,ptrace", "backends to run the suite with")
 	flag.StringVar(&c.run, "run", "", "go test -run pattern in the guest")
 	flag.StringVar(&c.skip, "skip", "", "go test -skip pattern in the guest")
