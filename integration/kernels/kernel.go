@@ -22,6 +22,8 @@ func kernelImage(c config, name string) (string, error) {
 	switch name {
 	case "6.1":
 		return debianKernel(c, `^linux-image-6\.1\.0-([0-9]+)-cloud-amd64-unsigned$`)
+	case "6.12":
+		return debianKernel(c, `^linux-image-6\.12\.([0-9]+)\+deb12-cloud-amd64-unsigned$`)
 	case "host":
 		var u unix.Utsname
 		if err := unix.Uname(&u); err != nil {
@@ -75,27 +77,43 @@ func debianKernel(c config, re string) (string, error) {
 			return "", fmt.Errorf("apt knows no package matching %s (apt-get update?)", re)
 		}
 		fmt.Printf("kernels: downloading %s into %s\n", pkg, c.cache)
+		// Into a directory of its own, then renamed: another run
+		// (another worktree's make test) may be fetching it too.
+		tmp, err := os.MkdirTemp(c.cache, ".download-")
+		if err != nil {
+			return "", err
+		}
+		defer os.RemoveAll(tmp)
 		dl := exec.Command("apt-get", "download", "-q", pkg)
-		dl.Dir = c.cache
+		dl.Dir = tmp
 		dl.Stdout, dl.Stderr = os.Stdout, os.Stderr
 		if err := dl.Run(); err != nil {
 			return "", fmt.Errorf("apt-get download %s: %v", pkg, err)
 		}
-		got, _ := filepath.Glob(filepath.Join(c.cache, pkg+"_*.deb"))
+		got, _ := filepath.Glob(filepath.Join(tmp, pkg+"_*.deb"))
 		if len(got) != 1 {
-			return "", fmt.Errorf("apt-get download %s left %d packages in %s", pkg, len(got), c.cache)
+			return "", fmt.Errorf("apt-get download %s left %d packages", pkg, len(got))
 		}
-		deb = got[0]
+		deb = filepath.Join(c.cache, filepath.Base(got[0]))
+		if err := os.Rename(got[0], deb); err != nil {
+			return "", err
+		}
 	}
 	dir := strings.TrimSuffix(deb, ".deb")
 	if _, err := os.Stat(filepath.Join(dir, "boot")); err != nil {
-		tmp := dir + ".tmp"
-		os.RemoveAll(tmp)
+		tmp, err := os.MkdirTemp(c.cache, ".extract-")
+		if err != nil {
+			return "", err
+		}
+		defer os.RemoveAll(tmp)
 		if out, err := exec.Command("dpkg-deb", "-x", deb, tmp).CombinedOutput(); err != nil {
 			return "", fmt.Errorf("dpkg-deb -x %s: %v\n%s", deb, err, out)
 		}
+		// Whoever renames first wins; the loser's copy is removed.
 		if err := os.Rename(tmp, dir); err != nil {
-			return "", err
+			if _, serr := os.Stat(filepath.Join(dir, "boot")); serr != nil {
+				return "", err
+			}
 		}
 	}
 	imgs, _ := filepath.Glob(filepath.Join(dir, "boot", "vmlinuz-*"))
