@@ -489,6 +489,9 @@ func TestAttackDeepCwd(t *testing.T) {
 func TestAttackBinfmtMiscUserns(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
+	// Before 6.7 a job cannot have a binfmt_misc of its own: nothing to
+	// attack.
+	requireKernel(t, 6, 7, "binfmt_misc per user namespace")
 	// mkdir makes a directory nobody can use, with a bm/ mount point.
 	mkdir := func() string {
 		dir := t.TempDir()
