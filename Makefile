@@ -129,7 +129,8 @@ integration: build
 # between kernels (ids and the status fallback, cgroups, path resolution,
 # memory reads, architectures, ptrace, fail-closed and nesting), in about
 # two minutes, and doctor's report of the kernel; GUEST_RUN=. runs the whole suite but GUEST_SKIP: tests that
-# need what the guest lacks (asciinema's Python, a hybrid cgroup host) and
+# need what the guest lacks (asciinema's Python, a hybrid cgroup host, go
+# or make at test time) and
 # tests of load or timing (thousands of execs, or limits of seconds) that
 # emulation cannot meet. GUEST_ENV: KEY=VALUE pairs for the suite in the
 # guest, e.g. EXECTRAIL_TEST_FORCE_PIDFD_GET_INFO=1, which breaks the
@@ -137,7 +138,7 @@ integration: build
 KERNELS      ?= 6.1,host
 KERNEL_CACHE ?= $(HOME)/.cache/exectrail/kernels
 GUEST_RUN    ?= ^(TestClassicRelativeExecAfterCd|TestDoctor|TestAttackBinfmtMiscUserns|TestStaticBinary|TestChrootBusybox|TestArgvEdgeCases|TestNonUTF8ExecPath|TestHostileExecMemory|TestCgroupContainerAttribution|TestCgroupIDOutsideNamespace|TestHardeningForeignProc|TestHardeningReadError|TestExitStatus|TestExitStatusErrors|TestFailClosedWhenExectrailDies|TestNestedExectrail|TestUnprivilegedClassic|TestNoNewPrivs|TestThreadExecRecordsProcessID|TestPosixSpawnRecorded|TestI386Int80Exec|TestX32ExecNeverUnseen|TestPolicyEnforce|TestPtraceExitRecords|TestPtraceVerifiedScriptAndFailures|TestPtraceJobCanTrace|TestPtraceExitKill|TestPtraceThreadExec|TestResolve.*)$$
-GUEST_SKIP   ?= ^(TestRecordAsciinemaCat|TestCgroupV1HybridContainer|TestLoadSequentialForkExec2000|TestLoadParallelHelpers4x500|TestSignalStormDuringHeldCalls|TestGoProgramExecsUnderPreemption|TestPolicyRaceFork|TestPolicyRaceVfork|TestPtraceForkerKilledMidFork|TestPtraceExecRaceVerified|TestRecordNoTTY|TestRecordLargeOutput|TestRecordMarkerOrderPTY|TestOrphansKillGrace|TestHardeningOrphansWaitSIGTERM|TestHardeningOutputFDs)$$
+GUEST_SKIP   ?= ^(TestRecordAsciinemaCat|TestCgroupV1HybridContainer|TestLoadSequentialForkExec2000|TestLoadParallelHelpers4x500|TestSignalStormDuringHeldCalls|TestGoProgramExecsUnderPreemption|TestPolicyRaceFork|TestPolicyRaceVfork|TestPtraceForkerKilledMidFork|TestPtraceExecRaceVerified|TestRecordNoTTY|TestRecordLargeOutput|TestRecordMarkerOrderPTY|TestOrphansKillGrace|TestHardeningOrphansWaitSIGTERM|TestHardeningOutputFDs|TestOTLPExport|TestOTLPCollectorDown|TestVersionPlainGoBuild|TestDist|TestCIDocs)$$
 GUEST_ENV    ?=
 test-kernels: deps integration
 	$(GO) test -c -o bin/integration.test ./integration
