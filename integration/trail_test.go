@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -174,5 +176,40 @@ func TestTrailCommandNotFound(t *testing.T) {
 	checkEnd(t, r, 127)
 	if len(r.Records) != 0 {
 		t.Errorf("records besides start and end:\n%s", dump(r.Records))
+	}
+}
+
+// The report names the run from its start record and checks the end
+// record's totals against the log.
+func TestTrailReport(t *testing.T) {
+	t.Parallel()
+	r := runTrail(t, Opts{Flags: []string{"--report=summary"}}, "sh", "-c", "/bin/true; /bin/true; exit 2")
+	if r.ExitCode != 2 || r.Start == nil || r.End == nil {
+		t.Fatalf("exit %d, start %v, end %v\n%s", r.ExitCode, r.Start != nil, r.End != nil, r.Stderr)
+	}
+	for _, want := range []string{
+		"Run: " + r.Start.RunID + ", exectrail ",
+		", " + backend + " backend, host ",
+		"End: exit 2 after ",
+		"exectrail exit status 2; its totals (3 execs, ",
+		") are the log's",
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, r.Stderr)
+		}
+	}
+	if strings.Contains(r.Stderr, "start or end record") || strings.Contains(r.Stderr, "no end record") {
+		t.Errorf("a complete log noted as incomplete:\n%s", r.Stderr)
+	}
+	// The same log without its end record: the report says so.
+	dir := t.TempDir()
+	cut := r.Log[:bytes.LastIndexByte(r.Log[:len(r.Log)-1], '\n')+1]
+	log := filepath.Join(dir, "cut.jsonl")
+	if err := os.WriteFile(log, cut, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(exectrail, "report", "--summary", log).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "note: The log has no end record") {
+		t.Errorf("report of a log without its end: %v\n%s", err, out)
 	}
 }

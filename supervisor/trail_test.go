@@ -212,22 +212,35 @@ func (f *failingWriter) Write(p []byte) (int, error) {
 	return f.Buffer.Write(p)
 }
 
+// BenchmarkWriteJSONTrail is BenchmarkWriteJSON with the trail: prev
+// and the chain on every record, with run_id (as exectrail run writes)
+// and without (what run_id on every record costs).
 func BenchmarkWriteJSONTrail(b *testing.B) {
-	w := NewWriter(io.Discard, FormatJSON)
-	w.SetTrail(testRunID, nil)
-	argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
-	b.ReportAllocs()
-	for b.Loop() {
-		r := Record{
-			Event: EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
-			Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
-			Cgroup: "/user.slice/user-1000.slice/session-1.scope",
-		}
-		if err := w.Write(&r); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range []struct{ name, runID string }{{"run_id", testRunID}, {"no_run_id", ""}} {
+		b.Run(c.name, func(b *testing.B) {
+			var n countingWriter
+			w := NewWriter(&n, FormatJSON)
+			w.SetTrail(c.runID, nil)
+			argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
+			b.ReportAllocs()
+			for b.Loop() {
+				r := Record{
+					Event: EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
+					Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
+					Cgroup: "/user.slice/user-1000.slice/session-1.scope",
+				}
+				if err := w.Write(&r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)/float64(b.N), "bytes/record")
+		})
 	}
 }
+
+type countingWriter int
+
+func (c *countingWriter) Write(p []byte) (int, error) { *c += countingWriter(len(p)); return len(p), nil }
 
 // BenchmarkChainAdd is the chain's share of a record: one SHA-256 over the
 // previous value and a line of the size BenchmarkWriteJSON writes.

@@ -6,6 +6,7 @@
 //	exectrail keygen FILE
 //	exectrail diff [flags] BASE NEW
 //	exectrail policy learn [flags] LOG...
+//	exectrail verify [--key PUB] LOG
 //	exectrail version
 //	exectrail doctor [--format json]
 //
@@ -20,6 +21,7 @@ import (
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/doctor"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/signkey"
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/verify"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
@@ -53,7 +55,10 @@ var commands = []command{
 	{"keygen", "[--force] FILE", "make an Ed25519 pair for run --sign-key", keygenMain},
 	{"diff", "[flags] BASE NEW", "what changed between two record logs", diffMain},             // diff.go
 	{"policy", "learn [flags] LOG...", "write a policy from what record logs ran", policyMain}, // policy.go
-	{"help", "[COMMAND]", "list the subcommands, or show COMMAND's flags", nil},                // helpMain (a cycle otherwise)
+	{"verify", "[--key PUB] LOG", "check a log's chain, counts and signature", func(args []string) int {
+		return verify.Main(args, os.Stdin, os.Stdout, os.Stderr)
+	}},
+	{"help", "[COMMAND]", "list the subcommands, or show COMMAND's flags", nil}, // helpMain (a cycle otherwise)
 }
 
 // writeCommands writes the list of subcommands, one line each.

@@ -163,8 +163,11 @@ type Log struct {
 	Records int // lines that were records
 
 	Execs, Forks, Exits, OtherEvents int
-	// Starts and Ends count start and end records (trail.go).
+	// Starts and Ends count start and end records (trail.go); Run and
+	// End are what the first start and the end record say, nil without.
 	Starts, Ends int
+	Run          *RunInfo
+	End          *RunEnd
 
 	// Lines that were not records, the first few of them with line
 	// numbers and reasons.

@@ -101,5 +101,6 @@ func (l *Log) Notes() []string {
 	if l.ReadErr != nil {
 		notes = append(notes, fmt.Sprintf("Reading stopped early: %v.", l.ReadErr))
 	}
+	notes = append(notes, l.trailNotes()...) // trail.go
 	return notes
 }

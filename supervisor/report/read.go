@@ -85,6 +85,7 @@ type builder struct {
 	log    *Log
 	lineNo int
 	raw    rawRecord
+	cur    []byte           // the line being read (trail.go)
 	live   map[int]*Process // pid -> its latest process
 	intern map[string]string
 
@@ -109,6 +110,8 @@ func (b *builder) finish() *Log {
 	l := b.log
 	l.Lines = b.lineNo
 	switch {
+	case l.Run != nil && l.Run.Backend != "":
+		l.Backend = l.Run.Backend // the start record says (trail.go)
 	case b.verified:
 		l.Backend = "ptrace"
 	case l.Forks > 0 && l.ForksWithoutChild < l.Forks:
@@ -127,6 +130,7 @@ func (b *builder) line(line []byte) {
 	if len(bytes.TrimSpace(line)) == 0 {
 		return
 	}
+	b.cur = line
 	err := decodeRecord(line, &b.raw)
 	if err != nil {
 		// Other output written to the same stream just before a record

@@ -60,7 +60,8 @@ func byPID(l *Log) map[int]*Process {
 // A ptrace log: forks name their children, every process exits.
 func TestReadPtraceLog(t *testing.T) {
 	lb := &logBuilder{}
-	lb.exec(0, 100, 1, "/usr/bin/make", "make", "-j2").
+	lb.rec(0, "start", 1, `"version":"t","backend":"ptrace","run_id":"r1"`).
+		exec(0, 100, 1, "/usr/bin/make", "make", "-j2").
 		rec(1, "fork", 100, `"child_pid":101,"kind":"clone","verified":true`).
 		exec(2, 101, 100, "/usr/bin/cc", "cc", "-c", "a.c").
 		rec(3, "fork", 100, `"child_pid":102,"kind":"vfork"`).
@@ -71,7 +72,8 @@ func TestReadPtraceLog(t *testing.T) {
 		exec(22, 103, 100, "/usr/bin/env", "env", "cc").
 		exec(23, 103, 100, "/usr/bin/cc", "cc").
 		rec(30, "exit", 103, `"signal":"SIGSEGV","duration_ms":9`).
-		rec(31, "exit", 100, `"exit_code":2,"duration_ms":31`)
+		rec(31, "exit", 100, `"exit_code":2,"duration_ms":31`).
+		rec(32, "end", 1, `"exit_code":2,"exit_status":2,"counts":{"start":1,"exec":5,"fork":3,"exit":4}`)
 	l := mustRead(t, lb.String())
 	if l.Backend != "ptrace" || l.Records != 12 || len(l.Processes) != 4 || len(l.Roots) != 1 {
 		t.Fatalf("backend %q, %d records, %d processes, %d roots", l.Backend, l.Records, len(l.Processes), len(l.Roots))
@@ -421,5 +423,66 @@ func TestHostileStrings(t *testing.T) {
 	}
 	if strings.Contains(md, "<b>") {
 		t.Errorf("markdown lets HTML through:\n%s", md)
+	}
+}
+
+// Start and end records: the run's, not the job's. The summary names the
+// run and compares the end record's totals with the log; a log without
+// them (older, or cut) is read as before and says so.
+func TestReadTrail(t *testing.T) {
+	job := func(lb *logBuilder) *logBuilder {
+		return lb.exec(1, 100, 1, "/usr/bin/sh", "sh").
+			rec(2, "fork", 100, `"kind":"vfork"`).
+			exec(3, 101, 100, "/usr/bin/ls", "ls").
+			rec(9, "exit", 100, `"exit_code":0,"duration_ms":8`)
+	}
+	start := `"version":"v1","backend":"notify","run_id":"abc","host":"h","kernel":"6.18","argv":["sh"]`
+	for _, c := range []struct {
+		name    string
+		log     string
+		note    string // a trail note wanted; "" none
+		summary []string
+	}{
+		{"complete", job((&logBuilder{}).rec(0, "start", 1, start)).
+			rec(10, "end", 1, `"exit_code":0,"exit_status":0,"duration_ms":10,"counts":{"start":1,"exec":2,"fork":1,"exit":1},"key_id":"k1","sig":"00"`).String(), "",
+			[]string{"Run: abc, exectrail v1, notify backend, host h, kernel 6.18",
+				"End: exit 0 after 10.0ms exectrail exit status 0; its totals (2 execs, 1 fork, 1 exit) are the log's; signed by k1"}},
+		{"totals differ", job((&logBuilder{}).rec(0, "start", 1, start)).
+			rec(10, "end", 1, `"exit_code":0,"exit_status":0,"counts":{"start":1,"exec":3,"fork":1,"exit":1}`).String(),
+			"The end record's totals are not the log's: its totals (3 execs, 1 fork, 1 exit) are not the log's (2, 1, 1).",
+			[]string{"End: exit 0 exectrail exit status 0; its totals (3 execs, 1 fork, 1 exit) are not the log's (2, 1, 1)"}},
+		{"no end", job((&logBuilder{}).rec(0, "start", 1, start)).String(), "The log has no end record", []string{"Run: abc"}},
+		{"older log", job(&logBuilder{}).String(), "The log has no start or end record", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := mustRead(t, c.log)
+			if l.Records != 4 || l.Execs != 2 || l.SeqMissing != 0 || l.SeqBackwards != 0 || l.OtherEvents != 0 || l.Backend != "notify" {
+				t.Errorf("%d records, %d execs, seq missing %d backwards %d, %d other, backend %q", l.Records, l.Execs, l.SeqMissing, l.SeqBackwards, l.OtherEvents, l.Backend)
+			}
+			if l.First != t0.Add(time.Millisecond).UnixNano() {
+				t.Errorf("the log's first time is not its first job record's (the start record is the run's)")
+			}
+			var trail []string
+			for _, n := range l.Notes() {
+				if strings.HasPrefix(n, "The log has no") || strings.HasPrefix(n, "The end record's") {
+					trail = append(trail, n)
+				}
+			}
+			switch {
+			case c.note == "" && len(trail) > 0:
+				t.Errorf("notes %q", trail)
+			case c.note != "" && (len(trail) != 1 || !strings.HasPrefix(trail[0], c.note)):
+				t.Errorf("notes %q, want one starting %q", trail, c.note)
+			}
+			var b bytes.Buffer
+			if err := l.WriteSummary(&b, SummaryOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range c.summary {
+				if !strings.Contains(b.String(), want) {
+					t.Errorf("summary lacks %q:\n%s", want, b.String())
+				}
+			}
+		})
 	}
 }

@@ -130,6 +130,11 @@ func (l *Log) WriteSummary(w io.Writer, o SummaryOptions) error {
 	if l.Records > 0 {
 		line(fmt.Sprintf("Log: %d %s from %s to %s", l.Records, plural(l.Records, "record", "records"), clock(l.First), clock(l.Last)))
 	}
+	for _, s := range []string{l.runLine(), l.endLine()} { // trail.go
+		if s != "" {
+			line(s)
+		}
+	}
 	fmt.Fprintln(bw)
 	kv := [][2]string{
 		{"processes", strconv.Itoa(len(l.Processes))},
