@@ -314,7 +314,47 @@ func parseLog(t *testing.T, data []byte) (recs []Record, start, end *Record) {
 			recs = append(recs, *rec)
 		}
 	}
+	if end != nil {
+		checkEndCounts(t, recs, end)
+	}
 	return recs, start, end
+}
+
+// checkEndCounts checks an end record's counts against the records
+// before it, in every log a test reads: its counts by kind and denied are
+// the log's, and its call counts add up (README, Start and end records).
+func checkEndCounts(t *testing.T, recs []Record, end *Record) {
+	t.Helper()
+	counts := map[string]uint64{"start": 1, "exec": 0, "fork": 0, "exit": 0}
+	denied := 0.0
+	for _, rec := range recs {
+		counts[rec.Event]++
+		if rec.Action == "deny" {
+			denied++
+		}
+	}
+	n := func(f string) float64 { v, _ := end.Raw[f].(float64); return v }
+	recv, ans, gone := n("calls_received"), n("calls_answered"), n("calls_gone")
+	rec, unrec, atEv, unw := n("calls_recorded"), n("calls_unrecorded"), n("records_at_events"), n("records_unwritten")
+	var bad []string
+	if !mapsEqual(end.Counts, counts) {
+		bad = append(bad, fmt.Sprintf("counts %v, the log has %v", end.Counts, counts))
+	}
+	if n("denied") != denied {
+		bad = append(bad, fmt.Sprintf("denied %v, the log has %v", n("denied"), denied))
+	}
+	if recv != ans+gone {
+		bad = append(bad, fmt.Sprintf("calls_received %v != calls_answered %v + calls_gone %v", recv, ans, gone))
+	}
+	if ans != rec+unrec+unw {
+		bad = append(bad, fmt.Sprintf("calls_answered %v != calls_recorded %v + calls_unrecorded %v + records_unwritten %v", ans, rec, unrec, unw))
+	}
+	if rec+atEv != float64(counts["exec"]+counts["fork"]) {
+		bad = append(bad, fmt.Sprintf("calls_recorded %v + records_at_events %v != %d exec and fork records", rec, atEv, counts["exec"]+counts["fork"]))
+	}
+	if len(bad) > 0 {
+		t.Fatalf("end record: %s\n%s", strings.Join(bad, "; "), dump([]Record{*end}))
+	}
 }
 
 // parseLines parses JSON lines and checks seq continuity.

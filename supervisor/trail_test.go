@@ -240,7 +240,10 @@ func BenchmarkWriteJSONTrail(b *testing.B) {
 
 type countingWriter int
 
-func (c *countingWriter) Write(p []byte) (int, error) { *c += countingWriter(len(p)); return len(p), nil }
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
 
 // BenchmarkChainAdd is the chain's share of a record: one SHA-256 over the
 // previous value and a line of the size BenchmarkWriteJSON writes.
