@@ -9,6 +9,7 @@ const (
 	fieldRunID            = "run_id"
 	fieldPrev             = "prev"
 	fieldCounts           = "counts"
+	fieldExitStatus       = "exit_status"
 	fieldDenied           = "denied"
 	fieldAction           = "action"
 	fieldCallsReceived    = "calls_received"

@@ -335,6 +335,10 @@ func (v *verifier) textLine(b []byte, ln *line) {
 			return
 		}
 		e := &endRecord{line: len(v.lines) + 1, raw: append([]byte(nil), b...), counts: map[string]uint64{}, nums: map[string]uint64{}}
+		// exit_status=N, then the counts by kind up to denied=N, then
+		// the call counts and the rest; words of other names (added by
+		// other features, otlp_exported say) are not counts.
+		inCounts := false
 		for _, w := range f[4:] {
 			k, val, ok := bytes.Cut(w, []byte("="))
 			if !ok {
@@ -347,15 +351,17 @@ func (v *verifier) textLine(b []byte, ln *line) {
 				e.keyID = string(val)
 			case fieldSig:
 				e.sig = string(val)
-			case "exit_status":
+			case fieldExitStatus:
+				inCounts = true
 			default:
 				n, err := strconv.ParseUint(string(val), 10, 64)
-				if err != nil {
-					continue
-				}
-				if isEndNum(key) {
-					e.nums[key] = n
-				} else {
+				switch {
+				case isEndNum(key):
+					inCounts = false
+					if err == nil {
+						e.nums[key] = n
+					}
+				case inCounts && err == nil:
 					e.counts[key] = n
 					e.hasCounts = true
 				}

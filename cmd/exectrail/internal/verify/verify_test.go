@@ -25,7 +25,7 @@ func pub(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.Pu
 
 // makeLog writes a log through the supervisor's own Writer: start, five
 // records of the job, end, with the calls counted as a notify run would.
-func makeLog(t testing.TB, f supervisor.Format, key ed25519.PrivateKey) []byte {
+func makeLog(t testing.TB, f supervisor.Format, key ed25519.PrivateKey, end ...func(*supervisor.EndInfo)) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := supervisor.NewWriter(&buf, f)
@@ -45,7 +45,11 @@ func makeLog(t testing.TB, f supervisor.Format, key ed25519.PrivateKey) []byte {
 		}
 	}
 	w.AddCalls(supervisor.CallCounts{Received: 4, Answered: 4, Recorded: 4, Refused: 1})
-	if err := w.Write(&supervisor.Record{Event: supervisor.EventEnd, PID: 1, ExitCode: &code, End: &supervisor.EndInfo{}}); err != nil {
+	e := &supervisor.EndInfo{}
+	for _, f := range end {
+		f(e)
+	}
+	if err := w.Write(&supervisor.Record{Event: supervisor.EventEnd, PID: 1, ExitCode: &code, End: e}); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -82,6 +86,21 @@ func TestVerifyOK(t *testing.T) {
 		res := verifyBytes(log, c.key)
 		if res.Line() != c.want {
 			t.Errorf("got  %q\nwant %q\n%s", res.Line(), c.want, log)
+		}
+	}
+}
+
+// TestVerifyMoreEndFields: fields other features add to the end record
+// (--otlp's counts) are neither counts nor a problem, in either format.
+func TestVerifyMoreEndFields(t *testing.T) {
+	otlp := func(e *supervisor.EndInfo) { e.OTLP = &supervisor.ExportCounts{Exported: 6, NotExported: 1} }
+	for _, f := range []supervisor.Format{supervisor.FormatJSON, supervisor.FormatText} {
+		log := makeLog(t, f, key1, otlp)
+		if !bytes.Contains(log, []byte("otlp_exported")) {
+			t.Fatalf("no otlp counts in the end record:\n%s", log)
+		}
+		if res := verifyBytes(log, key1); !res.OK() {
+			t.Errorf("format %v: %s\n%s", f, res.Line(), log)
 		}
 	}
 }
@@ -283,7 +302,8 @@ func TestFieldsMatchSupervisor(t *testing.T) {
 	for mine, theirs := range map[string]string{
 		fieldSeq: supervisor.FieldSeq, fieldEvent: supervisor.FieldEvent, fieldRunID: supervisor.FieldRunID,
 		fieldPrev: supervisor.FieldPrev, fieldCounts: supervisor.FieldCounts, fieldDenied: supervisor.FieldDenied,
-		fieldAction: supervisor.FieldAction, fieldCallsReceived: supervisor.FieldCallsReceived,
+		fieldExitStatus: supervisor.FieldExitStatus,
+		fieldAction:     supervisor.FieldAction, fieldCallsReceived: supervisor.FieldCallsReceived,
 		fieldCallsAnswered: supervisor.FieldCallsAnswered, fieldCallsGone: supervisor.FieldCallsGone,
 		fieldCallsRecorded: supervisor.FieldCallsRecorded, fieldCallsUnrecorded: supervisor.FieldCallsUnrecorded,
 		fieldCallsRefused:    supervisor.FieldCallsRefused,
