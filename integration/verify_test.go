@@ -174,10 +174,18 @@ func TestVerifySigned(t *testing.T) {
 			if want := ": wrong key: signed by key " + ids[0] + ", and --key is key " + ids[1] + "\n"; rc != 1 || !strings.HasSuffix(out, want) {
 				t.Errorf("verify with another key: %d %q, want …%q", rc, out, want)
 			}
-			// The end record edited after signing: its exit status.
+			// The end record edited after signing: the command's exit
+			// code, which nothing but the signature covers.
 			ls := logLines(data)
 			endLine := ls[len(ls)-1]
-			edited := bytes.Replace(endLine, []byte("exit_status"), []byte("exit_statuz"), 1)
+			from, to := []byte(`"exit_code":0`), []byte(`"exit_code":1`)
+			if format == "text" {
+				from, to = []byte(" exit 0 after "), []byte(" exit 1 after ")
+			}
+			edited := bytes.Replace(endLine, from, to, 1)
+			if bytes.Equal(edited, endLine) {
+				t.Fatalf("no exit code 0 in the end record %q", endLine)
+			}
 			ls[len(ls)-1] = edited
 			out, _, rc = verifyLog(t, bytes.Join(ls, nil), "--key", key+".pub", "-")
 			if rc != 1 || !strings.Contains(out, "bad signature") {
