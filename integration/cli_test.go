@@ -34,7 +34,7 @@ func cliRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 // cliSubcommands are the subcommands `exectrail --help` must list.
-var cliSubcommands = []string{"run", "report", "play", "version", "doctor", "keygen", "diff", "policy", "help"}
+var cliSubcommands = []string{"run", "report", "play", "version", "doctor", "keygen", "diff", "policy", "verify", "help"}
 
 func TestCLIHelpAndUsage(t *testing.T) {
 	t.Parallel()
