@@ -83,7 +83,9 @@ func (r *doctorReport) want(t *testing.T, id, status string, reasons ...string) 
 // its stdout and exit status.
 func runDoctor(t *testing.T, prefix []string, cred *syscall.Credential, args ...string) (string, int) {
 	t.Helper()
-	argv := append(append(append([]string{}, prefix...), exectrail, "doctor"), args...)
+	// The binary as a copy nobody can reach when the checkout is not
+	// (a clone under a 0700 directory): some runs are unprivileged.
+	argv := append(append(append([]string{}, prefix...), ltNobodyBinary(t), "doctor"), args...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
