@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/exectrail/exectrail/supervisor/chain"
 	"github.com/rs/zerolog"
@@ -283,20 +282,7 @@ func appendStartJSON(e *zerolog.Event, s *StartInfo) *zerolog.Event {
 	if s.Backend != "" {
 		e = e.Str(FieldBackend, s.Backend)
 	}
-	argv := make([]string, len(s.Argv))
-	valid := true
-	for i, a := range s.Argv {
-		argv[i] = string(a)
-		valid = valid && utf8.Valid(a)
-	}
-	e = e.Strs(FieldArgv, argv)
-	if !valid {
-		hx := make([]string, len(s.Argv))
-		for i, a := range s.Argv {
-			hx[i] = hex.EncodeToString(a)
-		}
-		e = e.Strs(FieldArgvHex, hx)
-	}
+	e = argvField(e, s.Argv)
 	if s.Cwd != "" {
 		e = strField(e, FieldCwd, FieldCwdHex, s.Cwd)
 	}
