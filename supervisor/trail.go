@@ -282,7 +282,7 @@ func appendStartJSON(e *zerolog.Event, s *StartInfo) *zerolog.Event {
 	if s.Backend != "" {
 		e = e.Str(FieldBackend, s.Backend)
 	}
-	e = argvField(e, s.Argv)
+	e = byteStrs(e, FieldArgv, FieldArgvHex, s.Argv)
 	if s.Cwd != "" {
 		e = strField(e, FieldCwd, FieldCwdHex, s.Cwd)
 	}

@@ -229,7 +229,7 @@ func appendJSON(l zerolog.Logger, r *Record) {
 		if r.Executable != "" {
 			e = strField(e, FieldExecutable, FieldExecutableHex, r.Executable)
 		}
-		e = argvField(e, r.Argv)
+		e = byteStrs(e, FieldArgv, FieldArgvHex, r.Argv)
 		if r.ArgvTruncated {
 			e = e.Bool(FieldArgvTruncated, true)
 		}
@@ -357,26 +357,6 @@ func appendJSON(l zerolog.Logger, r *Record) {
 	}
 	e = appendTrailJSON(e, r) // trail.go: run_id, prev, chain
 	e.Send()
-}
-
-// argvField writes argv, and argv_hex (every element hex-encoded) when
-// any element is not valid UTF-8.
-func argvField(e *zerolog.Event, argv [][]byte) *zerolog.Event {
-	s := make([]string, len(argv))
-	valid := true
-	for i, a := range argv {
-		s[i] = string(a)
-		valid = valid && utf8.Valid(a)
-	}
-	e = e.Strs(FieldArgv, s)
-	if !valid {
-		hx := make([]string, len(argv))
-		for i, a := range argv {
-			hx[i] = hex.EncodeToString(a)
-		}
-		e = e.Strs(FieldArgvHex, hx)
-	}
-	return e
 }
 
 func strField(e *zerolog.Event, key, hexKey, v string) *zerolog.Event {

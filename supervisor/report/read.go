@@ -33,13 +33,38 @@ func Read(r io.Reader) (*Log, error) { return ReadExecs(r, nil) }
 func ReadExecs(r io.Reader, onExec func(*ExecEvent)) (*Log, error) {
 	b := newBuilder()
 	b.onExec = onExec
-	br := bufio.NewReaderSize(r, 1<<20)
+	b.log.ReadErr = EachLine(r, 1<<20, maxLine, func(line []byte, tooLong bool) {
+		b.lineNo++
+		if tooLong {
+			b.log.TooLong++
+			b.malformed(fmt.Sprintf("longer than %d bytes", maxLine))
+		} else {
+			b.line(line)
+		}
+	})
+	l := b.finish()
+	if l.Records == 0 {
+		if l.ReadErr != nil {
+			return l, fmt.Errorf("%w: %w", ErrNoRecords, l.ReadErr)
+		}
+		return l, ErrNoRecords
+	}
+	return l, nil
+}
+
+// EachLine calls f with every line of r, its newline (if any) still on,
+// or with tooLong for a line longer than max bytes, whose bytes are not
+// kept. The line is valid only during the call. It returns the error
+// that ended the reading, nil at end of file. bufSize is the read
+// buffer's size.
+func EachLine(r io.Reader, bufSize, max int, f func(line []byte, tooLong bool)) error {
+	br := bufio.NewReaderSize(r, bufSize)
 	var long []byte
 	tooLong := false
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
-			if !tooLong && len(long)+len(chunk) <= maxLine {
+			if !tooLong && len(long)+len(chunk) <= max {
 				long = append(long, chunk...)
 			} else {
 				tooLong, long = true, long[:0]
@@ -52,31 +77,16 @@ func ReadExecs(r io.Reader, onExec func(*ExecEvent)) (*Log, error) {
 			line = long
 		}
 		if len(line) > 0 || tooLong {
-			b.lineNo++
-			if tooLong {
-				b.log.TooLong++
-				b.malformed(fmt.Sprintf("longer than %d bytes", maxLine))
-			} else {
-				b.line(line)
-			}
+			f(line, tooLong)
 		}
 		long, tooLong = long[:0], false
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
-			b.log.ReadErr = err
-			break
+			return err
 		}
 	}
-	l := b.finish()
-	if l.Records == 0 {
-		if l.ReadErr != nil {
-			return l, fmt.Errorf("%w: %w", ErrNoRecords, l.ReadErr)
-		}
-		return l, ErrNoRecords
-	}
-	return l, nil
 }
 
 var seqPrefix = []byte(`{"seq":`)

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/exectrail/exectrail/supervisor/chain"
+	"github.com/exectrail/exectrail/supervisor/report"
 )
 
 // MaxLine is the longest line read (as exectrail report reads them).
@@ -175,40 +175,13 @@ func Verify(rd io.Reader, opt Options) *Result {
 }
 
 func (v *verifier) read(rd io.Reader) {
-	br := bufio.NewReaderSize(rd, 64<<10)
-	var long []byte
-	tooLong := false
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			if !tooLong && len(long)+len(chunk) <= maxLine {
-				long = append(long, chunk...)
-			} else {
-				tooLong, long = true, long[:0]
-			}
-			continue
+	v.readErr = report.EachLine(rd, 64<<10, maxLine, func(b []byte, tooLong bool) {
+		if tooLong {
+			v.lines = append(v.lines, line{bad: fmt.Sprintf("longer than %d bytes", maxLine)})
+		} else {
+			v.line(b)
 		}
-		b := chunk
-		if len(long) > 0 {
-			long = append(long, chunk...)
-			b = long
-		}
-		if len(b) > 0 || tooLong {
-			if tooLong {
-				v.lines = append(v.lines, line{bad: fmt.Sprintf("longer than %d bytes", maxLine)})
-			} else {
-				v.line(b)
-			}
-		}
-		long, tooLong = long[:0], false
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			v.readErr = err
-			return
-		}
-	}
+	})
 }
 
 func (v *verifier) str(s string) string {
