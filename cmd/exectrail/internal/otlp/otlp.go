@@ -137,6 +137,11 @@ func Start(opt Options) (*Exporter, error) {
 	if opt.Environ == nil {
 		opt.Environ = os.Environ()
 	}
+	cmd := make([]string, len(opt.Command))
+	for i, a := range opt.Command {
+		cmd[i] = utf8Str(a)
+	}
+	opt.Command = cmd
 	if opt.OnError != nil {
 		otel.SetErrorHandler(otel.ErrorHandlerFunc(opt.OnError))
 	} else {
@@ -373,7 +378,7 @@ func (e *Exporter) trace(r *supervisor.Record, ea []attribute.KeyValue) context.
 		p := e.proc(r.PID, ppid, r.Time)
 		p.span.AddEvent("exec", trace.WithTimestamp(r.Time), trace.WithAttributes(ea...))
 		if r.Error == "" && r.Action == "" && r.Executable != "" {
-			p.span.SetName(path.Base(r.Executable))
+			p.span.SetName(path.Base(utf8Str(r.Executable)))
 			p.span.SetAttributes(ea...)
 		}
 		return p.ctx
@@ -428,20 +433,27 @@ func (e *Exporter) startProc(parent context.Context, pid, ppid int, t time.Time)
 	return &proc{span: span, ctx: ctx}
 }
 
+// utf8Str makes a string of the job's bytes fit OTLP, whose strings must
+// be UTF-8 (one invalid string fails the whole batch's encoding): invalid
+// bytes become U+FFFD. The log record's body keeps them losslessly (the
+// JSON record's *_hex fields).
+func utf8Str(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
 func execAttrs(r *supervisor.Record) []attribute.KeyValue {
 	args := make([]string, len(r.Argv))
 	for i, a := range r.Argv {
-		args[i] = string(a)
+		args[i] = utf8Str(string(a))
 	}
 	a := []attribute.KeyValue{
 		semconv.ProcessCommandArgs(args...),
-		attribute.String("exectrail.path", string(r.Path)),
+		attribute.String("exectrail.path", utf8Str(string(r.Path))),
 	}
 	if r.Executable != "" {
-		a = append(a, semconv.ProcessExecutablePath(r.Executable), semconv.ProcessExecutableName(path.Base(r.Executable)))
+		exe := utf8Str(r.Executable)
+		a = append(a, semconv.ProcessExecutablePath(exe), semconv.ProcessExecutableName(path.Base(exe)))
 	}
 	if r.Cwd != "" {
-		a = append(a, semconv.ProcessWorkingDirectory(r.Cwd))
+		a = append(a, semconv.ProcessWorkingDirectory(utf8Str(r.Cwd)))
 	}
 	if r.Error != "" {
 		a = append(a, attribute.String("exectrail.error", r.Error))
@@ -472,7 +484,7 @@ func logAttrs(r *supervisor.Record, ea []attribute.KeyValue) []attribute.KeyValu
 		}
 		a = append(a, ea...)
 		if r.Interpreter != "" {
-			a = append(a, attribute.String("exectrail.interpreter", r.Interpreter))
+			a = append(a, attribute.String("exectrail.interpreter", utf8Str(r.Interpreter)))
 		}
 		if r.HasUID {
 			a = append(a, semconv.ProcessRealUserID(r.UID))
@@ -525,7 +537,7 @@ func resourceAttrs(opt Options) []attribute.KeyValue {
 		semconv.HostArchKey.String(runtime.GOARCH),
 	}
 	if h, err := os.Hostname(); err == nil {
-		a = append(a, semconv.HostName(h))
+		a = append(a, semconv.HostName(utf8Str(h)))
 	}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
@@ -539,7 +551,7 @@ func resourceAttrs(opt Options) []attribute.KeyValue {
 	}
 	add := func(k attribute.Key, envName string) {
 		if v := env[envName]; v != "" {
-			a = append(a, k.String(v))
+			a = append(a, k.String(utf8Str(v)))
 		}
 	}
 	switch {
@@ -550,12 +562,12 @@ func resourceAttrs(opt Options) []attribute.KeyValue {
 		add(semconv.VCSRefHeadRevisionKey, "GITHUB_SHA")
 		add(semconv.VCSRefHeadNameKey, "GITHUB_REF_NAME")
 		if s, r := env["GITHUB_SERVER_URL"], env["GITHUB_REPOSITORY"]; s != "" && r != "" {
-			a = append(a, semconv.VCSRepositoryURLFull(s+"/"+r))
+			a = append(a, semconv.VCSRepositoryURLFull(utf8Str(s+"/"+r)))
 		}
 		// refs/pull/N/merge: the pull request the job runs for.
 		if ref := env["GITHUB_REF"]; strings.HasPrefix(ref, "refs/pull/") {
 			if n, _, ok := strings.Cut(strings.TrimPrefix(ref, "refs/pull/"), "/"); ok {
-				a = append(a, semconv.VCSChangeID(n))
+				a = append(a, semconv.VCSChangeID(utf8Str(n)))
 			}
 		}
 	case env["GITLAB_CI"] == "true":

@@ -141,3 +141,22 @@ func TestBadEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// A job's bytes need not be UTF-8, and OTLP strings must be: a record
+// with such an argv, path or cwd is still exported (the body keeps the
+// bytes losslessly in its *_hex fields), and does not sink its batch.
+func TestNonUTF8Exported(t *testing.T) {
+	s, _ := sink(t)
+	e, err := Start(Options{Endpoint: s.URL, Command: []string{"\xff"}, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := execRecord(1, 10)
+	r.Path, r.Executable, r.Cwd = []byte("/tmp/\xff"), "/tmp/\xff", "/tmp/\xfe"
+	r.Argv = [][]byte{[]byte("\xff\xfe"), []byte("ok")}
+	e.Observe(r)
+	e.Observe(execRecord(2, 11))
+	if st := e.Close(); st.NotExported() != 0 || st.SpansDone != st.Spans {
+		t.Errorf("%+v: want everything exported", st)
+	}
+}
