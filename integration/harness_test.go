@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 	// test guests (make test-kernels), which have no Go toolchain.
 	if bin := os.Getenv("EXECTRAIL_BIN"); bin != "" {
 		exectrail = bin
-		os.Exit(m.Run())
+		os.Exit(runTests(m))
 	}
 	// The binary under test is the one `make build` makes (static, with
 	// the Makefile's flags): the Makefile holds the only definition.
@@ -61,7 +61,21 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building exectrail:", err)
 		os.Exit(2)
 	}
-	os.Exit(m.Run())
+	os.Exit(runTests(m))
+}
+
+// runTests runs the tests once exectrail is built, with the copy of it
+// that nobody can run made first (nobodyCopy) and removed after.
+func runTests(m *testing.M) int {
+	dir, err := nobodyCopy()
+	if dir != "" {
+		defer os.RemoveAll(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "copying exectrail for nobody:", err)
+		return 2
+	}
+	return m.Run()
 }
 
 // inCI reports whether skips must be failures.

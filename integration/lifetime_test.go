@@ -705,11 +705,27 @@ func TestNestedExectrail(t *testing.T) {
 
 var ltNobody = &syscall.Credential{Uid: 65534, Gid: 65534}
 
-// ltNobodyBinary returns a path of the exectrail binary that user nobody
-// can execute: the built one when every directory above it is searchable
-// by others, else a copy in a 0755 temporary directory.
+// ltNobodyBinary returns a path of the binary under test that nobody
+// can execute: exectrail itself when every directory above it is
+// searchable by others, else the copy TestMain made (nobodyCopy).
 func ltNobodyBinary(t *testing.T) string {
 	t.Helper()
+	if nobodyExectrail == "" {
+		t.Fatal("no copy of exectrail for nobody (nobodyCopy failed)")
+	}
+	return nobodyExectrail
+}
+
+// nobodyExectrail is what ltNobodyBinary returns; nobodyCopy sets it.
+var nobodyExectrail string
+
+// nobodyCopy sets nobodyExectrail, copying the binary to a fresh 0755
+// directory under /tmp when the checkout is out of nobody's reach (a
+// clone under a 0700 directory). It runs in TestMain before any test:
+// a copy written while parallel tests fork would leave its write fd in
+// a forked child for a moment, and exec of it would fail with ETXTBSY.
+// It returns the directory to remove at the end, or "".
+func nobodyCopy() (string, error) {
 	reachable := true
 	if st, err := os.Stat(exectrail); err != nil || st.Mode().Perm()&0o005 != 0o005 {
 		reachable = false
@@ -724,25 +740,26 @@ func ltNobodyBinary(t *testing.T) string {
 		}
 	}
 	if reachable {
-		return exectrail
+		nobodyExectrail = exectrail
+		return "", nil
 	}
 	dir, err := os.MkdirTemp("/tmp", "exectrail-nobody-")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
+		return dir, err
 	}
 	data, err := os.ReadFile(exectrail)
 	if err != nil {
-		t.Fatal(err)
+		return dir, err
 	}
 	bin := filepath.Join(dir, "exectrail")
 	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
+		return dir, err
 	}
-	return bin
+	nobodyExectrail = bin
+	return dir, nil
 }
 
 // ltRunAs runs exectrail as cred, with its records in a file cred can
