@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cast"
 	"github.com/exectrail/exectrail/supervisor"
-	"github.com/exectrail/exectrail/supervisor/cast"
 	"github.com/spf13/pflag"
 )
 

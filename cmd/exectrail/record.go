@@ -45,8 +45,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cast"
 	"github.com/exectrail/exectrail/supervisor"
-	"github.com/exectrail/exectrail/supervisor/cast"
 	"github.com/exectrail/exectrail/supervisor/redact"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cast"
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/report"
 	"github.com/exectrail/exectrail/supervisor"
-	"github.com/exectrail/exectrail/supervisor/cast"
-	"github.com/exectrail/exectrail/supervisor/report"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )

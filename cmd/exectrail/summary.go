@@ -9,8 +9,8 @@ import (
 	"os"
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/diff"
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/report"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/runlog"
-	"github.com/exectrail/exectrail/supervisor/report"
 	"github.com/spf13/pflag"
 )
 

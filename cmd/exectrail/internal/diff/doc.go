@@ -5,7 +5,7 @@
 // by more than a factor. It writes the result as text, markdown (for a CI
 // step summary) or JSON.
 //
-// It reads logs through package runlog (and so supervisor/report) and
+// It reads logs through package runlog (and so cmd/exectrail/internal/report) and
 // keeps per log one entry per distinct program, edge and failure, plus
 // one example, with its ancestors, of each new thing: memory follows the
 // variety of a job, not its length. It must not import package

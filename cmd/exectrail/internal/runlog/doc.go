@@ -5,7 +5,7 @@
 // execs of a log as programs and edges — which program started which —
 // with the chain of ancestors of each.
 //
-// It reads through supervisor/report, the one reader of the JSON-lines
+// It reads through cmd/exectrail/internal/report, the one reader of the JSON-lines
 // format, and so tolerates what that reader tolerates: lines that are not
 // records, a truncated last line, record kinds it does not know (a log's
 // start and end records among them). It must not import package

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/exectrail/exectrail/supervisor/report"
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/report"
 )
 
 // Open opens the log name ("-": standard input) and returns a reader of

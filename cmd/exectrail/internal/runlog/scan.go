@@ -4,7 +4,7 @@ import (
 	"io"
 	"path"
 
-	"github.com/exectrail/exectrail/supervisor/report"
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/report"
 )
 
 // Program is what a diff or a policy identifies a process by: its

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/report"
 	"github.com/exectrail/exectrail/supervisor/chain"
-	"github.com/exectrail/exectrail/supervisor/report"
 )
 
 // MaxLine is the longest line read (as exectrail report reads them).

@@ -109,7 +109,7 @@ func syntheticLog(tb testing.TB, n int, notify bool) string {
 // from it, as `exectrail report` does, and reports the live heap the
 // model keeps and the process's peak RSS.
 //
-//	go test ./supervisor/report -run '^$' -bench Report -benchtime 3x
+//	go test ./cmd/exectrail/internal/report -run '^$' -bench Report -benchtime 3x
 func BenchmarkReport(b *testing.B) {
 	for _, style := range []string{"ptrace", "notify"} {
 		b.Run(style, func(b *testing.B) {

@@ -54,7 +54,7 @@ func constStrings(t *testing.T, glob string) map[string]string {
 // The field names here mirror supervisor/record.go: fieldX here is
 // FieldX there, eventX is EventX, actionX is ActionX.
 func TestFieldsMatchSupervisor(t *testing.T) {
-	sup := constStrings(t, filepath.Join("..", "record.go"))
+	sup := constStrings(t, filepath.Join("..", "..", "..", "..", "supervisor", "record.go"))
 	mine := constStrings(t, "fields.go")
 	if len(mine) == 0 {
 		t.Fatal("no constants in fields.go")

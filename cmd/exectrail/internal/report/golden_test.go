@@ -60,10 +60,10 @@ func TestGolden(t *testing.T) {
 				}
 				want, err := os.ReadFile(golden)
 				if err != nil {
-					t.Fatalf("%v (run go test ./supervisor/report -update)", err)
+					t.Fatalf("%v (run go test ./cmd/exectrail/internal/report -update)", err)
 				}
 				if got != string(want) {
-					t.Errorf("%s differs from its golden file (run go test ./supervisor/report -update and review the diff):\n%s", golden, diffLines(string(want), got))
+					t.Errorf("%s differs from its golden file (run go test ./cmd/exectrail/internal/report -update and review the diff):\n%s", golden, diffLines(string(want), got))
 				}
 			})
 		}

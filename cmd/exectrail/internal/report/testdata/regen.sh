@@ -2,7 +2,7 @@
 # Regenerates the record logs the golden tests read, by running the real
 # exectrail on small jobs with each backend. Pids and times change every
 # time; the golden files mask them, so after
-#   testdata/regen.sh && go test ./supervisor/report -update
+#   testdata/regen.sh && go test ./cmd/exectrail/internal/report -update
 # `git diff testdata/golden` shows only what changed in structure.
 #
 # Run from the repository root, as the user CI runs as (root here: the
@@ -11,7 +11,7 @@ set -eu
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 (cd "$root" && go build -o bin/exectrail ./cmd/exectrail)
 et=$root/bin/exectrail
-out=$root/supervisor/report/testdata
+out=$root/cmd/exectrail/internal/report/testdata
 cd /tmp
 # A fixed PATH: the shell and env try its directories in turn, and each
 # try is a record.
