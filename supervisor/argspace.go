@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/exectrail/exectrail/procfs"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +27,7 @@ const (
 // each string of argv (at least one) and envp. It returns 0 when the exec
 // is not refused for its arguments, or when that cannot be known (the
 // environment or the stack limit could not be read).
-func argSpace(t *procfs.Task, mem procfs.Memory, c *Call, r *Record, envAddr uint64, req procfs.ExecRequest) (unix.Errno, string) {
+func argSpace(t *procfs.Task, mem procfs.Memory, c *Call, r *record.Record, envAddr uint64, req procfs.ExecRequest) (unix.Errno, string) {
 	filename := len(req.Path) + 1
 	if req.DirFD != unix.AT_FDCWD && (len(req.Path) == 0 || req.Path[0] != '/') {
 		// alloc_bprm names it /dev/fd/N or /dev/fd/N/PATH.

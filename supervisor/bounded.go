@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/exectrail/exectrail/procfs"
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // DefaultReadTimeout bounds the building of one exec record: the reads of
@@ -33,7 +34,7 @@ func (g *stallGuard) full() bool { return g.n.Load() >= maxStalled }
 // built within timeout (or not tried, when too many reads are stuck
 // already). Only the thread id and, when it can be had without reading
 // anything of the job, the process id are known.
-func (h *Handler) stalledRecord(c *Call, timeout time.Duration, full bool) *Record {
+func (h *Handler) stalledRecord(c *Call, timeout time.Duration, full bool) *record.Record {
 	pid := c.TID
 	if tgid, err := procfs.TgidOf(h.Resolver.ProcRoot, c.TID); err == nil {
 		pid = tgid
@@ -42,9 +43,9 @@ func (h *Handler) stalledRecord(c *Call, timeout time.Duration, full bool) *Reco
 	if full {
 		why = fmt.Sprintf("%d earlier reads of this job's memory are still blocked", maxStalled)
 	}
-	return &Record{Event: EventExec, PID: pid, TID: c.TID, Syscall: c.Sys.Kind.String(), ABI: abiField(c),
+	return &record.Record{Event: record.EventExec, PID: pid, TID: c.TID, Syscall: c.Sys.Kind.String(), ABI: abiField(c),
 		PathUnknown: true, PPIDUnknown: true, Argv: [][]byte{}, ArgvTruncated: true,
-		Error: "EAGAIN", ErrorDetail: "refused: " + why + "; call refused with EAGAIN", Action: ActionDeny,
+		Error: "EAGAIN", ErrorDetail: "refused: " + why + "; call refused with EAGAIN", Action: record.ActionDeny,
 		ReadError: why}
 }
 
@@ -73,7 +74,7 @@ type recordJob struct {
 }
 
 type recordResult struct {
-	r   *Record
+	r   *record.Record
 	err error
 }
 
@@ -95,7 +96,7 @@ func (errStalled) Error() string { return "reading the call stalled" }
 // cannot be built within the handler's timeout it returns a refusal record
 // (error EAGAIN, action deny) and errStalled: the caller must refuse the
 // call with EAGAIN.
-func (h *Handler) BoundedExecRecord(t *procfs.Task, c *Call) (*Record, error) {
+func (h *Handler) BoundedExecRecord(t *procfs.Task, c *Call) (*record.Record, error) {
 	timeout := h.readTimeout()
 	if h.stalls.full() {
 		t.Close()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/exectrail/exectrail/filter"
 	"github.com/exectrail/exectrail/procfs"
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // execCall is an execve of /usr/bin/true by this process itself: what
@@ -42,7 +43,7 @@ func BenchmarkExecRecord(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				var r *Record
+				var r *record.Record
 				if bounded {
 					r, err = h.BoundedExecRecord(t, &c)
 				} else {

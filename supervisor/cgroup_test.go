@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/exectrail/exectrail/procfs"
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // cgroupFixture is a fake proc root holding one task with the given
@@ -63,48 +64,48 @@ func TestFillCgroup(t *testing.T) {
 		name    string
 		cgroup  string
 		dirs    []string
-		idOf    string // the directory whose inode is the cgroup_id; "" for none
-		want    Record // the cgroup fields only
+		idOf    string        // the directory whose inode is the cgroup_id; "" for none
+		want    record.Record // the cgroup fields only
 		noMount bool
 	}{
 		{
 			name: "docker scope", cgroup: "0::" + docker + "\n", dirs: []string{docker}, idOf: docker,
-			want: Record{Cgroup: docker, ContainerID: testCtr, ContainerRuntime: "docker"},
+			want: record.Record{Cgroup: docker, ContainerID: testCtr, ContainerRuntime: "docker"},
 		},
 		{
 			name: "kubepods pod, containerd", cgroup: "0::" + kube + "\n", dirs: []string{kube}, idOf: kube,
-			want: Record{Cgroup: kube, ContainerID: testCtr, ContainerRuntime: "containerd", PodUID: testPod},
+			want: record.Record{Cgroup: kube, ContainerID: testCtr, ContainerRuntime: "containerd", PodUID: testPod},
 		},
 		{
 			name: "root", cgroup: "0::/\n", idOf: "/",
-			want: Record{Cgroup: "/"},
+			want: record.Record{Cgroup: "/"},
 		},
 		{
 			name: "hybrid: the container only in a v1 line", cgroup: "4:memory:/\n1:name=systemd:/docker/" + testCtr + "\n0::/\n", idOf: "/",
-			want: Record{Cgroup: "/", CgroupV1: "/docker/" + testCtr, CgroupV1Controllers: "name=systemd",
+			want: record.Record{Cgroup: "/", CgroupV1: "/docker/" + testCtr, CgroupV1Controllers: "name=systemd",
 				ContainerID: testCtr, ContainerRuntime: "docker"},
 		},
 		{
 			name: "v1 only: no cgroup, no id", cgroup: "1:name=systemd:/docker/" + testCtr + "\n",
-			want: Record{CgroupV1: "/docker/" + testCtr, CgroupV1Controllers: "name=systemd", ContainerID: testCtr, ContainerRuntime: "docker"},
+			want: record.Record{CgroupV1: "/docker/" + testCtr, CgroupV1Controllers: "name=systemd", ContainerID: testCtr, ContainerRuntime: "docker"},
 		},
 		{
 			name: "cgroup gone: path, no id", cgroup: "0::" + docker + "\n",
-			want: Record{Cgroup: docker, ContainerID: testCtr, ContainerRuntime: "docker"},
+			want: record.Record{Cgroup: docker, ContainerID: testCtr, ContainerRuntime: "docker"},
 		},
 		{
 			name: "no cgroup2 mount: path, no id", cgroup: "0::" + docker + "\n", dirs: []string{docker}, noMount: true,
-			want: Record{Cgroup: docker, ContainerID: testCtr, ContainerRuntime: "docker"},
+			want: record.Record{Cgroup: docker, ContainerID: testCtr, ContainerRuntime: "docker"},
 		},
 		{
 			// "/.." leads out of the mount: the directory there (the
 			// fixture's parent) must not be taken for the cgroup.
 			name: "outside the cgroup namespace: no id", cgroup: "0::/..\n",
-			want: Record{Cgroup: "/.."},
+			want: record.Record{Cgroup: "/.."},
 		},
 		{
 			name: "outside, with a container", cgroup: "0::/../docker/" + testCtr + "\n", dirs: []string{"/docker/" + testCtr},
-			want: Record{Cgroup: "/../docker/" + testCtr, ContainerID: testCtr, ContainerRuntime: "docker"},
+			want: record.Record{Cgroup: "/../docker/" + testCtr, ContainerID: testCtr, ContainerRuntime: "docker"},
 		},
 		{
 			name: "unparsable file: nothing", cgroup: "garbage\n0::/\n",
@@ -120,7 +121,7 @@ func TestFillCgroup(t *testing.T) {
 			if c.idOf != "" {
 				want.CgroupID = inode(t, mnt+c.idOf)
 			}
-			var r Record
+			var r record.Record
 			h.fillCgroup(task, &r, 0)
 			if r.Cgroup != want.Cgroup || r.CgroupID != want.CgroupID || r.CgroupV1 != want.CgroupV1 ||
 				r.CgroupV1Controllers != want.CgroupV1Controllers || r.ContainerID != want.ContainerID ||
@@ -133,13 +134,13 @@ func TestFillCgroup(t *testing.T) {
 
 func TestFillNamespaces(t *testing.T) {
 	h, task := cgroupFixture(t, "0::/\n", map[string]string{"pid": "pid:[4026532281]", "mnt": "mnt:[4026532279]"})
-	var r Record
+	var r record.Record
 	h.fillNamespaces(task, &r)
 	if r.PidNS != 4026532281 || r.MntNS != 4026532279 {
 		t.Errorf("pidns %d mntns %d", r.PidNS, r.MntNS)
 	}
 	h, task = cgroupFixture(t, "0::/\n", map[string]string{"pid": "garbage"})
-	r = Record{}
+	r = record.Record{}
 	h.fillNamespaces(task, &r)
 	if r.PidNS != 0 || r.MntNS != 0 {
 		t.Errorf("unreadable links gave pidns %d mntns %d", r.PidNS, r.MntNS)
@@ -156,7 +157,7 @@ func TestFillSelf(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer task.Close()
-	var r Record
+	var r record.Record
 	h.fillCgroup(task, &r, 0)
 	h.fillNamespaces(task, &r)
 	if r.PidNS != inode(t, "/proc/self/ns/pid") || r.MntNS != inode(t, "/proc/self/ns/mnt") {
@@ -249,7 +250,7 @@ func TestCgroupFollowsMoves(t *testing.T) {
 			move(other)
 			dir = other
 		}
-		var r Record
+		var r record.Record
 		h.fillCgroup(task, &r, id.CgroupID)
 		task.Close()
 		want := strings.TrimPrefix(dir, h.Cgroup2Mount)
@@ -289,7 +290,7 @@ func TestCgroupCache(t *testing.T) {
 		}
 	}
 	fill := func(id uint64) (string, uint64) {
-		var r Record
+		var r record.Record
 		h.fillCgroup(task, &r, id)
 		return r.Cgroup, r.CgroupID
 	}

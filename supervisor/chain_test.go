@@ -3,6 +3,8 @@ package supervisor
 import (
 	"strings"
 	"testing"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // Each script of an interpreter chain runs too: a policy checks it as an
@@ -25,7 +27,7 @@ func TestRefuseInterpreterChain(t *testing.T) {
 			t.Fatal(err)
 		}
 		h := &Handler{Policy: p}
-		r := &Record{Executable: "/w/s2.sh", Interpreter: "/usr/bin/dash", InterpreterChain: []string{"/w/s1.sh"}}
+		r := &record.Record{Executable: "/w/s2.sh", Interpreter: "/usr/bin/dash", InterpreterChain: []string{"/w/s1.sh"}}
 		if got := h.Refuse(r); got != tc.deny {
 			t.Errorf("allow %v %q: refused %v, want %v (%s)", tc.allow, tc.pat, got, tc.deny, r.ErrorDetail)
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 )
@@ -77,7 +78,7 @@ func (e *ecsEncoder) entityID(pid int, p ecsProc) string {
 }
 
 // encode appends r's ECS document to the encoder's output buffer.
-func (e *ecsEncoder) encode(r *Record) {
+func (e *ecsEncoder) encode(r *record.Record) {
 	e.native.b = AppendJSON(e.native.b[:0], r)
 	native := e.native.b
 	if n := len(native); n > 0 && native[n-1] == '\n' {
@@ -91,10 +92,10 @@ func (e *ecsEncoder) encode(r *Record) {
 	var ppid int
 	var hasParent bool
 	switch r.Event {
-	case EventExec:
-		ev = ev.Str("action", EventExec)
+	case record.EventExec:
+		ev = ev.Str("action", record.EventExec)
 		switch {
-		case r.Action == ActionDeny:
+		case r.Action == record.ActionDeny:
 			ev = ev.Strs("type", []string{"start", "denied"}).Str("outcome", "failure")
 		case r.Error != "":
 			ev = ev.Strs("type", []string{"start"}).Str("outcome", "failure")
@@ -136,8 +137,8 @@ func (e *ecsEncoder) encode(r *Record) {
 			proc = proc.Dict("thread", zerolog.Dict().Int("id", r.TID))
 		}
 		ppid, hasParent = r.PPID, !r.PPIDUnknown
-	case EventFork:
-		ev = ev.Str("action", EventFork).Strs("type", []string{"info"})
+	case record.EventFork:
+		ev = ev.Str("action", record.EventFork).Strs("type", []string{"info"})
 		if r.Error != "" {
 			ev = ev.Str("outcome", "failure").Str("reason", r.Error)
 		} else {
@@ -154,8 +155,8 @@ func (e *ecsEncoder) encode(r *Record) {
 			e.serial++
 			e.procs[r.ChildPID] = ecsProc{serial: e.serial, start: r.Time}
 		}
-	case EventExit:
-		ev = ev.Str("action", EventExit).Strs("type", []string{"end"})
+	case record.EventExit:
+		ev = ev.Str("action", record.EventExit).Strs("type", []string{"end"})
 		switch {
 		case r.ExitCode != nil && *r.ExitCode == 0:
 			ev = ev.Str("outcome", "success")

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // ecsFields is every ECS field the ecs format may write, with its type
@@ -147,25 +149,25 @@ func checkECS(t *testing.T, line []byte) (flat map[string]any, native map[string
 
 func TestWriteECS(t *testing.T) {
 	t0 := testTime
-	recs := []*Record{
+	recs := []*record.Record{
 		// COMMAND's exec (pid 10, parent 1), a fork that names its child
 		// (ptrace), the child's exec through a relative path, a refused
 		// exec, a failed one with non-UTF-8 argv, the child's exit, then
 		// a new process that reuses the child's pid.
-		{Time: t0, Event: EventExec, PID: 10, PPID: 1, Path: []byte("/bin/sh"), Executable: "/usr/bin/dash",
+		{Time: t0, Event: record.EventExec, PID: 10, PPID: 1, Path: []byte("/bin/sh"), Executable: "/usr/bin/dash",
 			Argv: [][]byte{[]byte("sh"), []byte("-c"), []byte("cd /bin && ./ls")}, Cwd: "/src", UID: 1000, HasUID: true,
 			ContainerID: testCtr, ContainerRuntime: "containerd", PodUID: testPod, Verified: ptr(true)},
-		{Time: t0.Add(time.Millisecond), Event: EventFork, PID: 10, ChildPID: 11, Kind: "clone"},
-		{Time: t0.Add(2 * time.Millisecond), Event: EventExec, PID: 11, PPID: 10, TID: 12, Path: []byte("./ls"), Executable: "/usr/bin/ls",
+		{Time: t0.Add(time.Millisecond), Event: record.EventFork, PID: 10, ChildPID: 11, Kind: "clone"},
+		{Time: t0.Add(2 * time.Millisecond), Event: record.EventExec, PID: 11, PPID: 10, TID: 12, Path: []byte("./ls"), Executable: "/usr/bin/ls",
 			Argv: [][]byte{[]byte("./ls"), []byte("a b")}, Cwd: "/usr/bin", UID: 1000, HasUID: true},
-		{Time: t0.Add(3 * time.Millisecond), Event: EventExec, PID: 11, PPID: 10, Path: []byte("/usr/bin/curl"), Executable: "/usr/bin/curl",
-			Argv: [][]byte{[]byte("curl")}, Cwd: "/usr/bin", Error: "EPERM", Action: ActionDeny},
-		{Time: t0.Add(4 * time.Millisecond), Event: EventExec, PID: 11, PPID: 10, Path: []byte("nope"),
+		{Time: t0.Add(3 * time.Millisecond), Event: record.EventExec, PID: 11, PPID: 10, Path: []byte("/usr/bin/curl"), Executable: "/usr/bin/curl",
+			Argv: [][]byte{[]byte("curl")}, Cwd: "/usr/bin", Error: "EPERM", Action: record.ActionDeny},
+		{Time: t0.Add(4 * time.Millisecond), Event: record.EventExec, PID: 11, PPID: 10, Path: []byte("nope"),
 			Argv: [][]byte{[]byte("nope"), []byte("\xff")}, Cwd: "/usr/bin", Error: "ENOENT"},
-		{Time: t0.Add(5 * time.Millisecond), Event: EventExit, PID: 11, ExitCode: ptr(0), DurationMS: ptr(4.0)},
-		{Time: t0.Add(6 * time.Millisecond), Event: EventExec, PID: 11, PPID: 10, Path: []byte("/usr/bin/true"), Executable: "/usr/bin/true",
+		{Time: t0.Add(5 * time.Millisecond), Event: record.EventExit, PID: 11, ExitCode: ptr(0), DurationMS: ptr(4.0)},
+		{Time: t0.Add(6 * time.Millisecond), Event: record.EventExec, PID: 11, PPID: 10, Path: []byte("/usr/bin/true"), Executable: "/usr/bin/true",
 			Argv: [][]byte{[]byte("true")}, Cwd: "/"},
-		{Time: t0.Add(7 * time.Millisecond), Event: EventExit, PID: 10, Signal: "SIGKILL"},
+		{Time: t0.Add(7 * time.Millisecond), Event: record.EventExit, PID: 10, Signal: "SIGKILL"},
 		{Time: t0.Add(8 * time.Millisecond), Event: "end"},
 	}
 	var buf bytes.Buffer
@@ -276,7 +278,7 @@ func TestECSEntityPerRun(t *testing.T) {
 	id := func() string {
 		var buf bytes.Buffer
 		w := newTestWriter(&buf, FormatECS)
-		if err := w.Write(&Record{Event: EventFork, PID: 5, Kind: "fork"}); err != nil {
+		if err := w.Write(&record.Record{Event: record.EventFork, PID: 5, Kind: "fork"}); err != nil {
 			t.Fatal(err)
 		}
 		flat, _ := checkECS(t, lines(t, buf.Bytes())[0])
@@ -316,8 +318,8 @@ func BenchmarkWriteECS(b *testing.B) {
 	argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
 	b.ReportAllocs()
 	for b.Loop() {
-		r := Record{
-			Event: EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
+		r := record.Record{
+			Event: record.EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
 			Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
 			Cgroup: "/user.slice/user-1000.slice/session-1.scope",
 		}

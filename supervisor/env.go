@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/exectrail/exectrail/procfs"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +17,7 @@ import (
 // take; memory the kernel can read and exectrail cannot (memfd_secret)
 // gets the call refused, as for argv. A NULL envp is an empty
 // environment to Linux.
-func (h *Handler) readEnv(t *procfs.Task, mem procfs.Memory, c *Call, envAddr uint64, r *Record) {
+func (h *Handler) readEnv(t *procfs.Task, mem procfs.Memory, c *Call, envAddr uint64, r *record.Record) {
 	r.HasEnv = true
 	r.Env = [][]byte{}
 	if envAddr == 0 {
@@ -35,17 +36,17 @@ func (h *Handler) readEnv(t *procfs.Task, mem procfs.Memory, c *Call, envAddr ui
 	}
 	r.EnvTruncated = true
 	if errors.Is(err, procfs.ErrTooLong) {
-		r.setErr(unix.E2BIG, err.Error())
+		setErr(r, unix.E2BIG, err.Error())
 	} else {
-		r.memErr(err)
-		r.checkUnreadable(t, err)
+		memErr(r, err)
+		checkUnreadable(r, t, err)
 	}
 }
 
 // environFile fills the environment of a record built after the exec
 // (ptrace, no entry stop seen) from /proc/PID/environ: what the kernel has
 // just copied for the new program.
-func (h *Handler) environFile(t *procfs.Task, r *Record) {
+func (h *Handler) environFile(t *procfs.Task, r *record.Record) {
 	r.HasEnv = true
 	r.Env = [][]byte{}
 	b, err := t.ReadFile("environ")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/exectrail/exectrail/filter"
 	"github.com/exectrail/exectrail/procfs"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"golang.org/x/sys/unix"
 )
 
@@ -103,7 +104,7 @@ func (c *Call) intArg(i int) int { return int(int32(uint32(c.Args[i]))) }
 // be read is left out and explained in Error/ErrorDetail; the only error
 // returned is ErrNotExec, or a failure to read the task's status (the task
 // is gone).
-func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
+func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*record.Record, error) {
 	req := procfs.ExecRequest{DirFD: unix.AT_FDCWD}
 	var pathAddr, argvAddr, envAddr uint64
 	switch c.Sys.Kind {
@@ -123,8 +124,8 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Record{
-		Event:   EventExec,
+	r := &record.Record{
+		Event:   record.EventExec,
 		PID:     id.Tgid,
 		PPID:    id.PPid,
 		TID:     c.TID,
@@ -139,7 +140,7 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 	pathOK := true
 	if pathAddr == 0 {
 		r.PathUnknown = true
-		r.setErr(unix.EFAULT, "path pointer is NULL")
+		setErr(r, unix.EFAULT, "path pointer is NULL")
 		pathOK = false
 	} else {
 		// PATH_MAX counts the NUL, and the kernel reads no further than
@@ -151,10 +152,10 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 		if err != nil {
 			pathOK = false
 			if errors.Is(err, procfs.ErrTooLong) {
-				r.setErr(unix.ENAMETOOLONG, err.Error())
+				setErr(r, unix.ENAMETOOLONG, err.Error())
 			} else {
-				r.memErr(err)
-				r.checkUnreadable(t, err)
+				memErr(r, err)
+				checkUnreadable(r, t, err)
 			}
 		}
 	}
@@ -173,10 +174,10 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 		}
 		if err != nil {
 			if errors.Is(err, procfs.ErrTooLong) {
-				r.setErr(unix.E2BIG, err.Error())
+				setErr(r, unix.E2BIG, err.Error())
 			} else {
-				r.memErr(err)
-				r.checkUnreadable(t, err)
+				memErr(r, err)
+				checkUnreadable(r, t, err)
 			}
 		}
 	}
@@ -198,14 +199,14 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 		}
 		res := h.Resolver.Resolve(t, id.Tgid, id.Cred(t), req)
 		r.Executable, r.Interpreter, r.InterpreterChain = res.Executable, res.Interpreter, res.Chain
-		r.file, r.interp = res.File, res.Interp
+		r.ExeID, r.InterpID = record.FileID(res.File), record.FileID(res.Interp)
 		switch {
 		case res.Errno != 0 && (e2big == 0 || !res.AfterOpen):
 			// The file is opened before the arguments are copied: its
 			// failures come first; those of loading it come after.
-			r.setErr(res.Errno, res.Detail)
+			setErr(r, res.Errno, res.Detail)
 		case e2big != 0:
-			r.setErr(e2big, e2bigDetail)
+			setErr(r, e2big, e2bigDetail)
 		}
 	}
 	h.fillCgroup(t, r, id.CgroupID)
@@ -218,13 +219,13 @@ func (h *Handler) ExecRecord(t *procfs.Task, c *Call) (*Record, error) {
 // hit an address that is mapped: memory the kernel reads (a memfd_secret
 // page, [vvar]) although process_vm_readv cannot. A bad pointer is not
 // mapped, and the exec fails with EFAULT by itself.
-func (r *Record) checkUnreadable(t *procfs.Task, err error) {
+func checkUnreadable(r *record.Record, t *procfs.Task, err error) {
 	var me *procfs.MemError
 	if errnoOf(err) != unix.EFAULT && errnoOf(err) != unix.EIO || !errors.As(err, &me) {
 		return
 	}
 	if t.IsMapped(me.Addr) {
-		r.unreadable = true
+		r.Unreadable = true
 	}
 }
 
@@ -242,7 +243,7 @@ func (r *Record) checkUnreadable(t *procfs.Task, err error) {
 // under the mount, id is recorded if a second PIDFD_GET_INFO, after the
 // file, still gives it. Nothing about the process is cached: it can be
 // moved to another cgroup at any time.
-func (h *Handler) fillCgroup(t *procfs.Task, r *Record, id uint64) {
+func (h *Handler) fillCgroup(t *procfs.Task, r *record.Record, id uint64) {
 	if info, ok := h.cgroups.get(id, h.Resolver.ProcRoot); ok {
 		setCgroup(r, info)
 		r.CgroupID = id
@@ -275,7 +276,7 @@ func (h *Handler) fillCgroup(t *procfs.Task, r *Record, id uint64) {
 	}
 }
 
-func setCgroup(r *Record, info procfs.CgroupInfo) {
+func setCgroup(r *record.Record, info procfs.CgroupInfo) {
 	r.CgroupV1, r.CgroupV1Controllers = info.V1Path, info.V1Controllers
 	r.ContainerID, r.ContainerRuntime, r.PodUID = info.ID, info.Runtime, info.PodUID
 	if info.HasV2 {
@@ -358,7 +359,7 @@ func (h *Handler) cgroupID(path string) (uint64, bool) {
 
 // fillNamespaces records the inode numbers of the task's pid and mount
 // namespaces, read from its ns/ links through the task's handle.
-func (h *Handler) fillNamespaces(t *procfs.Task, r *Record) {
+func (h *Handler) fillNamespaces(t *procfs.Task, r *record.Record) {
 	if ino, err := procfs.NamespaceInode(t, "pid"); err == nil {
 		r.PidNS = ino
 	}
@@ -370,12 +371,12 @@ func (h *Handler) fillNamespaces(t *procfs.Task, r *Record) {
 // ForkRecord builds the fork record for call c. It needs only the calling
 // thread's process id (procfs.TgidOf: no /proc file, and for a thread-group
 // leader not even a pidfd).
-func (h *Handler) ForkRecord(c *Call) (*Record, error) {
+func (h *Handler) ForkRecord(c *Call) (*record.Record, error) {
 	tgid, err := procfs.TgidOf(h.Resolver.ProcRoot, c.TID)
 	if err != nil {
 		return nil, err
 	}
-	r := &Record{Event: EventFork, PID: tgid, TID: c.TID, Kind: c.Sys.Kind.String()}
+	r := &record.Record{Event: record.EventFork, PID: tgid, TID: c.TID, Kind: c.Sys.Kind.String()}
 	if c.Sys.ABI != "x86_64" {
 		r.ABI = c.Sys.ABI
 	}
@@ -386,9 +387,9 @@ func (h *Handler) ForkRecord(c *Call) (*Record, error) {
 // the error the exec itself will fail with; anything else (EPERM on a
 // non-dumpable process, ESRCH) only means exectrail could not see, and the
 // exec's own outcome is unknown.
-func (r *Record) memErr(err error) {
+func memErr(r *record.Record, err error) {
 	if e := errnoOf(err); e == unix.EFAULT || e == unix.EIO {
-		r.setErr(unix.EFAULT, err.Error())
+		setErr(r, unix.EFAULT, err.Error())
 		return
 	}
 	if r.ReadError == "" {
@@ -397,7 +398,7 @@ func (r *Record) memErr(err error) {
 }
 
 // setErr keeps the first error: it is the one the exec fails with.
-func (r *Record) setErr(e unix.Errno, detail string) {
+func setErr(r *record.Record, e unix.Errno, detail string) {
 	if r.Error != "" {
 		return
 	}
@@ -428,9 +429,9 @@ func errnoOf(err error) unix.Errno {
 // may be nil when no entry stop was seen (a filter stacked above ours, with
 // a higher-priority action, took the call); the record is then built from
 // /proc.
-func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
+func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *record.Record) *record.Record {
 	if r == nil {
-		r = &Record{Event: EventExec, Argv: [][]byte{}}
+		r = &record.Record{Event: record.EventExec, Argv: [][]byte{}}
 		var cgroupID uint64
 		if id, err := t.Ident(); err == nil {
 			r.PPID, r.UID, r.HasUID, cgroupID = id.PPid, id.RUID, true, id.CgroupID
@@ -471,9 +472,9 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		// resolved (with procfs.DirPath), if it is the one that runs.
 		if id, ierr := t.Identity("exe"); ierr == nil {
 			switch {
-			case r.Interpreter == "" && r.Executable != "" && r.file.Same(id):
+			case r.Interpreter == "" && r.Executable != "" && procfs.FileIdentity(r.ExeID).Same(id):
 				exe, err = r.Executable, nil
-			case r.Interpreter != "" && r.interp.Same(id):
+			case r.Interpreter != "" && procfs.FileIdentity(r.InterpID).Same(id):
 				exe, err = r.Interpreter, nil
 			}
 		}
@@ -489,9 +490,9 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 		defer func() {
 			if id, err := t.Identity("exe"); err == nil {
 				if r.Interpreter != "" {
-					r.interp = id
+					r.InterpID = record.FileID(id)
 				} else {
-					r.file = id
+					r.ExeID = record.FileID(id)
 				}
 			}
 			h.fillIdentity(t, r)
@@ -564,10 +565,10 @@ func (h *Handler) VerifyExec(t *procfs.Task, pid int, r *Record) *Record {
 // Refuse applies the policy to r, an exec record: when the executable or
 // its interpreter is refused it marks r (action deny, error EPERM) and
 // returns true.
-func (h *Handler) Refuse(r *Record) bool { return h.RefuseIn(r, nil) }
+func (h *Handler) Refuse(r *record.Record) bool { return h.RefuseIn(r, nil) }
 
 // RefuseIn is Refuse for a process whose ancestry is a (see Ancestry).
-func (h *Handler) RefuseIn(r *Record, a *Ancestry) bool {
+func (h *Handler) RefuseIn(r *record.Record, a *Ancestry) bool {
 	ex, in := File{Path: r.Executable}, File{Path: r.Interpreter}
 	if h.foreignNS(r) || r.MntNS == 0 && h.selfMntNS != 0 {
 		// Another mount namespace, or one that could not be read: the
@@ -589,7 +590,7 @@ func (h *Handler) RefuseIn(r *Record, a *Ancestry) bool {
 	if !d.Deny {
 		return false
 	}
-	r.Action = ActionDeny
+	r.Action = record.ActionDeny
 	r.Error = "EPERM"
 	r.ErrorDetail = "refused by policy: " + d.Reason
 	return true

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/exectrail/exectrail/procfs"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"golang.org/x/sys/unix"
 )
 
@@ -21,36 +22,37 @@ import (
 
 // foreignNS reports whether r's process is in another mount namespace
 // than exectrail (false when its namespace is unknown).
-func (h *Handler) foreignNS(r *Record) bool {
+func (h *Handler) foreignNS(r *record.Record) bool {
 	return r.MntNS != 0 && h.selfMntNS != 0 && r.MntNS != h.selfMntNS
 }
 
 // fillIdentity writes the identity fields of r, the exec record of task t,
-// from r.file and r.interp, when t is in another mount namespace.
-func (h *Handler) fillIdentity(t *procfs.Task, r *Record) {
+// from r.ExeID and r.InterpID, when t is in another mount namespace.
+func (h *Handler) fillIdentity(t *procfs.Task, r *record.Record) {
+	file, interp := procfs.FileIdentity(r.ExeID), procfs.FileIdentity(r.InterpID)
 	r.HasFile, r.SameFile, r.InterpreterSameFile, r.OuterPath = false, nil, nil, ""
 	r.MountPoint, r.MountRoot, r.MountSource = "", "", ""
-	if !h.foreignNS(r) || r.Executable == "" || !r.file.Known() {
+	if !h.foreignNS(r) || r.Executable == "" || !file.Known() {
 		return
 	}
-	r.HasFile, r.FileDev, r.FileIno, r.MntID = true, r.file.Dev, r.file.Ino, r.file.MntID
-	same := sameFile(r.Executable, r.file)
+	r.HasFile, r.FileDev, r.FileIno, r.MntID = true, file.Dev, file.Ino, file.MntID
+	same := sameFile(r.Executable, file)
 	r.SameFile = &same
-	if r.Interpreter != "" && r.interp.Known() {
-		s := sameFile(r.Interpreter, r.interp)
+	if r.Interpreter != "" && interp.Known() {
+		s := sameFile(r.Interpreter, interp)
 		r.InterpreterSameFile = &s
 	}
 	mi, err := t.ReadFile("mountinfo")
 	if err != nil {
 		return
 	}
-	m, ok := findMount(mi, r.file.MntID)
+	m, ok := findMount(mi, file.MntID)
 	if !ok {
 		return
 	}
 	r.MountPoint, r.MountRoot, r.MountSource = m.point, m.root, m.source
 	if !same {
-		r.OuterPath = h.outerPath(m, r.Executable, r.file)
+		r.OuterPath = h.outerPath(m, r.Executable, file)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/exectrail/exectrail/filter"
 	"github.com/exectrail/exectrail/procfs"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 )
@@ -178,7 +179,7 @@ func (l *NotifyLoop) giveUp(s *notifyServer, seq uint64) {
 	}
 	r := l.h.stalledRecord(&c, l.h.readTimeout(), false)
 	if !c.Sys.Kind.IsExec() {
-		r = &Record{Event: EventFork, PID: r.PID, TID: c.TID, Kind: c.Sys.Kind.String(), ABI: r.ABI,
+		r = &record.Record{Event: record.EventFork, PID: r.PID, TID: c.TID, Kind: c.Sys.Kind.String(), ABI: r.ABI,
 			Error: r.Error, ErrorDetail: r.ErrorDetail, ReadError: r.ReadError}
 	}
 	if err := l.refuse(id, r, unix.EAGAIN); err != nil {
@@ -292,9 +293,9 @@ func (l *NotifyLoop) handle(s *notifyServer, n *seccompNotif) error {
 	if c.TID == 0 {
 		// The task is in a pid namespace we cannot see into. It cannot be
 		// resolved; record what we know and let it go.
-		r := &Record{Event: EventExec, Error: "ESRCH", ErrorDetail: "task not visible in the supervisor's pid namespace"}
+		r := &record.Record{Event: record.EventExec, Error: "ESRCH", ErrorDetail: "task not visible in the supervisor's pid namespace"}
 		if !c.Sys.Kind.IsExec() {
-			r = &Record{Event: EventFork, Kind: c.Sys.Kind.String()}
+			r = &record.Record{Event: record.EventFork, Kind: c.Sys.Kind.String()}
 		}
 		return l.emit(n.ID, r)
 	}
@@ -322,10 +323,10 @@ func (l *NotifyLoop) handle(s *notifyServer, n *seccompNotif) error {
 	}
 	if c.Sys.Kind.IsExec() {
 		switch {
-		case r.unreadable:
+		case r.Unreadable:
 			// The kernel would read what exectrail cannot: the
 			// program would run unrecorded.
-			r.Action, r.Error = ActionDeny, "EPERM"
+			r.Action, r.Error = record.ActionDeny, "EPERM"
 			r.ErrorDetail = "refused: the call's path or arguments lie in memory that exectrail cannot read but the kernel can (memfd_secret, [vvar]): " + r.ErrorDetail
 			return l.refuse(n.ID, r, unix.EPERM)
 		case r.Error == "EFAULT":
@@ -338,7 +339,7 @@ func (l *NotifyLoop) handle(s *notifyServer, n *seccompNotif) error {
 		case !l.h.Policy.Empty() && r.Executable == "" && r.Error == "":
 			// Under a policy, what cannot be checked does not run (a
 			// non-dumpable caller whose path exectrail cannot read).
-			r.Action, r.Error = ActionDeny, "EPERM"
+			r.Action, r.Error = record.ActionDeny, "EPERM"
 			r.ErrorDetail = "refused: the executable could not be determined, and a policy is in force"
 			return l.refuse(n.ID, r, unix.EPERM)
 		}
@@ -348,7 +349,7 @@ func (l *NotifyLoop) handle(s *notifyServer, n *seccompNotif) error {
 
 // read builds the record of call c: everything handle does that reads
 // the job and so may block.
-func (l *NotifyLoop) read(c *Call) (*Record, error) {
+func (l *NotifyLoop) read(c *Call) (*record.Record, error) {
 	switch {
 	case c.Sys.Kind == filter.KindUnknown || c.TID == 0:
 		return nil, nil
@@ -367,18 +368,18 @@ func (l *NotifyLoop) read(c *Call) (*Record, error) {
 
 // unreadableRecord is the record of a call whose task could not be
 // inspected: the thread id stands in for the unknown process id.
-func unreadableRecord(c *Call, err error) *Record {
-	r := &Record{Event: EventExec, PID: c.TID, TID: c.TID, Syscall: c.Sys.Kind.String(),
+func unreadableRecord(c *Call, err error) *record.Record {
+	r := &record.Record{Event: record.EventExec, PID: c.TID, TID: c.TID, Syscall: c.Sys.Kind.String(),
 		PathUnknown: true, PPIDUnknown: true,
 		ReadError: "cannot inspect the task: " + err.Error() + "; call refused with EAGAIN", Error: "EAGAIN"}
 	if !c.Sys.Kind.IsExec() {
-		r = &Record{Event: EventFork, PID: c.TID, TID: c.TID, Kind: c.Sys.Kind.String(), ReadError: r.ReadError, Error: "EAGAIN"}
+		r = &record.Record{Event: record.EventFork, PID: c.TID, TID: c.TID, Kind: c.Sys.Kind.String(), ReadError: r.ReadError, Error: "EAGAIN"}
 	}
 	return r
 }
 
 // refuse writes r and fails the call with errno.
-func (l *NotifyLoop) refuse(id uint64, r *Record, errno unix.Errno) error {
+func (l *NotifyLoop) refuse(id uint64, r *record.Record, errno unix.Errno) error {
 	if err := l.w.Write(r); err != nil {
 		killHeld(r)
 		l.respond(id, unix.EIO)
@@ -392,7 +393,7 @@ func (l *NotifyLoop) refuse(id uint64, r *Record, errno unix.Errno) error {
 // emit writes r and only then lets the call continue. When the output
 // fails the caller is killed before its call returns (fail closed: not
 // even an error message of its own), and the error ends the loop.
-func (l *NotifyLoop) emit(id uint64, r *Record) error {
+func (l *NotifyLoop) emit(id uint64, r *record.Record) error {
 	if err := l.w.Write(r); err != nil {
 		killHeld(r)
 		l.respond(id, unix.EIO)
@@ -406,7 +407,7 @@ func (l *NotifyLoop) emit(id uint64, r *Record) error {
 // killHeld SIGKILLs the process whose call r records while the call is
 // still held: the task cannot have gone away meanwhile unless killed, so
 // its ids are still its own.
-func killHeld(r *Record) {
+func killHeld(r *record.Record) {
 	switch {
 	case r.TID <= 0:
 	case r.PID > 0:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/exectrail/exectrail/filter"
 	"github.com/exectrail/exectrail/procfs"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 )
@@ -74,7 +75,7 @@ type tracee struct {
 	// pendingExec is the record prepared at an exec's seccomp stop,
 	// waiting for PTRACE_EVENT_EXEC (success) or the syscall-exit stop
 	// (failure).
-	pendingExec *Record
+	pendingExec *record.Record
 	// forkKind is the process-creating call seen at its seccomp stop,
 	// until its fork event or (the call failed) its syscall-exit stop;
 	// empty for clone of a thread, which the filter does not trap.
@@ -154,7 +155,7 @@ func (tr *Tracer) Run(root int, start time.Time, attached func(error), reaped ch
 
 // write writes r. When that fails the job is stopped before the caller
 // can resume anything: every tracee is killed, and the error reported.
-func (tr *Tracer) write(r *Record) error {
+func (tr *Tracer) write(r *record.Record) error {
 	err := tr.w.Write(r)
 	if err != nil && tr.failed == nil {
 		tr.fail(err)
@@ -433,7 +434,7 @@ func (tr *Tracer) onSyscallExit(tid int, th *tracee) error {
 func (tr *Tracer) onExec(pid int) error {
 	msg, _ := unix.PtraceGetEventMsg(pid)
 	former := int(msg)
-	var r *Record
+	var r *record.Record
 	if th := tr.threads[former]; th != nil {
 		r = th.pendingExec
 		th.pendingExec = nil
@@ -464,7 +465,7 @@ func (tr *Tracer) onExec(pid int) error {
 		// it must not run unrecorded. Kill it before its first
 		// instruction and say so.
 		_ = unix.Kill(pid, unix.SIGKILL)
-		rec := &Record{Event: EventExec, PID: pid, Error: "EAGAIN", PathUnknown: true, PPIDUnknown: true,
+		rec := &record.Record{Event: record.EventExec, PID: pid, Error: "EAGAIN", PathUnknown: true, PPIDUnknown: true,
 			ReadError: "cannot inspect the process after exec: " + err.Error() + "; killed"}
 		if r != nil {
 			rec = r
@@ -477,7 +478,7 @@ func (tr *Tracer) onExec(pid int) error {
 	if !tr.h.Policy.Empty() && (r.Verified == nil || !*r.Verified) {
 		// Under a policy, what cannot be verified does not run.
 		_ = unix.Kill(pid, unix.SIGKILL)
-		r.Action, r.Error = ActionDeny, "EPERM"
+		r.Action, r.Error = record.ActionDeny, "EPERM"
 		r.ErrorDetail = "refused: the executable could not be verified after exec"
 		return tr.written(held, tr.write(r), true)
 	}
@@ -546,7 +547,7 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 			tr.procs[child] = t0
 			delete(tr.firstSeen, child)
 		}
-		r := &Record{Event: EventFork, PID: th.tgid, ChildPID: child, Kind: kind, ABI: th.forkABI}
+		r := &record.Record{Event: record.EventFork, PID: th.tgid, ChildPID: child, Kind: kind, ABI: th.forkABI}
 		if tid != th.tgid {
 			r.TID = tid
 		}
@@ -683,7 +684,7 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 	} else {
 		delete(tr.ancestry, tid)
 	}
-	r := &Record{Event: EventExit, PID: tid}
+	r := &record.Record{Event: record.EventExit, PID: tid}
 	if ws.Exited() {
 		code := ws.ExitStatus()
 		r.ExitCode = &code
@@ -737,7 +738,7 @@ func (tr *Tracer) adopt(child, parent int, kind string, tid int) error {
 	}
 	var err error
 	if parent > 0 {
-		r := &Record{Event: EventFork, PID: parent, ChildPID: child, Kind: kind}
+		r := &record.Record{Event: record.EventFork, PID: parent, ChildPID: child, Kind: kind}
 		if tid > 0 && tid != parent {
 			r.TID = tid
 		}

@@ -17,102 +17,9 @@ import (
 	"sync/atomic"
 
 	"github.com/exectrail/exectrail/supervisor/chain"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/rs/zerolog"
 )
-
-// StartInfo is what a start record says about the run.
-type StartInfo struct {
-	Version string
-	// Backend is notify or ptrace; empty when the command never started
-	// under supervision (the child stage failed first).
-	Backend string
-	Argv    [][]byte // the command as given
-	Cwd     string
-	Host    string
-	Kernel  string // uname release
-	UID     int
-	// Policy holds the rules in force, "allow GLOB" or "deny GLOB", in
-	// the order they are checked.
-	Policy []string
-	// Options are the flags that change what is recorded, as
-	// --name=value.
-	Options []string
-	// Redaction is "on" when secrets are masked, "off" with --no-redact
-	// (Writer.RedactionMode); empty: not said.
-	Redaction string
-}
-
-// EndInfo is what an end record says. The caller sets ExitStatus (and the
-// command's exit_code or signal and duration_ms on the Record); the
-// Writer fills in the rest when it writes the record.
-type EndInfo struct {
-	ExitStatus int // exectrail's own exit status
-	// Counts of the records written before the end record, by kind, in
-	// the order written out: start, exec, fork, exit, then any other kind
-	// in name order.
-	Counts    []KindCount
-	Denied    uint64 // records with action deny
-	Calls     CallCounts
-	Unwritten uint64 // records that could not be written
-	Chain     string // hex of the chain over every line before the end record
-	KeyID     string // when signed
-	// OTLP says what --otlp exported of the records before the end
-	// record; nil without --otlp.
-	OTLP *ExportCounts
-}
-
-// ExportCounts are what an exporter delivered of the records before the
-// end record.
-type ExportCounts struct {
-	Exported, NotExported uint64
-}
-
-// KindCount is the number of records of one kind.
-type KindCount struct {
-	Kind string
-	N    uint64
-}
-
-// CallCounts are the trapped calls a backend saw, as end records report
-// them. Every call received has exactly one outcome:
-//
-//	Received = Answered + Gone
-//	Answered = Recorded + Unrecorded + (records that could not be written)
-//
-// and every exec or fork record is either the record of a held call or
-// one written at a ptrace event for which no call was held:
-//
-//	Recorded + AtEvents = exec records + fork records
-type CallCounts struct {
-	// Received: notify, notifications received; ptrace, seccomp stops.
-	Received uint64
-	// Answered: let go on or refused. Notify: a response was sent.
-	// Ptrace: the call's outcome was seen (exec event, syscall exit,
-	// fork event, refusal at entry, or the thread's next trapped call
-	// after a fork the kernel failed) and the thread resumed.
-	Answered uint64
-	// Gone: the task died (or was killed) while its call was held,
-	// before an outcome: nothing ran.
-	Gone uint64
-	// Recorded: answered after its record was written.
-	Recorded uint64
-	// Unrecorded: answered without a record of its own, by design:
-	// AT_EXECVE_CHECK (runs nothing), a call that cannot be decoded
-	// (refused under notify), under ptrace an exec whose task could not
-	// be read at entry (its exec event records it), a fork the kernel
-	// failed (ptrace records forks that happened) and a thread's clone
-	// trapped only for its CLONE_UNTRACED.
-	Unrecorded uint64
-	// Refused: answered with an error by exectrail (a policy, a task
-	// that cannot be inspected, an undecodable call, a record that could
-	// not be written). Part of Answered.
-	Refused uint64
-	// AtEvents: exec and fork records written at a ptrace event for which
-	// no call was held (an exec whose entry was taken by a filter stacked
-	// above exectrail's or could not be read, a fork whose entry was not
-	// trapped or whose parent died in its fork event).
-	AtEvents uint64
-}
 
 // callCounters are the live counts, written by the backend's thread and
 // read when the end record is written.
@@ -120,8 +27,8 @@ type callCounters struct {
 	received, answered, gone, recorded, unrecorded, refused, atEvents atomic.Uint64
 }
 
-func (c *callCounters) snapshot() CallCounts {
-	return CallCounts{
+func (c *callCounters) snapshot() record.CallCounts {
+	return record.CallCounts{
 		Received: c.received.Load(), Answered: c.answered.Load(), Gone: c.gone.Load(),
 		Recorded: c.recorded.Load(), Unrecorded: c.unrecorded.Load(), Refused: c.refused.Load(),
 		AtEvents: c.atEvents.Load(),
@@ -168,7 +75,7 @@ func (w *Writer) SetTrail(runID string, key ed25519.PrivateKey) {
 var ErrEnded = errors.New("writing records: the log has ended")
 
 // stamp sets the trail fields of r before it is formatted.
-func (w *Writer) stamp(r *Record) error {
+func (w *Writer) stamp(r *record.Record) error {
 	t := w.trail
 	if t == nil {
 		return nil
@@ -178,26 +85,26 @@ func (w *Writer) stamp(r *Record) error {
 	}
 	r.RunID = t.runID
 	r.Prev, r.HasPrev = t.chain.Prev(), true
-	if r.Event == EventEnd {
+	if r.Event == record.EventEnd {
 		if r.End == nil {
-			r.End = &EndInfo{}
+			r.End = &record.EndInfo{}
 		}
 		e := r.End
 		e.Counts = e.Counts[:0]
-		for _, k := range []string{EventStart, EventExec, EventFork, EventExit} {
-			e.Counts = append(e.Counts, KindCount{k, t.counts[k]})
+		for _, k := range []string{record.EventStart, record.EventExec, record.EventFork, record.EventExit} {
+			e.Counts = append(e.Counts, record.KindCount{Kind: k, N: t.counts[k]})
 		}
 		var other []string
 		for k := range t.counts {
 			switch k {
-			case EventStart, EventExec, EventFork, EventExit:
+			case record.EventStart, record.EventExec, record.EventFork, record.EventExit:
 			default:
 				other = append(other, k)
 			}
 		}
 		slices.Sort(other)
 		for _, k := range other {
-			e.Counts = append(e.Counts, KindCount{k, t.counts[k]})
+			e.Counts = append(e.Counts, record.KindCount{Kind: k, N: t.counts[k]})
 		}
 		e.Denied = t.denied
 		e.Calls = w.calls.snapshot()
@@ -209,9 +116,9 @@ func (w *Writer) stamp(r *Record) error {
 }
 
 // seal signs an end record's line, b, and returns it with the signature.
-func (w *Writer) seal(r *Record, b []byte) []byte {
+func (w *Writer) seal(r *record.Record, b []byte) []byte {
 	t := w.trail
-	if t == nil || t.key == nil || r.Event != EventEnd || len(b) == 0 {
+	if t == nil || t.key == nil || r.Event != record.EventEnd || len(b) == 0 {
 		return b
 	}
 	sig := ed25519.Sign(t.key, chain.SignedMessage(b))
@@ -224,7 +131,7 @@ func (w *Writer) seal(r *Record, b []byte) []byte {
 		out = hex.AppendEncode(out, sig)
 	default:
 		// body ends with the object's "}".
-		out = append(append([]byte{}, body[:len(body)-1]...), `,"`+FieldSig+`":"`...)
+		out = append(append([]byte{}, body[:len(body)-1]...), `,"`+record.FieldSig+`":"`...)
 		out = hex.AppendEncode(out, sig)
 		out = append(out, `"}`...)
 	}
@@ -232,7 +139,7 @@ func (w *Writer) seal(r *Record, b []byte) []byte {
 }
 
 // chained extends the chain with line, as written, and counts r.
-func (w *Writer) chained(r *Record, line []byte) {
+func (w *Writer) chained(r *record.Record, line []byte) {
 	t := w.trail
 	if t == nil {
 		return
@@ -241,10 +148,10 @@ func (w *Writer) chained(r *Record, line []byte) {
 		t.chain.Add(line)
 	}
 	t.counts[r.Event]++
-	if r.Action == ActionDeny {
+	if r.Action == record.ActionDeny {
 		t.denied++
 	}
-	if r.Event == EventEnd {
+	if r.Event == record.EventEnd {
 		t.ended = true
 	}
 }
@@ -256,81 +163,81 @@ func (w *Writer) unwritten() {
 	}
 }
 
-func appendTrailJSON(e *zerolog.Event, r *Record) *zerolog.Event {
+func appendTrailJSON(e *zerolog.Event, r *record.Record) *zerolog.Event {
 	if r.RunID != "" {
-		e = e.Str(FieldRunID, r.RunID)
+		e = e.Str(record.FieldRunID, r.RunID)
 	}
 	if r.HasPrev {
-		e = e.Hex(FieldPrev, r.Prev[:])
+		e = e.Hex(record.FieldPrev, r.Prev[:])
 	}
-	if r.Event == EventEnd && r.End != nil {
+	if r.Event == record.EventEnd && r.End != nil {
 		if r.End.Chain != "" {
-			e = e.Str(FieldChain, r.End.Chain)
+			e = e.Str(record.FieldChain, r.End.Chain)
 		}
 		if r.End.KeyID != "" {
-			e = e.Str(FieldKeyID, r.End.KeyID)
+			e = e.Str(record.FieldKeyID, r.End.KeyID)
 		}
 	}
 	return e
 }
 
-func appendStartJSON(e *zerolog.Event, s *StartInfo) *zerolog.Event {
+func appendStartJSON(e *zerolog.Event, s *record.StartInfo) *zerolog.Event {
 	if s == nil {
 		return e
 	}
-	e = e.Str(FieldVersion, s.Version)
+	e = e.Str(record.FieldVersion, s.Version)
 	if s.Backend != "" {
-		e = e.Str(FieldBackend, s.Backend)
+		e = e.Str(record.FieldBackend, s.Backend)
 	}
-	e = byteStrs(e, FieldArgv, FieldArgvHex, s.Argv)
+	e = byteStrs(e, record.FieldArgv, record.FieldArgvHex, s.Argv)
 	if s.Cwd != "" {
-		e = strField(e, FieldCwd, FieldCwdHex, s.Cwd)
+		e = strField(e, record.FieldCwd, record.FieldCwdHex, s.Cwd)
 	}
-	e = strField(e, FieldHost, FieldHost+"_hex", s.Host)
-	e = e.Str(FieldKernel, s.Kernel)
-	e = e.Int(FieldUID, s.UID)
+	e = strField(e, record.FieldHost, record.FieldHost+"_hex", s.Host)
+	e = e.Str(record.FieldKernel, s.Kernel)
+	e = e.Int(record.FieldUID, s.UID)
 	if len(s.Policy) > 0 {
-		e = e.Strs(FieldPolicy, s.Policy)
+		e = e.Strs(record.FieldPolicy, s.Policy)
 	}
 	if s.Redaction != "" {
-		e = e.Str(FieldRedaction, s.Redaction)
+		e = e.Str(record.FieldRedaction, s.Redaction)
 	}
-	return e.Strs(FieldOptions, s.Options)
+	return e.Strs(record.FieldOptions, s.Options)
 }
 
-func appendEndJSON(e *zerolog.Event, r *Record) *zerolog.Event {
+func appendEndJSON(e *zerolog.Event, r *record.Record) *zerolog.Event {
 	if r.ExitCode != nil {
-		e = e.Int(FieldExitCode, *r.ExitCode)
+		e = e.Int(record.FieldExitCode, *r.ExitCode)
 	}
 	if r.Signal != "" {
-		e = e.Str(FieldSignal, r.Signal)
+		e = e.Str(record.FieldSignal, r.Signal)
 	}
 	if r.DurationMS != nil {
-		e = e.Float64(FieldDurationMS, *r.DurationMS)
+		e = e.Float64(record.FieldDurationMS, *r.DurationMS)
 	}
 	en := r.End
 	if en == nil {
 		return e
 	}
-	e = e.Int(FieldExitStatus, en.ExitStatus)
+	e = e.Int(record.FieldExitStatus, en.ExitStatus)
 	d := zerolog.Dict()
 	for _, c := range en.Counts {
 		d = d.Uint64(c.Kind, c.N)
 	}
 	c := en.Calls
-	return e.Dict(FieldCounts, d).
-		Uint64(FieldDenied, en.Denied).
-		Uint64(FieldCallsReceived, c.Received).
-		Uint64(FieldCallsAnswered, c.Answered).
-		Uint64(FieldCallsGone, c.Gone).
-		Uint64(FieldCallsRecorded, c.Recorded).
-		Uint64(FieldCallsUnrecorded, c.Unrecorded).
-		Uint64(FieldCallsRefused, c.Refused).
-		Uint64(FieldRecordsAtEvents, c.AtEvents).
-		Uint64(FieldRecordsUnwritten, en.Unwritten).
+	return e.Dict(record.FieldCounts, d).
+		Uint64(record.FieldDenied, en.Denied).
+		Uint64(record.FieldCallsReceived, c.Received).
+		Uint64(record.FieldCallsAnswered, c.Answered).
+		Uint64(record.FieldCallsGone, c.Gone).
+		Uint64(record.FieldCallsRecorded, c.Recorded).
+		Uint64(record.FieldCallsUnrecorded, c.Unrecorded).
+		Uint64(record.FieldCallsRefused, c.Refused).
+		Uint64(record.FieldRecordsAtEvents, c.AtEvents).
+		Uint64(record.FieldRecordsUnwritten, en.Unwritten).
 		Func(func(e *zerolog.Event) {
 			if en.OTLP != nil {
-				e.Uint64(FieldOTLPExported, en.OTLP.Exported).Uint64(FieldOTLPNotExported, en.OTLP.NotExported)
+				e.Uint64(record.FieldOTLPExported, en.OTLP.Exported).Uint64(record.FieldOTLPNotExported, en.OTLP.NotExported)
 			}
 		})
 }
@@ -338,7 +245,7 @@ func appendEndJSON(e *zerolog.Event, r *Record) *zerolog.Event {
 // appendStartText writes the rest of a start line:
 //
 //	exectrail v1.2  notify  run 9f…  sh -c 'make'  (cwd /src)  host ci-7  kernel 6.18.44  uid 0
-func appendStartText(b []byte, r *Record) []byte {
+func appendStartText(b []byte, r *record.Record) []byte {
 	s := r.Start
 	if s == nil {
 		return b
@@ -388,7 +295,7 @@ func appendStartText(b []byte, r *Record) []byte {
 // name=value words that exectrail verify reads back.
 //
 //	exit 0 after 12.3ms  exit_status=0  start=1 exec=3 fork=2 exit=1  denied=0  calls_received=5 …  chain=…
-func appendEndText(b []byte, r *Record) []byte {
+func appendEndText(b []byte, r *record.Record) []byte {
 	if r.ExitCode != nil {
 		b = fmt.Appendf(b, "exit %d", *r.ExitCode)
 	}
@@ -402,24 +309,24 @@ func appendEndText(b []byte, r *Record) []byte {
 	if en == nil {
 		return b
 	}
-	b = fmt.Appendf(b, "  %s=%d ", FieldExitStatus, en.ExitStatus)
+	b = fmt.Appendf(b, "  %s=%d ", record.FieldExitStatus, en.ExitStatus)
 	for _, c := range en.Counts {
 		b = fmt.Appendf(b, " %s=%d", c.Kind, c.N)
 	}
 	c := en.Calls
 	b = fmt.Appendf(b, "  %s=%d  %s=%d %s=%d %s=%d %s=%d %s=%d %s=%d %s=%d %s=%d",
-		FieldDenied, en.Denied,
-		FieldCallsReceived, c.Received, FieldCallsAnswered, c.Answered, FieldCallsGone, c.Gone,
-		FieldCallsRecorded, c.Recorded, FieldCallsUnrecorded, c.Unrecorded, FieldCallsRefused, c.Refused,
-		FieldRecordsAtEvents, c.AtEvents, FieldRecordsUnwritten, en.Unwritten)
+		record.FieldDenied, en.Denied,
+		record.FieldCallsReceived, c.Received, record.FieldCallsAnswered, c.Answered, record.FieldCallsGone, c.Gone,
+		record.FieldCallsRecorded, c.Recorded, record.FieldCallsUnrecorded, c.Unrecorded, record.FieldCallsRefused, c.Refused,
+		record.FieldRecordsAtEvents, c.AtEvents, record.FieldRecordsUnwritten, en.Unwritten)
 	if en.Chain != "" {
-		b = append(b, "  "+FieldChain+"="+en.Chain...)
+		b = append(b, "  "+record.FieldChain+"="+en.Chain...)
 	}
 	if en.KeyID != "" {
-		b = append(b, "  "+FieldKeyID+"="+en.KeyID...)
+		b = append(b, "  "+record.FieldKeyID+"="+en.KeyID...)
 	}
 	if en.OTLP != nil {
-		b = fmt.Appendf(b, "  %s=%d %s=%d", FieldOTLPExported, en.OTLP.Exported, FieldOTLPNotExported, en.OTLP.NotExported)
+		b = fmt.Appendf(b, "  %s=%d %s=%d", record.FieldOTLPExported, en.OTLP.Exported, record.FieldOTLPNotExported, en.OTLP.NotExported)
 	}
 	return b
 }
@@ -444,7 +351,7 @@ func (p *Policy) Rules() []string {
 // AddCalls adds to the counts of trapped calls the end record reports,
 // for a backend outside this package (and tests); the backends here count
 // their own.
-func (w *Writer) AddCalls(c CallCounts) {
+func (w *Writer) AddCalls(c record.CallCounts) {
 	w.calls.received.Add(c.Received)
 	w.calls.answered.Add(c.Answered)
 	w.calls.gone.Add(c.Gone)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/exectrail/exectrail/supervisor/chain"
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 const testRunID = "0123456789abcdef0123456789abcdef"
@@ -29,13 +30,13 @@ func writeTrail(t *testing.T, f Format, key ed25519.PrivateKey) []byte {
 	w := newTestWriter(&buf, f)
 	w.SetTrail(testRunID, key)
 	code := 3
-	for _, r := range []*Record{
-		{Event: EventStart, PID: 1, Start: &StartInfo{Version: "v9", Backend: "notify", Argv: [][]byte{[]byte("sh"), []byte("-c"), []byte("\xff")},
+	for _, r := range []*record.Record{
+		{Event: record.EventStart, PID: 1, Start: &record.StartInfo{Version: "v9", Backend: "notify", Argv: [][]byte{[]byte("sh"), []byte("-c"), []byte("\xff")},
 			Cwd: "/src", Host: "h", Kernel: "6.18", UID: 1000, Policy: []string{"deny /usr/bin/curl"}, Options: []string{"--format=json"}}},
-		{Event: EventExec, PID: 2, PPID: 1, Path: []byte("/bin/sh"), Executable: "/usr/bin/dash", Argv: [][]byte{[]byte("sh")}},
-		{Event: EventFork, PID: 2, Kind: "vfork"},
-		{Event: EventExec, PID: 3, PPID: 2, Path: []byte("curl"), Executable: "/usr/bin/curl", Argv: [][]byte{[]byte("curl")}, Action: ActionDeny, Error: "EPERM"},
-		{Event: EventExit, PID: 2, ExitCode: &code},
+		{Event: record.EventExec, PID: 2, PPID: 1, Path: []byte("/bin/sh"), Executable: "/usr/bin/dash", Argv: [][]byte{[]byte("sh")}},
+		{Event: record.EventFork, PID: 2, Kind: "vfork"},
+		{Event: record.EventExec, PID: 3, PPID: 2, Path: []byte("curl"), Executable: "/usr/bin/curl", Argv: [][]byte{[]byte("curl")}, Action: record.ActionDeny, Error: "EPERM"},
+		{Event: record.EventExit, PID: 2, ExitCode: &code},
 	} {
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
@@ -45,11 +46,11 @@ func writeTrail(t *testing.T, f Format, key ed25519.PrivateKey) []byte {
 	w.calls.answered.Add(3)
 	w.calls.recorded.Add(3)
 	w.calls.refused.Add(1)
-	end := &Record{Event: EventEnd, PID: 1, ExitCode: &code, End: &EndInfo{ExitStatus: 3}}
+	end := &record.Record{Event: record.EventEnd, PID: 1, ExitCode: &code, End: &record.EndInfo{ExitStatus: 3}}
 	if err := w.Write(end); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write(&Record{Event: EventExit, PID: 9}); !errors.Is(err, ErrEnded) {
+	if err := w.Write(&record.Record{Event: record.EventExit, PID: 9}); !errors.Is(err, ErrEnded) {
 		t.Errorf("a Write after the end record: %v, want ErrEnded", err)
 	}
 	return buf.Bytes()
@@ -64,35 +65,35 @@ func TestTrailJSON(t *testing.T) {
 	var ch chain.Chain
 	for i, l := range ls {
 		m := decode(t, l)
-		if m[FieldRunID] != testRunID {
-			t.Errorf("line %d: run_id %v", i+1, m[FieldRunID])
+		if m[record.FieldRunID] != testRunID {
+			t.Errorf("line %d: run_id %v", i+1, m[record.FieldRunID])
 		}
-		if m[FieldPrev] != ch.PrevHex() {
-			t.Errorf("line %d: prev %v, want %s", i+1, m[FieldPrev], ch.PrevHex())
+		if m[record.FieldPrev] != ch.PrevHex() {
+			t.Errorf("line %d: prev %v, want %s", i+1, m[record.FieldPrev], ch.PrevHex())
 		}
-		if i == len(ls)-1 && m[FieldChain] != ch.Hex() {
-			t.Errorf("end: chain %v, want %s", m[FieldChain], ch.Hex())
+		if i == len(ls)-1 && m[record.FieldChain] != ch.Hex() {
+			t.Errorf("end: chain %v, want %s", m[record.FieldChain], ch.Hex())
 		}
 		ch.Add(l)
 	}
 	start := decode(t, ls[0])
 	want := map[string]any{
-		FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "start", FieldPID: "1",
-		FieldVersion: "v9", FieldBackend: "notify", FieldArgv: []any{"sh", "-c", "\ufffd"}, FieldArgvHex: []any{"7368", "2d63", "ff"},
-		FieldCwd: "/src", FieldHost: "h", FieldKernel: "6.18", FieldUID: "1000",
-		FieldPolicy: []any{"deny /usr/bin/curl"}, FieldOptions: []any{"--format=json"},
-		FieldRunID: testRunID, FieldPrev: "0000000000000000",
+		record.FieldSeq: "1", record.FieldTime: "2025-03-04T04:06:07.890123456Z", record.FieldEvent: "start", record.FieldPID: "1",
+		record.FieldVersion: "v9", record.FieldBackend: "notify", record.FieldArgv: []any{"sh", "-c", "\ufffd"}, record.FieldArgvHex: []any{"7368", "2d63", "ff"},
+		record.FieldCwd: "/src", record.FieldHost: "h", record.FieldKernel: "6.18", record.FieldUID: "1000",
+		record.FieldPolicy: []any{"deny /usr/bin/curl"}, record.FieldOptions: []any{"--format=json"},
+		record.FieldRunID: testRunID, record.FieldPrev: "0000000000000000",
 	}
 	checkFields(t, "start", start, want)
 	end := decode(t, ls[5])
 	want = map[string]any{
-		FieldSeq: "6", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "end", FieldPID: "1",
-		FieldExitCode: "3", FieldExitStatus: "3",
-		FieldCounts: map[string]any{"start": "1", "exec": "2", "fork": "1", "exit": "1"},
-		FieldDenied: "1", FieldCallsReceived: "3", FieldCallsAnswered: "3", FieldCallsGone: "0",
-		FieldCallsRecorded: "3", FieldCallsUnrecorded: "0", FieldCallsRefused: "1",
-		FieldRecordsAtEvents: "0", FieldRecordsUnwritten: "0",
-		FieldRunID: testRunID, FieldPrev: end[FieldPrev], FieldChain: end[FieldChain],
+		record.FieldSeq: "6", record.FieldTime: "2025-03-04T04:06:07.890123456Z", record.FieldEvent: "end", record.FieldPID: "1",
+		record.FieldExitCode: "3", record.FieldExitStatus: "3",
+		record.FieldCounts: map[string]any{"start": "1", "exec": "2", "fork": "1", "exit": "1"},
+		record.FieldDenied: "1", record.FieldCallsReceived: "3", record.FieldCallsAnswered: "3", record.FieldCallsGone: "0",
+		record.FieldCallsRecorded: "3", record.FieldCallsUnrecorded: "0", record.FieldCallsRefused: "1",
+		record.FieldRecordsAtEvents: "0", record.FieldRecordsUnwritten: "0",
+		record.FieldRunID: testRunID, record.FieldPrev: end[record.FieldPrev], record.FieldChain: end[record.FieldChain],
 	}
 	checkFields(t, "end", end, want)
 	// The counts are written in a fixed order.
@@ -186,17 +187,17 @@ func TestTrailUnwritten(t *testing.T) {
 	fw := &failingWriter{}
 	w := newTestWriter(fw, FormatJSON)
 	w.SetTrail(testRunID, nil)
-	if err := w.Write(&Record{Event: EventStart, PID: 1, Start: &StartInfo{}}); err != nil {
+	if err := w.Write(&record.Record{Event: record.EventStart, PID: 1, Start: &record.StartInfo{}}); err != nil {
 		t.Fatal(err)
 	}
 	fw.fail = true
 	for range 2 {
-		if err := w.Write(&Record{Event: EventExec, PID: 2}); !errors.Is(err, ErrOutput) {
+		if err := w.Write(&record.Record{Event: record.EventExec, PID: 2}); !errors.Is(err, ErrOutput) {
 			t.Fatalf("write: %v, want ErrOutput", err)
 		}
 	}
-	if w.trail.unwritten != 2 || w.Seq() != 1 || w.trail.counts[EventExec] != 0 {
-		t.Errorf("unwritten %d, seq %d, exec count %d; want 2, 1, 0", w.trail.unwritten, w.Seq(), w.trail.counts[EventExec])
+	if w.trail.unwritten != 2 || w.Seq() != 1 || w.trail.counts[record.EventExec] != 0 {
+		t.Errorf("unwritten %d, seq %d, exec count %d; want 2, 1, 0", w.trail.unwritten, w.Seq(), w.trail.counts[record.EventExec])
 	}
 }
 
@@ -224,8 +225,8 @@ func BenchmarkWriteJSONTrail(b *testing.B) {
 			argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
 			b.ReportAllocs()
 			for b.Loop() {
-				r := Record{
-					Event: EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
+				r := record.Record{
+					Event: record.EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
 					Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
 					Cgroup: "/user.slice/user-1000.slice/session-1.scope",
 				}

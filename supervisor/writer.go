@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 )
@@ -63,7 +64,7 @@ type Writer struct {
 	ecs    *ecsEncoder // FormatECS only
 	err    error
 	// Called with every record written (AddObserver, writer_observer.go).
-	observers []func(*Record)
+	observers []func(*record.Record)
 	// The run id, chain and counts (SetTrail, trail.go); nil without.
 	trail *trailState
 	// The backends' counts of trapped calls, for the end record.
@@ -101,7 +102,7 @@ var ErrOutput = errors.New("writing records")
 // Write assigns r its seq number (and time, if unset) and writes it. After
 // a write error every later Write fails with the same error and the seq
 // number is not consumed: no gap is ever visible in what was written.
-func (w *Writer) Write(r *Record) error {
+func (w *Writer) Write(r *record.Record) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
@@ -196,51 +197,51 @@ func waitWritable(fd int) {
 
 const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
-func (w *Writer) appendJSON(r *Record) { appendJSON(w.json, r) }
+func (w *Writer) appendJSON(r *record.Record) { appendJSON(w.json, r) }
 
 // AppendJSON appends r's JSON line (with its newline) to dst, exactly as a
 // JSON Writer writes it.
-func AppendJSON(dst []byte, r *Record) []byte {
+func AppendJSON(dst []byte, r *record.Record) []byte {
 	lb := lineBuffer{b: dst}
 	appendJSON(zerolog.New(&lb), r)
 	return lb.b
 }
 
-func appendJSON(l zerolog.Logger, r *Record) {
+func appendJSON(l zerolog.Logger, r *record.Record) {
 	e := l.Log().
-		Uint64(FieldSeq, r.Seq).
-		Str(FieldTime, r.Time.UTC().Format(timeLayout)).
-		Str(FieldEvent, r.Event).
-		Int(FieldPID, r.PID)
+		Uint64(record.FieldSeq, r.Seq).
+		Str(record.FieldTime, r.Time.UTC().Format(timeLayout)).
+		Str(record.FieldEvent, r.Event).
+		Int(record.FieldPID, r.PID)
 	switch r.Event {
-	case EventExec:
+	case record.EventExec:
 		if !r.PPIDUnknown {
-			e = e.Int(FieldPPID, r.PPID)
+			e = e.Int(record.FieldPPID, r.PPID)
 		}
 		if r.TID != 0 && r.TID != r.PID {
-			e = e.Int(FieldTID, r.TID)
+			e = e.Int(record.FieldTID, r.TID)
 		}
 		if !r.PathUnknown {
-			e = e.Str(FieldPath, string(r.Path))
+			e = e.Str(record.FieldPath, string(r.Path))
 			if !utf8.Valid(r.Path) {
-				e = e.Str(FieldPathHex, hex.EncodeToString(r.Path))
+				e = e.Str(record.FieldPathHex, hex.EncodeToString(r.Path))
 			}
 		}
 		if r.Executable != "" {
-			e = strField(e, FieldExecutable, FieldExecutableHex, r.Executable)
+			e = strField(e, record.FieldExecutable, record.FieldExecutableHex, r.Executable)
 		}
-		e = byteStrs(e, FieldArgv, FieldArgvHex, r.Argv)
+		e = byteStrs(e, record.FieldArgv, record.FieldArgvHex, r.Argv)
 		if r.ArgvTruncated {
-			e = e.Bool(FieldArgvTruncated, true)
+			e = e.Bool(record.FieldArgvTruncated, true)
 		}
 		if r.Cwd != "" {
-			e = strField(e, FieldCwd, FieldCwdHex, r.Cwd)
+			e = strField(e, record.FieldCwd, record.FieldCwdHex, r.Cwd)
 		}
 		if r.Interpreter != "" {
-			e = strField(e, FieldInterpreter, FieldInterpreterHex, r.Interpreter)
+			e = strField(e, record.FieldInterpreter, record.FieldInterpreterHex, r.Interpreter)
 		}
 		if len(r.InterpreterChain) > 0 {
-			e = e.Strs(FieldInterpreterChain, r.InterpreterChain)
+			e = e.Strs(record.FieldInterpreterChain, r.InterpreterChain)
 			valid := true
 			for _, s := range r.InterpreterChain {
 				valid = valid && utf8.ValidString(s)
@@ -250,110 +251,110 @@ func appendJSON(l zerolog.Logger, r *Record) {
 				for i, s := range r.InterpreterChain {
 					hx[i] = hex.EncodeToString([]byte(s))
 				}
-				e = e.Strs(FieldInterpreterChainHex, hx)
+				e = e.Strs(record.FieldInterpreterChainHex, hx)
 			}
 		}
 		if r.HasUID {
-			e = e.Int(FieldUID, r.UID)
+			e = e.Int(record.FieldUID, r.UID)
 		}
 		if r.CgroupID != 0 {
-			e = e.Uint64(FieldCgroupID, r.CgroupID)
+			e = e.Uint64(record.FieldCgroupID, r.CgroupID)
 		}
 		if r.Cgroup != "" {
-			e = strField(e, FieldCgroup, FieldCgroupHex, r.Cgroup)
+			e = strField(e, record.FieldCgroup, record.FieldCgroupHex, r.Cgroup)
 		}
 		if r.CgroupV1 != "" {
-			e = strField(e, FieldCgroupV1, FieldCgroupV1Hex, r.CgroupV1)
+			e = strField(e, record.FieldCgroupV1, record.FieldCgroupV1Hex, r.CgroupV1)
 		}
 		if r.CgroupV1Controllers != "" {
-			e = strField(e, FieldCgroupV1Controllers, FieldCgroupV1ControllersHex, r.CgroupV1Controllers)
+			e = strField(e, record.FieldCgroupV1Controllers, record.FieldCgroupV1ControllersHex, r.CgroupV1Controllers)
 		}
 		// Container ids, runtimes and pod UIDs are ASCII by construction
 		// (procfs.Container): no hex siblings.
 		if r.ContainerID != "" {
-			e = e.Str(FieldContainerID, r.ContainerID)
+			e = e.Str(record.FieldContainerID, r.ContainerID)
 		}
 		if r.ContainerRuntime != "" {
-			e = e.Str(FieldContainerRuntime, r.ContainerRuntime)
+			e = e.Str(record.FieldContainerRuntime, r.ContainerRuntime)
 		}
 		if r.PodUID != "" {
-			e = e.Str(FieldPodUID, r.PodUID)
+			e = e.Str(record.FieldPodUID, r.PodUID)
 		}
 		if r.PidNS != 0 {
-			e = e.Uint64(FieldPidNS, r.PidNS)
+			e = e.Uint64(record.FieldPidNS, r.PidNS)
 		}
 		if r.MntNS != 0 {
-			e = e.Uint64(FieldMntNS, r.MntNS)
+			e = e.Uint64(record.FieldMntNS, r.MntNS)
 		}
 		if r.HasFile {
-			e = e.Str(FieldDev, fmt.Sprintf("%d:%d", unix.Major(r.FileDev), unix.Minor(r.FileDev))).
-				Uint64(FieldIno, r.FileIno).Uint64(FieldMntID, r.MntID)
+			e = e.Str(record.FieldDev, fmt.Sprintf("%d:%d", unix.Major(r.FileDev), unix.Minor(r.FileDev))).
+				Uint64(record.FieldIno, r.FileIno).Uint64(record.FieldMntID, r.MntID)
 		}
 		if r.MountPoint != "" {
-			e = strField(e, FieldMountPoint, FieldMountPointHex, r.MountPoint)
+			e = strField(e, record.FieldMountPoint, record.FieldMountPointHex, r.MountPoint)
 		}
 		if r.MountRoot != "" {
-			e = strField(e, FieldMountRoot, FieldMountRootHex, r.MountRoot)
+			e = strField(e, record.FieldMountRoot, record.FieldMountRootHex, r.MountRoot)
 		}
 		if r.MountSource != "" {
-			e = strField(e, FieldMountSource, FieldMountSourceHex, r.MountSource)
+			e = strField(e, record.FieldMountSource, record.FieldMountSourceHex, r.MountSource)
 		}
 		if r.SameFile != nil {
-			e = e.Bool(FieldSameFile, *r.SameFile)
+			e = e.Bool(record.FieldSameFile, *r.SameFile)
 		}
 		if r.OuterPath != "" {
-			e = strField(e, FieldOuterPath, FieldOuterPathHex, r.OuterPath)
+			e = strField(e, record.FieldOuterPath, record.FieldOuterPathHex, r.OuterPath)
 		}
 		if r.InterpreterSameFile != nil {
-			e = e.Bool(FieldInterpreterSameFile, *r.InterpreterSameFile)
+			e = e.Bool(record.FieldInterpreterSameFile, *r.InterpreterSameFile)
 		}
 		if r.Syscall != "" && r.Syscall != "execve" {
-			e = e.Str(FieldSyscall, r.Syscall)
+			e = e.Str(record.FieldSyscall, r.Syscall)
 		}
 		if r.ABI != "" {
-			e = e.Str(FieldABI, r.ABI)
+			e = e.Str(record.FieldABI, r.ABI)
 		}
-	case EventFork:
+	case record.EventFork:
 		if r.ChildPID != 0 {
-			e = e.Int(FieldChildPID, r.ChildPID)
+			e = e.Int(record.FieldChildPID, r.ChildPID)
 		}
-		e = e.Str(FieldKind, r.Kind)
+		e = e.Str(record.FieldKind, r.Kind)
 		if r.TID != 0 && r.TID != r.PID {
-			e = e.Int(FieldTID, r.TID)
+			e = e.Int(record.FieldTID, r.TID)
 		}
 		if r.ABI != "" {
-			e = e.Str(FieldABI, r.ABI)
+			e = e.Str(record.FieldABI, r.ABI)
 		}
-	case EventExit:
+	case record.EventExit:
 		if r.ExitCode != nil {
-			e = e.Int(FieldExitCode, *r.ExitCode)
+			e = e.Int(record.FieldExitCode, *r.ExitCode)
 		}
 		if r.Signal != "" {
-			e = e.Str(FieldSignal, r.Signal)
+			e = e.Str(record.FieldSignal, r.Signal)
 		}
 		if r.DurationMS != nil {
-			e = e.Float64(FieldDurationMS, *r.DurationMS)
+			e = e.Float64(record.FieldDurationMS, *r.DurationMS)
 		}
-	case EventStart:
+	case record.EventStart:
 		e = appendStartJSON(e, r.Start) // trail.go
-	case EventEnd:
+	case record.EventEnd:
 		e = appendEndJSON(e, r)
 	}
 	e = appendRedactedFields(e, r) // writer_redact.go
 	if r.Error != "" {
-		e = e.Str(FieldError, r.Error)
+		e = e.Str(record.FieldError, r.Error)
 	}
 	if r.ErrorDetail != "" {
-		e = e.Str(FieldErrorDetail, r.ErrorDetail)
+		e = e.Str(record.FieldErrorDetail, r.ErrorDetail)
 	}
 	if r.ReadError != "" {
-		e = e.Str(FieldReadError, r.ReadError)
+		e = e.Str(record.FieldReadError, r.ReadError)
 	}
 	if r.Action != "" {
-		e = e.Str(FieldAction, r.Action)
+		e = e.Str(record.FieldAction, r.Action)
 	}
 	if r.Verified != nil {
-		e = e.Bool(FieldVerified, *r.Verified)
+		e = e.Bool(record.FieldVerified, *r.Verified)
 	}
 	e = appendTrailJSON(e, r) // trail.go: run_id, prev, chain
 	e.Send()
@@ -370,10 +371,10 @@ func strField(e *zerolog.Event, key, hexKey, v string) *zerolog.Event {
 // appendText renders r as one aligned line for people:
 //
 //	3 09:28:08.123 exec   4242 <4241  /usr/bin/ls  ./ls -l  (cwd /usr/bin)
-func appendText(b []byte, r *Record) []byte {
+func appendText(b []byte, r *record.Record) []byte {
 	b = fmt.Appendf(b, "%6d %s %-5s %7d ", r.Seq, r.Time.Local().Format("15:04:05.000"), r.Event, r.PID)
 	switch r.Event {
-	case EventExec:
+	case record.EventExec:
 		b = fmt.Appendf(b, "<%-7d ", r.PPID)
 		exe := r.Executable
 		if exe == "" {
@@ -413,13 +414,13 @@ func appendText(b []byte, r *Record) []byte {
 			b = append(b, " ["+r.ABI+"]"...)
 		}
 		b = appendContainer(b, r)
-	case EventFork:
+	case record.EventFork:
 		b = append(b, r.Kind...)
 		if r.ChildPID != 0 {
 			b = append(b, " -> "...)
 			b = strconv.AppendInt(b, int64(r.ChildPID), 10)
 		}
-	case EventExit:
+	case record.EventExit:
 		if r.ExitCode != nil {
 			b = fmt.Appendf(b, "exit %d", *r.ExitCode)
 		}
@@ -429,9 +430,9 @@ func appendText(b []byte, r *Record) []byte {
 		if r.DurationMS != nil {
 			b = fmt.Appendf(b, " after %.1fms", *r.DurationMS)
 		}
-	case EventStart:
+	case record.EventStart:
 		b = appendStartText(b, r) // trail.go
-	case EventEnd:
+	case record.EventEnd:
 		b = appendEndText(b, r)
 	}
 	if r.Action != "" {
@@ -450,7 +451,7 @@ func appendText(b []byte, r *Record) []byte {
 
 // appendContainer writes " [docker 4f2a9c1d6e8b pod 0b2c…]": the runtime,
 // the container id shortened as docker ps shows it, and the pod UID.
-func appendContainer(b []byte, r *Record) []byte {
+func appendContainer(b []byte, r *record.Record) []byte {
 	if r.ContainerID == "" && r.PodUID == "" {
 		return b
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // A JSON copy kept by an observer (what run --report does) holds the
@@ -13,11 +15,11 @@ func TestWriterCopy(t *testing.T) {
 	for _, f := range []Format{FormatJSON, FormatText} {
 		var out, cp bytes.Buffer
 		w := newTestWriter(&out, f)
-		w.AddObserver(func(r *Record) { cp.Write(AppendJSON(nil, r)) })
-		recs := []*Record{
-			{Event: EventExec, PID: 10, PPID: 1, Path: []byte("./ls"), Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("ls")}, Cwd: "/"},
-			{Event: EventFork, PID: 10, ChildPID: 11, Kind: "clone"},
-			{Event: EventExit, PID: 10, ExitCode: ptr(3)},
+		w.AddObserver(func(r *record.Record) { cp.Write(AppendJSON(nil, r)) })
+		recs := []*record.Record{
+			{Event: record.EventExec, PID: 10, PPID: 1, Path: []byte("./ls"), Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("ls")}, Cwd: "/"},
+			{Event: record.EventFork, PID: 10, ChildPID: 11, Kind: "clone"},
+			{Event: record.EventExit, PID: 10, ExitCode: ptr(3)},
 		}
 		for _, r := range recs {
 			if err := w.Write(r); err != nil {
@@ -33,7 +35,7 @@ func TestWriterCopy(t *testing.T) {
 		}
 		for i, line := range ls {
 			m := decode(t, line)
-			if fmt.Sprint(m[FieldSeq]) != fmt.Sprint(i+1) || m[FieldEvent] != recs[i].Event {
+			if fmt.Sprint(m[record.FieldSeq]) != fmt.Sprint(i+1) || m[record.FieldEvent] != recs[i].Event {
 				t.Errorf("format %d: copy line %d is %s", f, i+1, line)
 			}
 		}
@@ -42,9 +44,9 @@ func TestWriterCopy(t *testing.T) {
 	var out bytes.Buffer
 	w := newTestWriter(&out, FormatJSON)
 	var copyErr error
-	w.AddObserver(func(r *Record) { _, copyErr = (&failWriter{}).Write(AppendJSON(nil, r)) })
+	w.AddObserver(func(r *record.Record) { _, copyErr = (&failWriter{}).Write(AppendJSON(nil, r)) })
 	for range 2 {
-		if err := w.Write(&Record{Event: EventFork, PID: 1, Kind: "fork"}); err != nil {
+		if err := w.Write(&record.Record{Event: record.EventFork, PID: 1, Kind: "fork"}); err != nil {
 			t.Fatalf("a failing copy failed the output: %v", err)
 		}
 	}

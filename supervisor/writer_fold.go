@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // pathFold folds, in the text format, a run of PATH misses into the exec
@@ -48,8 +50,8 @@ func (w *Writer) Flush() error {
 
 // pathMiss reports whether r is an exec that failed for want of the file
 // at a path with a directory (a PATH probe), with its run key.
-func pathMiss(r *Record) (string, bool) {
-	if r.Event != EventExec || (r.Error != "ENOENT" && r.Error != "ENOTDIR") || r.Action != "" || r.PathUnknown ||
+func pathMiss(r *record.Record) (string, bool) {
+	if r.Event != record.EventExec || (r.Error != "ENOENT" && r.Error != "ENOTDIR") || r.Action != "" || r.PathUnknown ||
 		!bytes.Contains(r.Path, []byte("/")) {
 		return "", false
 	}
@@ -57,7 +59,7 @@ func pathMiss(r *Record) (string, bool) {
 }
 
 // foldKey is what a run's records share: the base name and the argv.
-func foldKey(r *Record) string {
+func foldKey(r *record.Record) string {
 	var b []byte
 	b = append(b, path.Base(string(r.Path))...)
 	for _, a := range r.Argv {
@@ -72,18 +74,18 @@ func foldKey(r *Record) string {
 
 // continues reports whether r continues the held run: another miss of
 // it, or the exec it leads to.
-func (f *pathFold) continues(r *Record) bool {
-	return len(f.lines) > 0 && r.PID == f.pid && r.Event == EventExec && !r.PathUnknown && foldKey(r) == f.key &&
+func (f *pathFold) continues(r *record.Record) bool {
+	return len(f.lines) > 0 && r.PID == f.pid && r.Event == record.EventExec && !r.PathUnknown && foldKey(r) == f.key &&
 		(r.Error == "" && r.Action == "" || isMiss(r))
 }
 
-func isMiss(r *Record) bool { _, miss := pathMiss(r); return miss }
+func isMiss(r *record.Record) bool { _, miss := pathMiss(r); return miss }
 
 // take is given the text line of r, which continues the held run or
 // follows none (writeHeld has written what it does not continue), and
 // returns what to write for r: nothing while r is held, the line with its
 // note when r ends a run, else the line.
-func (f *pathFold) take(r *Record, line []byte) []byte {
+func (f *pathFold) take(r *record.Record, line []byte) []byte {
 	if key, miss := pathMiss(r); miss {
 		if len(f.lines) == 0 {
 			f.pid, f.key = r.PID, key
@@ -104,7 +106,7 @@ func (f *pathFold) take(r *Record, line []byte) []byte {
 
 // writeHeld writes the held lines, one write and one link of the chain
 // each, unless r continues their run.
-func (w *Writer) writeHeld(r *Record) error {
+func (w *Writer) writeHeld(r *record.Record) error {
 	f := w.fold
 	if len(f.lines) == 0 || (r != nil && f.continues(r)) {
 		return nil

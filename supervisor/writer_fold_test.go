@@ -6,10 +6,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
-func foldExec(pid int, path, errno string, argv ...string) Record {
-	r := Record{Event: EventExec, PID: pid, PPID: 1, Path: []byte(path), Error: errno}
+func foldExec(pid int, path, errno string, argv ...string) record.Record {
+	r := record.Record{Event: record.EventExec, PID: pid, PPID: 1, Path: []byte(path), Error: errno}
 	if errno == "" {
 		r.Executable = path
 	}
@@ -44,36 +46,36 @@ func foldSummary(t *testing.T, out []byte) []string {
 }
 
 func TestWriteTextFoldsPathMisses(t *testing.T) {
-	miss := func(pid int, dir string) Record { return foldExec(pid, dir+"/cc", "ENOENT", "cc", "-c", "x.c") }
-	hit := func(pid int) Record { return foldExec(pid, "/usr/bin/cc", "", "cc", "-c", "x.c") }
+	miss := func(pid int, dir string) record.Record { return foldExec(pid, dir+"/cc", "ENOENT", "cc", "-c", "x.c") }
+	hit := func(pid int) record.Record { return foldExec(pid, "/usr/bin/cc", "", "cc", "-c", "x.c") }
 	for _, tc := range []struct {
 		name string
-		recs []Record
+		recs []record.Record
 		want []string // foldSummary of the output
 	}{
-		{"folded", []Record{miss(5, "/usr/local/sbin"), miss(5, "/usr/local/bin"), miss(5, "/usr/sbin"), hit(5)},
+		{"folded", []record.Record{miss(5, "/usr/local/sbin"), miss(5, "/usr/local/bin"), miss(5, "/usr/sbin"), hit(5)},
 			[]string{"4 exec 5 (3 PATH misses)"}},
-		{"one", []Record{miss(5, "/usr/local/bin"), hit(5)},
+		{"one", []record.Record{miss(5, "/usr/local/bin"), hit(5)},
 			[]string{"2 exec 5 (1 PATH miss)"}},
 		{"another process in between: nothing is folded, order kept",
-			[]Record{miss(5, "/a"), {Event: EventFork, PID: 6, Kind: "vfork"}, miss(5, "/b"), hit(5)},
+			[]record.Record{miss(5, "/a"), {Event: record.EventFork, PID: 6, Kind: "vfork"}, miss(5, "/b"), hit(5)},
 			[]string{"1 exec 5 miss", "2 fork 6", "4 exec 5 (1 PATH miss)"}},
 		{"no exec at the end: the misses are printed at the next record",
-			[]Record{miss(5, "/a"), miss(5, "/b"), {Event: EventExit, PID: 5, ExitCode: ptr(127)}},
+			[]record.Record{miss(5, "/a"), miss(5, "/b"), {Event: record.EventExit, PID: 5, ExitCode: ptr(127)}},
 			[]string{"1 exec 5 miss", "2 exec 5 miss", "3 exit 5"}},
-		{"another name", []Record{miss(5, "/a"), foldExec(5, "/usr/bin/gcc", "", "cc", "-c", "x.c")},
+		{"another name", []record.Record{miss(5, "/a"), foldExec(5, "/usr/bin/gcc", "", "cc", "-c", "x.c")},
 			[]string{"1 exec 5 miss", "2 exec 5"}},
-		{"other argv", []Record{miss(5, "/a"), foldExec(5, "/usr/bin/cc", "", "cc")},
+		{"other argv", []record.Record{miss(5, "/a"), foldExec(5, "/usr/bin/cc", "", "cc")},
 			[]string{"1 exec 5 miss", "2 exec 5"}},
-		{"another process's exec", []Record{miss(5, "/a"), hit(6)},
+		{"another process's exec", []record.Record{miss(5, "/a"), hit(6)},
 			[]string{"1 exec 5 miss", "2 exec 6"}},
-		{"EACCES is not a miss", []Record{foldExec(5, "/a/cc", "EACCES", "cc", "-c", "x.c"), hit(5)},
+		{"EACCES is not a miss", []record.Record{foldExec(5, "/a/cc", "EACCES", "cc", "-c", "x.c"), hit(5)},
 			[]string{"1 exec 5 miss", "2 exec 5"}},
-		{"a refused exec is not folded into", []Record{miss(5, "/a"), func() Record { r := hit(5); r.Action, r.Error = "deny", "EPERM"; return r }()},
+		{"a refused exec is not folded into", []record.Record{miss(5, "/a"), func() record.Record { r := hit(5); r.Action, r.Error = "deny", "EPERM"; return r }()},
 			[]string{"1 exec 5 miss", "2 exec 5"}},
-		{"two runs", []Record{miss(5, "/a"), hit(5), miss(5, "/a"), miss(5, "/b"), hit(5)},
+		{"two runs", []record.Record{miss(5, "/a"), hit(5), miss(5, "/a"), miss(5, "/b"), hit(5)},
 			[]string{"2 exec 5 (1 PATH miss)", "5 exec 5 (2 PATH misses)"}},
-		{"held at the end: Flush prints them", []Record{miss(5, "/a"), miss(5, "/b")},
+		{"held at the end: Flush prints them", []record.Record{miss(5, "/a"), miss(5, "/b")},
 			[]string{"1 exec 5 miss", "2 exec 5 miss"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,7 +99,7 @@ func TestWriteTextFoldsPathMisses(t *testing.T) {
 
 	// Without FoldPathMisses (exectrail run -v), and in JSON, every
 	// attempt is a line of its own.
-	recs := []Record{miss(5, "/a"), miss(5, "/b"), hit(5)}
+	recs := []record.Record{miss(5, "/a"), miss(5, "/b"), hit(5)}
 	for _, f := range []Format{FormatText, FormatJSON} {
 		var buf bytes.Buffer
 		w := newTestWriter(&buf, f)

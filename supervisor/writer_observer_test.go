@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // The observer sees every written record, in seq order, with the time it
@@ -15,10 +17,10 @@ func TestWriterObserver(t *testing.T) {
 	w := NewWriter(observerTestWriter(out.Write), FormatJSON)
 	clock := time.Unix(1_700_000_000, 5)
 	w.SetClock(func() time.Time { clock = clock.Add(time.Millisecond); return clock })
-	var seen []Record
-	w.AddObserver(func(r *Record) { seen = append(seen, *r) })
-	for _, ev := range []string{EventExec, EventFork, EventExit} {
-		if err := w.Write(&Record{Event: ev, PID: 7}); err != nil {
+	var seen []record.Record
+	w.AddObserver(func(r *record.Record) { seen = append(seen, *r) })
+	for _, ev := range []string{record.EventExec, record.EventFork, record.EventExit} {
+		if err := w.Write(&record.Record{Event: ev, PID: 7}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,8 +38,8 @@ func TestWriterObserver(t *testing.T) {
 
 	failing := NewWriter(observerTestWriter(func([]byte) (int, error) { return 0, errors.New("full") }), FormatJSON)
 	called := false
-	failing.AddObserver(func(*Record) { called = true })
-	if err := failing.Write(&Record{Event: EventExec}); err == nil || called {
+	failing.AddObserver(func(*record.Record) { called = true })
+	if err := failing.Write(&record.Record{Event: record.EventExec}); err == nil || called {
 		t.Errorf("failed write: err %v, observer called %v", err, called)
 	}
 }
@@ -48,7 +50,7 @@ func TestWriterObserverOrder(t *testing.T) {
 	w := NewWriter(observerTestWriter(func(p []byte) (int, error) { return len(p), nil }), FormatJSON)
 	var last uint64
 	var bad bool
-	w.AddObserver(func(r *Record) {
+	w.AddObserver(func(r *record.Record) {
 		bad = bad || r.Seq != last+1
 		last = r.Seq
 	})
@@ -58,7 +60,7 @@ func TestWriterObserverOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 100 {
-				_ = w.Write(&Record{Event: EventFork})
+				_ = w.Write(&record.Record{Event: record.EventFork})
 			}
 		}()
 	}

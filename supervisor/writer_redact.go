@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/exectrail/exectrail/supervisor/redact"
 	"github.com/rs/zerolog"
 )
@@ -64,15 +65,15 @@ func (w *Writer) RedactionMode() string {
 
 // prepare returns what is to be written for r: r itself, or a copy with
 // secrets masked and the environment as a diff. w.mu is held.
-func (w *Writer) prepare(r *Record) *Record {
-	if r.Event == EventExit && w.red.envs != nil {
+func (w *Writer) prepare(r *record.Record) *record.Record {
+	if r.Event == record.EventExit && w.red.envs != nil {
 		delete(w.red.envs, r.PID)
 	}
 	rd := w.red.rd
-	if r.Event == EventStart && r.Start != nil && rd != nil {
+	if r.Event == record.EventStart && r.Start != nil && rd != nil {
 		return prepareStart(rd, r)
 	}
-	if r.Event != EventExec || (rd == nil && !r.HasEnv) {
+	if r.Event != record.EventExec || (rd == nil && !r.HasEnv) {
 		return r
 	}
 	c := *r // on the stack unless something changes
@@ -81,7 +82,7 @@ func (w *Writer) prepare(r *Record) *Record {
 		var red []string
 		if !c.PathUnknown {
 			if p, ok := rd.Bytes(c.Path); ok {
-				c.Path, red = p, append(red, FieldPath)
+				c.Path, red = p, append(red, record.FieldPath)
 			}
 		}
 		str := func(v *string, field string) {
@@ -92,19 +93,19 @@ func (w *Writer) prepare(r *Record) *Record {
 				*v, red = m, append(red, field)
 			}
 		}
-		str(&c.Executable, FieldExecutable)
+		str(&c.Executable, record.FieldExecutable)
 		if argv, idx := rd.Argv(c.Argv); idx != nil {
 			c.Argv = argv
 			for _, i := range idx {
-				red = append(red, FieldArgv+"["+strconv.Itoa(i)+"]")
+				red = append(red, record.FieldArgv+"["+strconv.Itoa(i)+"]")
 			}
 		}
-		str(&c.Cwd, FieldCwd)
-		str(&c.Interpreter, FieldInterpreter)
-		str(&c.MountPoint, FieldMountPoint)
-		str(&c.MountRoot, FieldMountRoot)
-		str(&c.MountSource, FieldMountSource)
-		str(&c.OuterPath, FieldOuterPath)
+		str(&c.Cwd, record.FieldCwd)
+		str(&c.Interpreter, record.FieldInterpreter)
+		str(&c.MountPoint, record.FieldMountPoint)
+		str(&c.MountRoot, record.FieldMountRoot)
+		str(&c.MountSource, record.FieldMountSource)
+		str(&c.OuterPath, record.FieldOuterPath)
 		if c.HasEnv {
 			var env [][]byte
 			for i, e := range c.Env {
@@ -116,14 +117,14 @@ func (w *Writer) prepare(r *Record) *Record {
 					env = append([][]byte(nil), c.Env...)
 				}
 				env[i] = m
-				red = append(red, FieldEnv+"["+strconv.Itoa(i)+"]")
+				red = append(red, record.FieldEnv+"["+strconv.Itoa(i)+"]")
 			}
 			if env != nil {
 				c.Env = env
 			}
 		}
-		str(&c.ErrorDetail, FieldErrorDetail)
-		str(&c.ReadError, FieldReadError)
+		str(&c.ErrorDetail, record.FieldErrorDetail)
+		str(&c.ReadError, record.FieldReadError)
 		c.Redacted = red
 		changed = red != nil
 	}
@@ -134,23 +135,23 @@ func (w *Writer) prepare(r *Record) *Record {
 	if !changed {
 		return r
 	}
-	p := new(Record)
+	p := new(record.Record)
 	*p = c
 	return p
 }
 
 // prepareStart masks the start record's argv, cwd and options.
-func prepareStart(rd *redact.Redactor, r *Record) *Record {
+func prepareStart(rd *redact.Redactor, r *record.Record) *record.Record {
 	s := *r.Start
 	var red []string
 	if argv, idx := rd.Argv(s.Argv); idx != nil {
 		s.Argv = argv
 		for _, i := range idx {
-			red = append(red, FieldArgv+"["+strconv.Itoa(i)+"]")
+			red = append(red, record.FieldArgv+"["+strconv.Itoa(i)+"]")
 		}
 	}
 	if m, ok := rd.String(s.Cwd); ok {
-		s.Cwd, red = m, append(red, FieldCwd)
+		s.Cwd, red = m, append(red, record.FieldCwd)
 	}
 	var opts []string
 	for i, o := range s.Options {
@@ -161,7 +162,7 @@ func prepareStart(rd *redact.Redactor, r *Record) *Record {
 		if opts == nil {
 			opts = append([]string(nil), s.Options...)
 		}
-		opts[i], red = m, append(red, FieldOptions+"["+strconv.Itoa(i)+"]")
+		opts[i], red = m, append(red, record.FieldOptions+"["+strconv.Itoa(i)+"]")
 	}
 	if opts != nil {
 		s.Options = opts
@@ -177,7 +178,7 @@ func prepareStart(rd *redact.Redactor, r *Record) *Record {
 // diffEnv sets c.EnvBase, EnvSet and EnvUnset when a diff against the
 // environment of the process's last exec record, or else its parent's,
 // is smaller than the whole environment, and remembers c's.
-func (w *Writer) diffEnv(c *Record) {
+func (w *Writer) diffEnv(c *record.Record) {
 	if w.red.envs == nil || len(w.red.envs) >= envSnapMax {
 		w.red.envs = make(map[int]envSnap)
 	}
@@ -258,35 +259,35 @@ func equalEnv(a, b [][]byte) bool {
 
 // appendRedactedFields writes redacted, and the environment, of an exec
 // record.
-func appendRedactedFields(e *zerolog.Event, r *Record) *zerolog.Event {
-	if r.Event == EventStart && len(r.Redacted) > 0 {
-		return e.Strs(FieldRedacted, r.Redacted)
+func appendRedactedFields(e *zerolog.Event, r *record.Record) *zerolog.Event {
+	if r.Event == record.EventStart && len(r.Redacted) > 0 {
+		return e.Strs(record.FieldRedacted, r.Redacted)
 	}
-	if r.Event != EventExec {
+	if r.Event != record.EventExec {
 		return e
 	}
 	if r.HasEnv {
 		if r.EnvBase != 0 {
-			e = e.Uint64(FieldEnvBase, r.EnvBase)
+			e = e.Uint64(record.FieldEnvBase, r.EnvBase)
 			if len(r.EnvSet) > 0 {
-				e = byteStrs(e, FieldEnvSet, FieldEnvSetHex, r.EnvSet)
+				e = byteStrs(e, record.FieldEnvSet, record.FieldEnvSetHex, r.EnvSet)
 			}
 			if len(r.EnvUnset) > 0 {
-				e = byteStrs(e, FieldEnvUnset, FieldEnvUnsetHex, r.EnvUnset)
+				e = byteStrs(e, record.FieldEnvUnset, record.FieldEnvUnsetHex, r.EnvUnset)
 			}
 		} else {
 			env := r.Env
 			if env == nil {
 				env = [][]byte{}
 			}
-			e = byteStrs(e, FieldEnv, FieldEnvHex, env)
+			e = byteStrs(e, record.FieldEnv, record.FieldEnvHex, env)
 		}
 		if r.EnvTruncated {
-			e = e.Bool(FieldEnvTruncated, true)
+			e = e.Bool(record.FieldEnvTruncated, true)
 		}
 	}
 	if len(r.Redacted) > 0 {
-		e = e.Strs(FieldRedacted, r.Redacted)
+		e = e.Strs(record.FieldRedacted, r.Redacted)
 	}
 	return e
 }

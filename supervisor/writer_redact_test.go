@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/exectrail/exectrail/supervisor/redact"
 )
 
@@ -32,9 +33,9 @@ func TestWriterRedacts(t *testing.T) {
 		var buf bytes.Buffer
 		w := newTestWriter(&buf, f)
 		w.SetRedactor(rd)
-		var seen []*Record
-		w.AddObserver(func(r *Record) { seen = append(seen, r) })
-		r := &Record{Event: EventExec, PID: 1, Path: []byte("/tmp/hunter2hunter2/x"), Executable: "/tmp/hunter2hunter2/x",
+		var seen []*record.Record
+		w.AddObserver(func(r *record.Record) { seen = append(seen, r) })
+		r := &record.Record{Event: record.EventExec, PID: 1, Path: []byte("/tmp/hunter2hunter2/x"), Executable: "/tmp/hunter2hunter2/x",
 			Argv: [][]byte{[]byte("x"), []byte("--token"), []byte("abc"), []byte("\xff" + testToken)}, Cwd: "/tmp/hunter2hunter2",
 			ErrorDetail: "refused: /tmp/hunter2hunter2/x"}
 		if err := w.Write(r); err != nil {
@@ -80,48 +81,48 @@ func TestWriterEnvDiff(t *testing.T) {
 	w := newTestWriter(&buf, FormatJSON)
 	w.SetRedactor(newRedactor(t))
 	base := [][]byte{[]byte("PATH=/usr/bin:/bin"), []byte("HOME=/root"), []byte("LANG=C.UTF-8"), []byte("API_TOKEN=v4lue-of-it"), []byte("LONG=" + strings.Repeat("x", 100))}
-	write := func(r *Record) map[string]any {
+	write := func(r *record.Record) map[string]any {
 		t.Helper()
 		buf.Reset()
-		r.Event, r.HasEnv = EventExec, true
+		r.Event, r.HasEnv = record.EventExec, true
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
 		}
 		return decode(t, buf.Bytes())
 	}
-	m := write(&Record{PID: 10, PPID: 1, Env: base})
+	m := write(&record.Record{PID: 10, PPID: 1, Env: base})
 	if env, _ := m["env"].([]any); len(env) != 5 || env[3] != "API_TOKEN="+string(newRedactor(t).Mask([]byte("v4lue-of-it"))) {
 		t.Errorf("first record: %v", m)
 	}
 	child := append(slices.Clone(base[1:]), []byte("NEW=1"))
-	m = write(&Record{PID: 11, PPID: 10, Env: child})
+	m = write(&record.Record{PID: 11, PPID: 10, Env: child})
 	if m["env_base"] != jsonNumber(1) || !equalAny(m["env_set"], "NEW=1") || !equalAny(m["env_unset"], "PATH") || m["env"] != nil {
 		t.Errorf("child: %v", m)
 	}
-	m = write(&Record{PID: 11, PPID: 10, Env: child})
+	m = write(&record.Record{PID: 11, PPID: 10, Env: child})
 	if m["env_base"] != jsonNumber(2) || m["env_set"] != nil || m["env_unset"] != nil {
 		t.Errorf("exec again, same environment: %v", m)
 	}
 	// Nothing in common: the whole environment is smaller.
-	m = write(&Record{PID: 12, PPID: 10, Env: [][]byte{[]byte("A=1")}})
+	m = write(&record.Record{PID: 12, PPID: 10, Env: [][]byte{[]byte("A=1")}})
 	if !equalAny(m["env"], "A=1") || m["env_base"] != nil {
 		t.Errorf("unrelated: %v", m)
 	}
 	// Not a set of names: written whole.
-	m = write(&Record{PID: 13, PPID: 10, Env: append(slices.Clone(base), []byte("HOME=/again"))})
+	m = write(&record.Record{PID: 13, PPID: 10, Env: append(slices.Clone(base), []byte("HOME=/again"))})
 	if _, ok := m["env"]; !ok {
 		t.Errorf("duplicate names: %v", m)
 	}
 	buf.Reset()
-	if err := w.Write(&Record{Event: EventExit, PID: 10}); err != nil {
+	if err := w.Write(&record.Record{Event: record.EventExit, PID: 10}); err != nil {
 		t.Fatal(err)
 	}
-	m = write(&Record{PID: 14, PPID: 10, Env: base})
+	m = write(&record.Record{PID: 14, PPID: 10, Env: base})
 	if _, ok := m["env"]; !ok {
 		t.Errorf("after the parent's exit: %v", m)
 	}
 	// Not UTF-8: a hex sibling, as for argv.
-	m = write(&Record{PID: 15, PPID: 99, Env: [][]byte{[]byte("X=\xff")}})
+	m = write(&record.Record{PID: 15, PPID: 99, Env: [][]byte{[]byte("X=\xff")}})
 	if !equalAny(m["env_hex"], "583dff") {
 		t.Errorf("non-UTF-8: %v", m)
 	}
@@ -148,8 +149,8 @@ func BenchmarkWriteJSONRedacted(b *testing.B) {
 	argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
 	b.ReportAllocs()
 	for b.Loop() {
-		r := Record{
-			Event: EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
+		r := record.Record{
+			Event: record.EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
 			Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
 			Cgroup: "/user.slice/user-1000.slice/session-1.scope",
 		}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 const (
@@ -67,13 +69,13 @@ func lines(t testing.TB, b []byte) [][]byte {
 func TestWriteJSONFields(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		rec  Record
+		rec  record.Record
 		want map[string]any // exact: every key, every value (as JSON decodes it)
 	}{
 		{
 			name: "exec, every field",
-			rec: Record{
-				Event: EventExec, PID: 10, PPID: 9, TID: 11,
+			rec: record.Record{
+				Event: record.EventExec, PID: 10, PPID: 9, TID: 11,
 				Path: []byte("./ls"), Executable: "/usr/bin/ls",
 				Argv: [][]byte{[]byte("ls"), []byte("-l"), []byte("")}, ArgvTruncated: true,
 				Cwd: "/usr/bin", Interpreter: "/usr/bin/dash", UID: 1000, HasUID: true,
@@ -84,49 +86,49 @@ func TestWriteJSONFields(t *testing.T) {
 				PidNS: 4026532281, MntNS: 4026532279,
 			},
 			want: map[string]any{
-				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "exec",
-				FieldPID: "10", FieldPPID: "9", FieldTID: "11", FieldPath: "./ls",
-				FieldExecutable: "/usr/bin/ls", FieldArgv: []any{"ls", "-l", ""}, FieldArgvTruncated: true,
-				FieldCwd: "/usr/bin", FieldInterpreter: "/usr/bin/dash", FieldUID: "1000",
-				FieldCgroupID: "1234", FieldCgroup: "/system.slice/x.scope", FieldABI: "i386",
-				FieldSyscall: "execveat", FieldError: "EPERM", FieldErrorDetail: "denied by --deny",
-				FieldAction: "deny", FieldVerified: false,
-				FieldCgroupV1: "/docker/" + testCtr, FieldCgroupV1Controllers: "name=systemd",
-				FieldContainerID: testCtr, FieldContainerRuntime: "docker", FieldPodUID: testPod,
-				FieldPidNS: "4026532281", FieldMntNS: "4026532279",
+				record.FieldSeq: "1", record.FieldTime: "2025-03-04T04:06:07.890123456Z", record.FieldEvent: "exec",
+				record.FieldPID: "10", record.FieldPPID: "9", record.FieldTID: "11", record.FieldPath: "./ls",
+				record.FieldExecutable: "/usr/bin/ls", record.FieldArgv: []any{"ls", "-l", ""}, record.FieldArgvTruncated: true,
+				record.FieldCwd: "/usr/bin", record.FieldInterpreter: "/usr/bin/dash", record.FieldUID: "1000",
+				record.FieldCgroupID: "1234", record.FieldCgroup: "/system.slice/x.scope", record.FieldABI: "i386",
+				record.FieldSyscall: "execveat", record.FieldError: "EPERM", record.FieldErrorDetail: "denied by --deny",
+				record.FieldAction: "deny", record.FieldVerified: false,
+				record.FieldCgroupV1: "/docker/" + testCtr, record.FieldCgroupV1Controllers: "name=systemd",
+				record.FieldContainerID: testCtr, record.FieldContainerRuntime: "docker", record.FieldPodUID: testPod,
+				record.FieldPidNS: "4026532281", record.FieldMntNS: "4026532279",
 			},
 		},
 		{
 			name: "exec, minimal",
-			rec:  Record{Event: EventExec, PID: 10, TID: 10, Syscall: "execve"},
+			rec:  record.Record{Event: record.EventExec, PID: 10, TID: 10, Syscall: "execve"},
 			want: map[string]any{
-				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "exec",
-				FieldPID: "10", FieldPPID: "0", FieldPath: "", FieldArgv: []any{},
+				record.FieldSeq: "1", record.FieldTime: "2025-03-04T04:06:07.890123456Z", record.FieldEvent: "exec",
+				record.FieldPID: "10", record.FieldPPID: "0", record.FieldPath: "", record.FieldArgv: []any{},
 			},
 		},
 		{
 			name: "fork",
-			rec: Record{Event: EventFork, PID: 10, TID: 12, ChildPID: 13, Kind: "clone3", ABI: "i386",
+			rec: record.Record{Event: record.EventFork, PID: 10, TID: 12, ChildPID: 13, Kind: "clone3", ABI: "i386",
 				Cgroup: "/x", CgroupID: 5, ContainerID: testCtr, PodUID: testPod, PidNS: 1, MntNS: 2},
 			want: map[string]any{
-				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "fork",
-				FieldPID: "10", FieldTID: "12", FieldChildPID: "13", FieldKind: "clone3", FieldABI: "i386",
+				record.FieldSeq: "1", record.FieldTime: "2025-03-04T04:06:07.890123456Z", record.FieldEvent: "fork",
+				record.FieldPID: "10", record.FieldTID: "12", record.FieldChildPID: "13", record.FieldKind: "clone3", record.FieldABI: "i386",
 			},
 		},
 		{
 			name: "exit by signal",
-			rec:  Record{Event: EventExit, PID: 10, Signal: "SIGKILL", DurationMS: ptr(12.5)},
+			rec:  record.Record{Event: record.EventExit, PID: 10, Signal: "SIGKILL", DurationMS: ptr(12.5)},
 			want: map[string]any{
-				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "exit",
-				FieldPID: "10", FieldSignal: "SIGKILL", FieldDurationMS: "12.5",
+				record.FieldSeq: "1", record.FieldTime: "2025-03-04T04:06:07.890123456Z", record.FieldEvent: "exit",
+				record.FieldPID: "10", record.FieldSignal: "SIGKILL", record.FieldDurationMS: "12.5",
 			},
 		},
 		{
 			name: "exit code zero",
-			rec:  Record{Event: EventExit, PID: 10, ExitCode: ptr(0), Verified: ptr(true)},
+			rec:  record.Record{Event: record.EventExit, PID: 10, ExitCode: ptr(0), Verified: ptr(true)},
 			want: map[string]any{
-				FieldSeq: "1", FieldTime: "2025-03-04T04:06:07.890123456Z", FieldEvent: "exit",
-				FieldPID: "10", FieldExitCode: "0", FieldVerified: true,
+				record.FieldSeq: "1", record.FieldTime: "2025-03-04T04:06:07.890123456Z", record.FieldEvent: "exit",
+				record.FieldPID: "10", record.FieldExitCode: "0", record.FieldVerified: true,
 			},
 		},
 	} {
@@ -151,7 +153,7 @@ func TestWriteJSONFields(t *testing.T) {
 					t.Errorf("%s = %s, want %v", k, got, v)
 				}
 			}
-			if _, err := time.Parse(time.RFC3339Nano, m[FieldTime].(string)); err != nil {
+			if _, err := time.Parse(time.RFC3339Nano, m[record.FieldTime].(string)); err != nil {
 				t.Errorf("time: %v", err)
 			}
 			if r.Seq != 1 || w.Seq() != 1 {
@@ -165,10 +167,10 @@ func TestWriteKeepsTime(t *testing.T) {
 	var buf bytes.Buffer
 	w := newTestWriter(&buf, FormatJSON)
 	at := time.Date(2001, 2, 3, 4, 5, 6, 7, time.UTC)
-	if err := w.Write(&Record{Event: EventFork, PID: 1, Time: at}); err != nil {
+	if err := w.Write(&record.Record{Event: record.EventFork, PID: 1, Time: at}); err != nil {
 		t.Fatal(err)
 	}
-	if got := decode(t, buf.Bytes())[FieldTime]; got != "2001-02-03T04:05:06.000000007Z" {
+	if got := decode(t, buf.Bytes())[record.FieldTime]; got != "2001-02-03T04:05:06.000000007Z" {
 		t.Errorf("time = %v", got)
 	}
 }
@@ -183,7 +185,7 @@ func TestWriteSeqConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				r := &Record{Event: EventExec, PID: g, PPID: i, Argv: [][]byte{[]byte("x")}}
+				r := &record.Record{Event: record.EventExec, PID: g, PPID: i, Argv: [][]byte{[]byte("x")}}
 				if err := w.Write(r); err != nil {
 					t.Error(err)
 					return
@@ -199,11 +201,11 @@ func TestWriteSeqConcurrent(t *testing.T) {
 	next := map[string]int{} // per writer, records stay in order
 	for i, l := range ls {
 		m := decode(t, l)
-		if got := m[FieldSeq].(json.Number).String(); got != fmt.Sprint(i+1) {
+		if got := m[record.FieldSeq].(json.Number).String(); got != fmt.Sprint(i+1) {
 			t.Fatalf("line %d has seq %s", i+1, got)
 		}
-		g := m[FieldPID].(json.Number).String()
-		if ppid := m[FieldPPID].(json.Number).String(); ppid != fmt.Sprint(next[g]) {
+		g := m[record.FieldPID].(json.Number).String()
+		if ppid := m[record.FieldPPID].(json.Number).String(); ppid != fmt.Sprint(next[g]) {
 			t.Fatalf("writer %s: record %s out of order, want %d", g, ppid, next[g])
 		}
 		next[g]++
@@ -211,8 +213,8 @@ func TestWriteSeqConcurrent(t *testing.T) {
 }
 
 func TestWriteNonUTF8(t *testing.T) {
-	rec := Record{
-		Event: EventExec, PID: 1,
+	rec := record.Record{
+		Event: record.EventExec, PID: 1,
 		Path:        []byte("./\xff\xfebin"),
 		Executable:  "/tmp/\x80x",
 		Argv:        [][]byte{[]byte("ok"), []byte("\xc3"), []byte("a\x00b\xff"), []byte("é")},
@@ -234,13 +236,13 @@ func TestWriteNonUTF8(t *testing.T) {
 		field, hexField string
 		want            []byte
 	}{
-		{FieldPath, FieldPathHex, rec.Path},
-		{FieldExecutable, FieldExecutableHex, []byte(rec.Executable)},
-		{FieldCwd, FieldCwdHex, []byte(rec.Cwd)},
-		{FieldInterpreter, FieldInterpreterHex, []byte(rec.Interpreter)},
-		{FieldCgroup, FieldCgroupHex, []byte(rec.Cgroup)},
-		{FieldCgroupV1, FieldCgroupV1Hex, []byte(rec.CgroupV1)},
-		{FieldCgroupV1Controllers, FieldCgroupV1ControllersHex, []byte(rec.CgroupV1Controllers)},
+		{record.FieldPath, record.FieldPathHex, rec.Path},
+		{record.FieldExecutable, record.FieldExecutableHex, []byte(rec.Executable)},
+		{record.FieldCwd, record.FieldCwdHex, []byte(rec.Cwd)},
+		{record.FieldInterpreter, record.FieldInterpreterHex, []byte(rec.Interpreter)},
+		{record.FieldCgroup, record.FieldCgroupHex, []byte(rec.Cgroup)},
+		{record.FieldCgroupV1, record.FieldCgroupV1Hex, []byte(rec.CgroupV1)},
+		{record.FieldCgroupV1Controllers, record.FieldCgroupV1ControllersHex, []byte(rec.CgroupV1Controllers)},
 	} {
 		h, ok := m[c.hexField].(string)
 		if !ok {
@@ -254,23 +256,23 @@ func TestWriteNonUTF8(t *testing.T) {
 			t.Errorf("%s = %q", c.field, s)
 		}
 	}
-	hx, ok := m[FieldArgvHex].([]any)
+	hx, ok := m[record.FieldArgvHex].([]any)
 	if !ok || len(hx) != len(rec.Argv) {
-		t.Fatalf("argv_hex = %v", m[FieldArgvHex])
+		t.Fatalf("argv_hex = %v", m[record.FieldArgvHex])
 	}
 	for i, h := range hx {
 		if b, err := hex.DecodeString(h.(string)); err != nil || !bytes.Equal(b, rec.Argv[i]) {
 			t.Errorf("argv_hex[%d] = %q, want %x", i, h, rec.Argv[i])
 		}
 	}
-	if argv := m[FieldArgv].([]any); len(argv) != len(rec.Argv) || argv[0] != "ok" || argv[3] != "é" {
+	if argv := m[record.FieldArgv].([]any); len(argv) != len(rec.Argv) || argv[0] != "ok" || argv[3] != "é" {
 		t.Errorf("argv = %q", argv)
 	}
 }
 
 func TestWriteValidUTF8HasNoHex(t *testing.T) {
-	rec := Record{
-		Event: EventExec, PID: 1,
+	rec := record.Record{
+		Event: record.EventExec, PID: 1,
 		Path:        []byte("./日本\x00\n\t\"\\\x1b\x7f"),
 		Executable:  "/usr/bin/ü",
 		Argv:        [][]byte{[]byte("\u2028\u0085"), []byte(""), []byte("{\"a\":1}")},
@@ -294,10 +296,10 @@ func TestWriteValidUTF8HasNoHex(t *testing.T) {
 			t.Errorf("%s present for valid UTF-8", k)
 		}
 	}
-	if m[FieldPath] != string(rec.Path) || m[FieldExecutable] != rec.Executable || m[FieldCwd] != rec.Cwd {
+	if m[record.FieldPath] != string(rec.Path) || m[record.FieldExecutable] != rec.Executable || m[record.FieldCwd] != rec.Cwd {
 		t.Errorf("strings altered: %q", buf.Bytes())
 	}
-	argv := m[FieldArgv].([]any)
+	argv := m[record.FieldArgv].([]any)
 	for i := range rec.Argv {
 		if argv[i] != string(rec.Argv[i]) {
 			t.Errorf("argv[%d] = %q, want %q", i, argv[i], rec.Argv[i])
@@ -329,12 +331,12 @@ func TestWriteError(t *testing.T) {
 			fw := &failWriter{limit: 1 << 20}
 			w := newTestWriter(fw, f)
 			for range 3 {
-				if err := w.Write(&Record{Event: EventFork, PID: 1, Kind: "fork"}); err != nil {
+				if err := w.Write(&record.Record{Event: record.EventFork, PID: 1, Kind: "fork"}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			fw.limit = fw.written + 10 // the next record is cut short
-			r := &Record{Event: EventFork, PID: 1, Kind: "fork"}
+			r := &record.Record{Event: record.EventFork, PID: 1, Kind: "fork"}
 			err := w.Write(r)
 			if !errors.Is(err, ErrOutput) || !errors.Is(err, errDiskFull) {
 				t.Fatalf("error %v, want ErrOutput wrapping the cause", err)
@@ -345,7 +347,7 @@ func TestWriteError(t *testing.T) {
 			calls := fw.calls
 			fw.limit = 1 << 30 // even if the output recovers
 			for range 2 {
-				if err := w.Write(&Record{Event: EventFork, PID: 1}); !errors.Is(err, ErrOutput) {
+				if err := w.Write(&record.Record{Event: record.EventFork, PID: 1}); !errors.Is(err, ErrOutput) {
 					t.Fatalf("later write: %v", err)
 				}
 			}
@@ -375,15 +377,15 @@ func (b *byteWriter) Write(p []byte) (int, error) {
 
 func TestWriteShortWrites(t *testing.T) {
 	w := newTestWriter(zeroWriter{}, FormatJSON)
-	if err := w.Write(&Record{Event: EventFork, PID: 1}); !errors.Is(err, io.ErrShortWrite) || !errors.Is(err, ErrOutput) {
+	if err := w.Write(&record.Record{Event: record.EventFork, PID: 1}); !errors.Is(err, io.ErrShortWrite) || !errors.Is(err, ErrOutput) {
 		t.Errorf("zero-byte writes: %v", err)
 	}
 	var bw byteWriter
 	w = newTestWriter(&bw, FormatJSON)
-	if err := w.Write(&Record{Event: EventFork, PID: 1, Kind: "vfork"}); err != nil {
+	if err := w.Write(&record.Record{Event: record.EventFork, PID: 1, Kind: "vfork"}); err != nil {
 		t.Fatal(err)
 	}
-	if m := decode(t, bw.Bytes()); m[FieldKind] != "vfork" {
+	if m := decode(t, bw.Bytes()); m[record.FieldKind] != "vfork" {
 		t.Errorf("record %s", bw.Bytes())
 	}
 }
@@ -416,17 +418,17 @@ func TestWriteText(t *testing.T) {
 		[]byte("nul\x00"), []byte("\xff\xfe"), []byte("\xc2\x9b2J"), []byte("ls\u2028"), []byte(""),
 		[]byte("tab\there"), []byte("del\x7f"), []byte("quote\"'\\"),
 	}
-	recs := []Record{
+	recs := []record.Record{
 		{
-			Event: EventExec, PID: 42, PPID: 41, Path: []byte("./x\ny"), Executable: "/tmp/x\ny\x1b",
+			Event: record.EventExec, PID: 42, PPID: 41, Path: []byte("./x\ny"), Executable: "/tmp/x\ny\x1b",
 			Argv: hostile, ArgvTruncated: true, Cwd: "/tmp/\x1b]0;title\x07", Interpreter: "/bin/\u009bsh",
 			Error: "ENOENT", ErrorDetail: "open \x1b[2J\n: no such file", Action: "deny", ABI: "i386",
 		},
-		{Event: EventExec, PID: 42, Path: []byte("/usr/bin/ls"), Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("ls")},
+		{Event: record.EventExec, PID: 42, Path: []byte("/usr/bin/ls"), Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("ls")},
 			ContainerID: testCtr, ContainerRuntime: "containerd", PodUID: testPod},
-		{Event: EventFork, PID: 42, Kind: "clone", ChildPID: 43},
-		{Event: EventExit, PID: 43, ExitCode: ptr(3), DurationMS: ptr(1.25)},
-		{Event: EventExit, PID: 44, Signal: "SIGKILL"},
+		{Event: record.EventFork, PID: 42, Kind: "clone", ChildPID: 43},
+		{Event: record.EventExit, PID: 43, ExitCode: ptr(3), DurationMS: ptr(1.25)},
+		{Event: record.EventExit, PID: 44, Signal: "SIGKILL"},
 	}
 	var buf bytes.Buffer
 	w := newTestWriter(&buf, FormatText)
@@ -479,9 +481,9 @@ func TestParseFormat(t *testing.T) {
 	}
 }
 
-func fuzzRecord(path, a0, a1 []byte, cwd, exe, interp string) *Record {
-	return &Record{
-		Event: EventExec, PID: 7, PPID: 6, Path: path, Argv: [][]byte{a0, a1},
+func fuzzRecord(path, a0, a1 []byte, cwd, exe, interp string) *record.Record {
+	return &record.Record{
+		Event: record.EventExec, PID: 7, PPID: 6, Path: path, Argv: [][]byte{a0, a1},
 		Cwd: cwd, Executable: exe, Interpreter: interp, Cgroup: interp, ErrorDetail: cwd, Error: "ENOENT",
 		CgroupV1: exe, CgroupV1Controllers: cwd,
 	}
@@ -520,33 +522,33 @@ func FuzzWriterJSON(f *testing.F) {
 			t.Fatalf("not one line: %q", out)
 		}
 		m := decode(t, out)
-		checkString(t, m, FieldPath, FieldPathHex, path)
+		checkString(t, m, record.FieldPath, record.FieldPathHex, path)
 		if cwd != "" {
-			checkString(t, m, FieldCwd, FieldCwdHex, []byte(cwd))
+			checkString(t, m, record.FieldCwd, record.FieldCwdHex, []byte(cwd))
 		}
 		if exe != "" {
-			checkString(t, m, FieldExecutable, FieldExecutableHex, []byte(exe))
-			checkString(t, m, FieldCgroupV1, FieldCgroupV1Hex, []byte(exe))
+			checkString(t, m, record.FieldExecutable, record.FieldExecutableHex, []byte(exe))
+			checkString(t, m, record.FieldCgroupV1, record.FieldCgroupV1Hex, []byte(exe))
 		}
 		if cwd != "" {
-			checkString(t, m, FieldCgroupV1Controllers, FieldCgroupV1ControllersHex, []byte(cwd))
+			checkString(t, m, record.FieldCgroupV1Controllers, record.FieldCgroupV1ControllersHex, []byte(cwd))
 		}
 		if interp != "" {
-			checkString(t, m, FieldInterpreter, FieldInterpreterHex, []byte(interp))
-			checkString(t, m, FieldCgroup, FieldCgroupHex, []byte(interp))
+			checkString(t, m, record.FieldInterpreter, record.FieldInterpreterHex, []byte(interp))
+			checkString(t, m, record.FieldCgroup, record.FieldCgroupHex, []byte(interp))
 		}
-		argv, _ := m[FieldArgv].([]any)
+		argv, _ := m[record.FieldArgv].([]any)
 		if len(argv) != 2 {
-			t.Fatalf("argv = %v", m[FieldArgv])
+			t.Fatalf("argv = %v", m[record.FieldArgv])
 		}
-		hx, hasHex := m[FieldArgvHex].([]any)
+		hx, hasHex := m[record.FieldArgvHex].([]any)
 		if utf8.Valid(a0) && utf8.Valid(a1) {
 			if hasHex || argv[0] != string(a0) || argv[1] != string(a1) {
 				t.Fatalf("argv %q (hex %v), want %q %q", argv, hasHex, a0, a1)
 			}
 		} else {
 			if !hasHex || len(hx) != 2 {
-				t.Fatalf("argv_hex = %v", m[FieldArgvHex])
+				t.Fatalf("argv_hex = %v", m[record.FieldArgvHex])
 			}
 			for i, want := range [][]byte{a0, a1} {
 				if b, err := hex.DecodeString(hx[i].(string)); err != nil || !bytes.Equal(b, want) {
@@ -575,8 +577,8 @@ func BenchmarkWriteJSON(b *testing.B) {
 	argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
 	b.ReportAllocs()
 	for b.Loop() {
-		r := Record{
-			Event: EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
+		r := record.Record{
+			Event: record.EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
 			Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
 			Cgroup: "/user.slice/user-1000.slice/session-1.scope",
 		}
@@ -591,7 +593,7 @@ func BenchmarkWriteText(b *testing.B) {
 	argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
 	b.ReportAllocs()
 	for b.Loop() {
-		r := Record{Event: EventExec, PID: 4242, PPID: 4241, Path: []byte("gcc"), Executable: "/usr/bin/gcc", Argv: argv, Cwd: "/home/user/src"}
+		r := record.Record{Event: record.EventExec, PID: 4242, PPID: 4241, Path: []byte("gcc"), Executable: "/usr/bin/gcc", Argv: argv, Cwd: "/home/user/src"}
 		if err := w.Write(&r); err != nil {
 			b.Fatal(err)
 		}
@@ -600,18 +602,18 @@ func BenchmarkWriteText(b *testing.B) {
 
 func TestWriteTextContainer(t *testing.T) {
 	for _, c := range []struct {
-		rec  Record
+		rec  record.Record
 		want string
 	}{
-		{Record{ContainerID: testCtr, ContainerRuntime: "docker"}, " [docker 4f2a9c1d6e8b]"},
-		{Record{ContainerID: testCtr}, " [container 4f2a9c1d6e8b]"},
-		{Record{PodUID: testPod}, " [pod " + testPod + "]"},
-		{Record{ContainerID: testCtr, ContainerRuntime: "cri-o", PodUID: testPod}, " [cri-o 4f2a9c1d6e8b pod " + testPod + "]"},
-		{Record{ContainerID: "short\x1b"}, ` [container short\x1b]`},
+		{record.Record{ContainerID: testCtr, ContainerRuntime: "docker"}, " [docker 4f2a9c1d6e8b]"},
+		{record.Record{ContainerID: testCtr}, " [container 4f2a9c1d6e8b]"},
+		{record.Record{PodUID: testPod}, " [pod " + testPod + "]"},
+		{record.Record{ContainerID: testCtr, ContainerRuntime: "cri-o", PodUID: testPod}, " [cri-o 4f2a9c1d6e8b pod " + testPod + "]"},
+		{record.Record{ContainerID: "short\x1b"}, ` [container short\x1b]`},
 	} {
 		var buf bytes.Buffer
 		r := c.rec
-		r.Event, r.PID, r.Executable, r.Path = EventExec, 1, "/bin/x", []byte("/bin/x")
+		r.Event, r.PID, r.Executable, r.Path = record.EventExec, 1, "/bin/x", []byte("/bin/x")
 		if err := newTestWriter(&buf, FormatText).Write(&r); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/exectrail/exectrail/procfs"
 	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"golang.org/x/sys/unix"
 )
 
@@ -446,7 +447,7 @@ func (j *job) printExecError() {
 
 // writeExit records the end of a process exectrail reaped.
 func (j *job) writeExit(c supervisor.Reaped) error {
-	r := &supervisor.Record{Event: supervisor.EventExit, PID: c.PID}
+	r := &record.Record{Event: record.EventExit, PID: c.PID}
 	switch {
 	case c.Status.Exited():
 		code := c.Status.ExitStatus()

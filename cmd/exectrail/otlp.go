@@ -6,6 +6,7 @@ import (
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/otlp"
 	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // runOTLP is --otlp URL: every record also goes to an OpenTelemetry
@@ -49,12 +50,12 @@ func (o *runOTLP) attach(w *supervisor.Writer) {
 }
 
 // flush exports what was written so far, for the end record's counts.
-func (o *runOTLP) flush() *supervisor.ExportCounts {
+func (o *runOTLP) flush() *record.ExportCounts {
 	if o == nil {
 		return nil
 	}
 	s := o.exp.Flush()
-	return &supervisor.ExportCounts{Exported: s.Exported, NotExported: s.NotExported()}
+	return &record.ExportCounts{Exported: s.Exported, NotExported: s.NotExported()}
 }
 
 // finish flushes (bounded by otlp.DefaultTimeout) and says on stderr how

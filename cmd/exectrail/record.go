@@ -47,6 +47,7 @@ import (
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/cast"
 	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/exectrail/exectrail/supervisor/redact"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
@@ -322,8 +323,8 @@ func (r *recorder) sink(fd int) io.Writer {
 }
 
 // onRecord runs under the Writer's lock, the exec held.
-func (r *recorder) onRecord(rec *supervisor.Record) {
-	if rec.Event != supervisor.EventExec {
+func (r *recorder) onRecord(rec *record.Record) {
+	if rec.Event != record.EventExec {
 		return
 	}
 	r.outMu.Lock()
@@ -756,7 +757,7 @@ func (w *crlfWriter) Write(p []byte) (int, error) {
 
 // markerLabel is the data of an exec's marker: "exec EXECUTABLE ARGS…",
 // with the error or the refusal, at most markerMax bytes.
-func markerLabel(rec *supervisor.Record) string {
+func markerLabel(rec *record.Record) string {
 	const markerMax = 256
 	b := []byte("exec ")
 	exe := rec.Executable

@@ -7,28 +7,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"golang.org/x/sys/unix"
 )
 
 func TestMarkerLabel(t *testing.T) {
 	for _, tc := range []struct {
-		rec  supervisor.Record
+		rec  record.Record
 		want string
 	}{
-		{supervisor.Record{Executable: "/usr/bin/git", Argv: [][]byte{[]byte("git"), []byte("status")}}, "exec /usr/bin/git status"},
-		{supervisor.Record{Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("./ls")}}, "exec /usr/bin/ls"},
-		{supervisor.Record{Executable: "/usr/bin/sh", Argv: [][]byte{[]byte("sh"), []byte("-c"), []byte("echo 'hi' >x")}}, `exec /usr/bin/sh -c 'echo '\''hi'\'' >x'`},
-		{supervisor.Record{Executable: "/usr/bin/printf", Argv: [][]byte{[]byte("printf"), []byte("a\x1b[1m\n"), []byte("\xff"), []byte("")}}, `exec /usr/bin/printf $'a\x1b[1m\n' $'\xff' ''`},
-		{supervisor.Record{Path: []byte("./nope"), Argv: [][]byte{[]byte("./nope")}, Error: "ENOENT"}, "exec ./nope [ENOENT]"},
-		{supervisor.Record{Executable: "/usr/bin/curl", Argv: [][]byte{[]byte("curl")}, Error: "EPERM", Action: "deny"}, "exec /usr/bin/curl [denied]"},
-		{supervisor.Record{Executable: "/usr/bin/true"}, "exec /usr/bin/true"},
+		{record.Record{Executable: "/usr/bin/git", Argv: [][]byte{[]byte("git"), []byte("status")}}, "exec /usr/bin/git status"},
+		{record.Record{Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("./ls")}}, "exec /usr/bin/ls"},
+		{record.Record{Executable: "/usr/bin/sh", Argv: [][]byte{[]byte("sh"), []byte("-c"), []byte("echo 'hi' >x")}}, `exec /usr/bin/sh -c 'echo '\''hi'\'' >x'`},
+		{record.Record{Executable: "/usr/bin/printf", Argv: [][]byte{[]byte("printf"), []byte("a\x1b[1m\n"), []byte("\xff"), []byte("")}}, `exec /usr/bin/printf $'a\x1b[1m\n' $'\xff' ''`},
+		{record.Record{Path: []byte("./nope"), Argv: [][]byte{[]byte("./nope")}, Error: "ENOENT"}, "exec ./nope [ENOENT]"},
+		{record.Record{Executable: "/usr/bin/curl", Argv: [][]byte{[]byte("curl")}, Error: "EPERM", Action: "deny"}, "exec /usr/bin/curl [denied]"},
+		{record.Record{Executable: "/usr/bin/true"}, "exec /usr/bin/true"},
 	} {
 		if got := markerLabel(&tc.rec); got != tc.want {
 			t.Errorf("markerLabel(%q) = %q, want %q", tc.rec.Argv, got, tc.want)
 		}
 	}
-	long := supervisor.Record{Executable: "/usr/bin/echo", Argv: [][]byte{[]byte("echo"), []byte(strings.Repeat("é", 400))}}
+	long := record.Record{Executable: "/usr/bin/echo", Argv: [][]byte{[]byte("echo"), []byte(strings.Repeat("é", 400))}}
 	got := markerLabel(&long)
 	if len(got) > 260 || !strings.HasSuffix(got, "…") || !strings.HasPrefix(got, "exec /usr/bin/echo ") || strings.ContainsRune(got, '\ufffd') {
 		t.Errorf("long label (%d bytes): %q", len(got), got)

@@ -17,6 +17,7 @@ import (
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/cast"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/report"
 	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
@@ -322,7 +323,7 @@ func (r *runReport) attach(w *supervisor.Writer) {
 	// neither fails the record's write nor refuses an exec; it only stops
 	// the copy and is reported with the report.
 	out := supervisor.FDWriter(int(r.copy.Fd()))
-	w.AddObserver(func(rec *supervisor.Record) {
+	w.AddObserver(func(rec *record.Record) {
 		if r.copyErr != nil {
 			return
 		}

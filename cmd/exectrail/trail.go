@@ -12,6 +12,7 @@ import (
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/signkey"
 	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
@@ -67,7 +68,7 @@ func (j *job) writeStart(kind byte) error {
 	t := j.opt.trail
 	j.writer.SetTrail(t.runID, t.key)
 	format := "--format=" + j.opt.format.String()
-	s := &supervisor.StartInfo{Version: buildVersion(), UID: os.Getuid(), Options: append([]string{format}, t.options...)}
+	s := &record.StartInfo{Version: buildVersion(), UID: os.Getuid(), Options: append([]string{format}, t.options...)}
 	switch kind {
 	case 'L':
 		s.Backend = "notify"
@@ -85,13 +86,13 @@ func (j *job) writeStart(kind byte) error {
 	}
 	s.Policy = j.opt.policy.Rules()
 	s.Redaction = j.writer.RedactionMode() // redact.go
-	return j.writer.Write(&supervisor.Record{Event: supervisor.EventStart, PID: j.self, Time: j.start, Start: s})
+	return j.writer.Write(&record.Record{Event: record.EventStart, PID: j.self, Time: j.start, Start: s})
 }
 
 // writeEnd writes the end record once everything else is written. failed:
 // exectrail itself failed (its status is 125 whatever the command's).
 func (j *job) writeEnd(root unix.WaitStatus, rootDone, failed bool) error {
-	r := &supervisor.Record{Event: supervisor.EventEnd, PID: j.self, End: &supervisor.EndInfo{ExitStatus: exitSetup}}
+	r := &record.Record{Event: record.EventEnd, PID: j.self, End: &record.EndInfo{ExitStatus: exitSetup}}
 	d := float64(time.Since(j.start).Microseconds()) / 1000
 	r.DurationMS = &d
 	if rootDone {

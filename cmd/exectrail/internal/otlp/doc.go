@@ -12,5 +12,5 @@
 // records were exported and how many were not.
 //
 // It must not import the supervisor's loops or touch the job: it sees
-// only supervisor.Record values.
+// only record.Record values.
 package otlp

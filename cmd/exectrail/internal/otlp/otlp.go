@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // Defaults for Options.
@@ -102,7 +103,7 @@ type Exporter struct {
 // item is a queued record, or a request to say when everything before
 // it was handled.
 type item struct {
-	rec     supervisor.Record
+	rec     record.Record
 	handled chan struct{}
 }
 
@@ -195,7 +196,7 @@ func Start(opt Options) (*Exporter, error) {
 // Observe queues a copy of r for export. It never blocks: when the queue
 // is full the record is left out of the export (and counted as not
 // exported). It is safe for concurrent use and after Close.
-func (e *Exporter) Observe(r *supervisor.Record) {
+func (e *Exporter) Observe(r *record.Record) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.closed {
@@ -209,7 +210,7 @@ func (e *Exporter) Observe(r *supervisor.Record) {
 }
 
 // clone copies r deeply enough that the caller may reuse its buffers.
-func clone(r *supervisor.Record) supervisor.Record {
+func clone(r *record.Record) record.Record {
 	c := *r
 	c.Path = bytes.Clone(r.Path)
 	if r.Argv != nil {
@@ -320,9 +321,9 @@ func (e *Exporter) drain() {
 
 // handle turns one record into a log record, and into the spans of the
 // processes it concerns.
-func (e *Exporter) handle(r *supervisor.Record) {
+func (e *Exporter) handle(r *record.Record) {
 	var ea []attribute.KeyValue
-	if r.Event == supervisor.EventExec {
+	if r.Event == record.EventExec {
 		ea = execAttrs(r)
 	}
 	ctx := e.trace(r, ea)
@@ -342,13 +343,13 @@ func (e *Exporter) handle(r *supervisor.Record) {
 // severity: INFO for what went as asked, WARN for a failed exec, fork or
 // a process that failed or was killed, ERROR for an exec exectrail
 // refused.
-func severity(r *supervisor.Record) (log.Severity, string) {
+func severity(r *record.Record) (log.Severity, string) {
 	switch {
-	case r.Action == supervisor.ActionDeny:
+	case r.Action == record.ActionDeny:
 		return log.SeverityError, "ERROR"
 	case r.Error != "":
 		return log.SeverityWarn, "WARN"
-	case r.Event == supervisor.EventExit && (r.Signal != "" || (r.ExitCode != nil && *r.ExitCode != 0)):
+	case r.Event == record.EventExit && (r.Signal != "" || (r.ExitCode != nil && *r.ExitCode != 0)):
 		return log.SeverityWarn, "WARN"
 	}
 	return log.SeverityInfo, "INFO"
@@ -356,9 +357,9 @@ func severity(r *supervisor.Record) (log.Severity, string) {
 
 // trace updates the spans for r and returns the context its log record
 // belongs to (the span of its process).
-func (e *Exporter) trace(r *supervisor.Record, ea []attribute.KeyValue) context.Context {
+func (e *Exporter) trace(r *record.Record, ea []attribute.KeyValue) context.Context {
 	switch r.Event {
-	case supervisor.EventFork:
+	case record.EventFork:
 		p := e.proc(r.PID, 0, r.Time)
 		p.span.AddEvent("fork", trace.WithTimestamp(r.Time), trace.WithAttributes(
 			attribute.String("exectrail.fork.kind", r.Kind), attribute.Int("exectrail.fork.child_pid", r.ChildPID)))
@@ -370,7 +371,7 @@ func (e *Exporter) trace(r *supervisor.Record, ea []attribute.KeyValue) context.
 			e.procs[r.ChildPID] = e.startProc(p.ctx, r.ChildPID, r.PID, r.Time)
 		}
 		return p.ctx
-	case supervisor.EventExec:
+	case record.EventExec:
 		ppid := r.PPID
 		if r.PPIDUnknown {
 			ppid = 0
@@ -382,7 +383,7 @@ func (e *Exporter) trace(r *supervisor.Record, ea []attribute.KeyValue) context.
 			p.span.SetAttributes(ea...)
 		}
 		return p.ctx
-	case supervisor.EventExit:
+	case record.EventExit:
 		start := r.Time
 		if r.DurationMS != nil {
 			start = r.Time.Add(-time.Duration(*r.DurationMS * float64(time.Millisecond)))
@@ -439,7 +440,7 @@ func (e *Exporter) startProc(parent context.Context, pid, ppid int, t time.Time)
 // JSON record's *_hex fields).
 func utf8Str(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
-func execAttrs(r *supervisor.Record) []attribute.KeyValue {
+func execAttrs(r *record.Record) []attribute.KeyValue {
 	args := make([]string, len(r.Argv))
 	for i, a := range r.Argv {
 		args[i] = utf8Str(string(a))
@@ -468,7 +469,7 @@ func execAttrs(r *supervisor.Record) []attribute.KeyValue {
 // execAttrs): the OpenTelemetry process
 // semantic conventions where one fits, exectrail.* for the rest (the
 // body has the whole record).
-func logAttrs(r *supervisor.Record, ea []attribute.KeyValue) []attribute.KeyValue {
+func logAttrs(r *record.Record, ea []attribute.KeyValue) []attribute.KeyValue {
 	a := []attribute.KeyValue{
 		attribute.String("exectrail.event", r.Event),
 		attribute.Int64("exectrail.seq", int64(r.Seq)),
@@ -478,7 +479,7 @@ func logAttrs(r *supervisor.Record, ea []attribute.KeyValue) []attribute.KeyValu
 		a = append(a, semconv.ThreadID(r.TID))
 	}
 	switch r.Event {
-	case supervisor.EventExec:
+	case record.EventExec:
 		if !r.PPIDUnknown {
 			a = append(a, semconv.ProcessParentPID(r.PPID))
 		}
@@ -499,12 +500,12 @@ func logAttrs(r *supervisor.Record, ea []attribute.KeyValue) []attribute.KeyValu
 			a = append(a, attribute.Bool("exectrail.verified", *r.Verified))
 		}
 		return a // execAttrs has error and action
-	case supervisor.EventFork:
+	case record.EventFork:
 		a = append(a, attribute.String("exectrail.fork.kind", r.Kind))
 		if r.ChildPID != 0 {
 			a = append(a, attribute.Int("exectrail.fork.child_pid", r.ChildPID))
 		}
-	case supervisor.EventExit:
+	case record.EventExit:
 		if r.ExitCode != nil {
 			a = append(a, semconv.ProcessExitCode(*r.ExitCode))
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exectrail/exectrail/supervisor"
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // sink is an OTLP/HTTP endpoint that takes everything (an empty
@@ -25,9 +25,9 @@ func sink(t testing.TB) (*httptest.Server, *atomic.Int64) {
 	return s, &n
 }
 
-func execRecord(seq uint64, pid int) *supervisor.Record {
-	return &supervisor.Record{
-		Seq: seq, Time: time.Now(), Event: supervisor.EventExec, PID: pid, PPID: pid - 1,
+func execRecord(seq uint64, pid int) *record.Record {
+	return &record.Record{
+		Seq: seq, Time: time.Now(), Event: record.EventExec, PID: pid, PPID: pid - 1,
 		Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
 		Argv: [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")},
 		Cwd:  "/home/user/src/project", UID: 1000, HasUID: true,
@@ -48,7 +48,7 @@ func TestExportCounts(t *testing.T) {
 	if st := e.Flush(); st.Records != n || st.Exported != n {
 		t.Errorf("Flush: %+v, want %d of %d", st, n, n)
 	}
-	e.Observe(&supervisor.Record{Seq: n + 1, Time: time.Now(), Event: supervisor.EventExit, PID: 1000, ExitCode: new(int)})
+	e.Observe(&record.Record{Seq: n + 1, Time: time.Now(), Event: record.EventExit, PID: 1000, ExitCode: new(int)})
 	st := e.Close()
 	e.Observe(execRecord(n+2, 1)) // after Close: not counted, no panic
 	if st.Records != n+1 || st.Exported != n+1 || st.NotExported() != 0 || st.Spans != 51 || st.SpansDone != 51 {
@@ -66,7 +66,7 @@ func TestExportCounts(t *testing.T) {
 // CPU time (rusage) per record, steadier here than wall time.
 func BenchmarkExport(b *testing.B) {
 	s, _ := sink(b)
-	recs := make([]*supervisor.Record, 64)
+	recs := make([]*record.Record, 64)
 	for i := range recs {
 		recs[i] = execRecord(uint64(i+1), 1000+i)
 	}

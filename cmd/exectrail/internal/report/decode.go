@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // rawRecord is one decoded line: the fields a report uses, with the others
@@ -178,45 +180,45 @@ func (d *decoder) field(key []byte) error {
 	r := d.r
 	var err error
 	switch string(key) {
-	case fieldSeq:
+	case record.FieldSeq:
 		r.seq, r.hasSeq, err = d.intField(key)
-	case fieldPID:
+	case record.FieldPID:
 		r.pid, r.hasPID, err = d.intField(key)
-	case fieldPPID:
+	case record.FieldPPID:
 		r.ppid, r.hasPPID, err = d.intField(key)
-	case fieldChildPID:
+	case record.FieldChildPID:
 		r.childPID, r.hasChildPID, err = d.intField(key)
-	case fieldExitCode:
+	case record.FieldExitCode:
 		r.exitCode, r.hasExitCode, err = d.intField(key)
-	case fieldDurationMS:
+	case record.FieldDurationMS:
 		r.durationMS, r.hasDuration, err = d.floatField(key)
-	case fieldTime:
+	case record.FieldTime:
 		r.time, err = d.strField(key)
-	case fieldEvent:
+	case record.FieldEvent:
 		r.event, err = d.strField(key)
-	case fieldPath:
+	case record.FieldPath:
 		r.path, err = d.strField(key)
-	case fieldExecutable:
+	case record.FieldExecutable:
 		r.executable, err = d.strField(key)
-	case fieldCwd:
+	case record.FieldCwd:
 		r.cwd, err = d.strField(key)
-	case fieldInterpreter:
+	case record.FieldInterpreter:
 		r.interpreter, err = d.strField(key)
-	case fieldError:
+	case record.FieldError:
 		r.errName, err = d.strField(key)
-	case fieldErrorDetail:
+	case record.FieldErrorDetail:
 		r.errDetail, err = d.strField(key)
-	case fieldAction:
+	case record.FieldAction:
 		r.action, err = d.strField(key)
-	case fieldKind:
+	case record.FieldKind:
 		r.kind, err = d.strField(key)
-	case fieldSignal:
+	case record.FieldSignal:
 		r.signal, err = d.strField(key)
-	case fieldVerified:
+	case record.FieldVerified:
 		r.verified, r.hasVerified, err = d.boolField(key)
-	case fieldArgvTruncated:
+	case record.FieldArgvTruncated:
 		r.argvTrunc, _, err = d.boolField(key)
-	case fieldArgv:
+	case record.FieldArgv:
 		err = d.argvField(key)
 	default:
 		err = d.skip(0)

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 func TestDecodeRecord(t *testing.T) {
@@ -124,30 +126,30 @@ func FuzzDecodeRecord(f *testing.F) {
 				got[k] = v
 			}
 		}
-		num(fieldSeq, r.hasSeq, r.seq)
-		num(fieldPID, r.hasPID, r.pid)
-		num(fieldPPID, r.hasPPID, r.ppid)
-		num(fieldChildPID, r.hasChildPID, r.childPID)
-		num(fieldExitCode, r.hasExitCode, r.exitCode)
+		num(record.FieldSeq, r.hasSeq, r.seq)
+		num(record.FieldPID, r.hasPID, r.pid)
+		num(record.FieldPPID, r.hasPPID, r.ppid)
+		num(record.FieldChildPID, r.hasChildPID, r.childPID)
+		num(record.FieldExitCode, r.hasExitCode, r.exitCode)
 		if r.hasDuration {
-			got[fieldDurationMS] = r.durationMS
+			got[record.FieldDurationMS] = r.durationMS
 		}
-		for k, v := range map[string][]byte{fieldTime: r.time, fieldEvent: r.event, fieldPath: r.path, fieldExecutable: r.executable,
-			fieldCwd: r.cwd, fieldInterpreter: r.interpreter, fieldError: r.errName, fieldErrorDetail: r.errDetail,
-			fieldAction: r.action, fieldKind: r.kind, fieldSignal: r.signal} {
+		for k, v := range map[string][]byte{record.FieldTime: r.time, record.FieldEvent: r.event, record.FieldPath: r.path, record.FieldExecutable: r.executable,
+			record.FieldCwd: r.cwd, record.FieldInterpreter: r.interpreter, record.FieldError: r.errName, record.FieldErrorDetail: r.errDetail,
+			record.FieldAction: r.action, record.FieldKind: r.kind, record.FieldSignal: r.signal} {
 			if v != nil {
 				got[k] = text(v)
 			}
 		}
 		if r.hasVerified {
-			got[fieldVerified] = r.verified
+			got[record.FieldVerified] = r.verified
 		}
 		if r.hasArgv {
 			argv := []string{}
 			for _, a := range r.argv {
 				argv = append(argv, text(a))
 			}
-			got[fieldArgv] = argv
+			got[record.FieldArgv] = argv
 		}
 		if g, w := fmt.Sprintf("%#v", sortedMap(got)), fmt.Sprintf("%#v", sortedMap(want)); g != w {
 			t.Fatalf("decodeRecord(%q):\n got %s\nwant %s", line, g, w)
@@ -177,7 +179,7 @@ func decodeStd(line []byte) (map[string]any, bool) {
 			continue
 		}
 		switch k {
-		case fieldSeq, fieldPID, fieldPPID, fieldChildPID, fieldExitCode:
+		case record.FieldSeq, record.FieldPID, record.FieldPPID, record.FieldChildPID, record.FieldExitCode:
 			n, ok := v.(json.Number)
 			if !ok || strings.ContainsAny(n.String(), ".eE") {
 				return nil, false
@@ -187,7 +189,7 @@ func decodeStd(line []byte) (map[string]any, bool) {
 				return nil, false
 			}
 			out[k] = i
-		case fieldDurationMS:
+		case record.FieldDurationMS:
 			n, ok := v.(json.Number)
 			if !ok {
 				return nil, false
@@ -197,23 +199,23 @@ func decodeStd(line []byte) (map[string]any, bool) {
 				return nil, false
 			}
 			out[k] = x
-		case fieldTime, fieldEvent, fieldPath, fieldExecutable, fieldCwd, fieldInterpreter, fieldError, fieldErrorDetail, fieldAction, fieldKind, fieldSignal:
+		case record.FieldTime, record.FieldEvent, record.FieldPath, record.FieldExecutable, record.FieldCwd, record.FieldInterpreter, record.FieldError, record.FieldErrorDetail, record.FieldAction, record.FieldKind, record.FieldSignal:
 			s, ok := v.(string)
 			if !ok {
 				return nil, false
 			}
 			out[k] = s
-		case fieldVerified:
+		case record.FieldVerified:
 			b, ok := v.(bool)
 			if !ok {
 				return nil, false
 			}
 			out[k] = b
-		case fieldArgvTruncated:
+		case record.FieldArgvTruncated:
 			if _, ok := v.(bool); !ok {
 				return nil, false
 			}
-		case fieldArgv:
+		case record.FieldArgv:
 			a, ok := v.([]any)
 			if !ok {
 				return nil, false

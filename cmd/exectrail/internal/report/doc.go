@@ -19,7 +19,7 @@
 //
 // It must not import package supervisor or anything else that needs cgo
 // (supervisor links libseccomp through package filter), nor anything
-// outside the standard library: a report has to run anywhere a log can be
-// copied to. The record field names it reads are mirrored in fields.go and
-// checked against supervisor/record.go by a test.
+// outside the standard library but package record (supervisor/record,
+// itself standard-library only), whose field names it reads: a report has
+// to run anywhere a log can be copied to.
 package report

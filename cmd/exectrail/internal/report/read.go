@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // MaxLine is the longest line read; longer ones are counted and skipped.
@@ -185,18 +187,18 @@ func (b *builder) record() string {
 	r := &b.raw
 	switch {
 	case r.event == nil:
-		return "not a record: no " + fieldEvent
+		return "not a record: no " + record.FieldEvent
 	case !r.hasPID:
-		return "not a record: no " + fieldPID
+		return "not a record: no " + record.FieldPID
 	case r.time == nil:
-		return "not a record: no " + fieldTime
+		return "not a record: no " + record.FieldTime
 	}
 	t, ok := parseTime(r.time)
 	if !ok {
-		return fmt.Sprintf("bad %s %q", fieldTime, r.time)
+		return fmt.Sprintf("bad %s %q", record.FieldTime, r.time)
 	}
 	l := b.log
-	if ev := string(r.event); ev == eventStart || ev == eventEnd {
+	if ev := string(r.event); ev == record.EventStart || ev == record.EventEnd {
 		// The run's own records (trail.go): not the job's, so not in
 		// the counts, the times or the tree.
 		b.lastSeq = max(b.lastSeq, r.seq)
@@ -227,13 +229,13 @@ func (b *builder) record() string {
 		l.Last = t
 	}
 	switch string(r.event) {
-	case eventExec:
+	case record.EventExec:
 		l.Execs++
 		b.exec(t)
-	case eventFork:
+	case record.EventFork:
 		l.Forks++
 		b.fork(t)
-	case eventExit:
+	case record.EventExit:
 		l.Exits++
 		b.exit(t)
 	default:
@@ -322,7 +324,7 @@ func (b *builder) exec(t int64) {
 	}
 	l := b.log
 	l.ExecAttempts++
-	denied := string(r.action) == actionDeny
+	denied := string(r.action) == record.ActionDeny
 	if b.onExec != nil {
 		b.execEvent(p, t, denied)
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // RunInfo is what a log's start record says of the run.
@@ -39,7 +41,7 @@ func (b *builder) trail() {
 		line = line[k:]
 	}
 	switch string(b.raw.event) {
-	case eventStart:
+	case record.EventStart:
 		l.Starts++
 		var s struct {
 			RunID   string   `json:"run_id"`
@@ -52,7 +54,7 @@ func (b *builder) trail() {
 		if l.Run == nil && json.Unmarshal(line, &s) == nil {
 			l.Run = &RunInfo{RunID: s.RunID, Version: s.Version, Backend: s.Backend, Host: s.Host, Kernel: s.Kernel, Argv: s.Argv, Line: b.lineNo}
 		}
-	case eventEnd:
+	case record.EventEnd:
 		l.Ends++
 		var e struct {
 			ExitCode   *int             `json:"exit_code"`
@@ -115,8 +117,8 @@ func (l *Log) endLine() string {
 // totalsText compares the end record's counts with the log's.
 func (l *Log) totalsText() string {
 	c := l.End.Counts
-	counts := fmt.Sprintf("%d %s, %d %s, %d %s", c[eventExec], plural(int(c[eventExec]), "exec", "execs"),
-		c[eventFork], plural(int(c[eventFork]), "fork", "forks"), c[eventExit], plural(int(c[eventExit]), "exit", "exits"))
+	counts := fmt.Sprintf("%d %s, %d %s, %d %s", c[record.EventExec], plural(int(c[record.EventExec]), "exec", "execs"),
+		c[record.EventFork], plural(int(c[record.EventFork]), "fork", "forks"), c[record.EventExit], plural(int(c[record.EventExit]), "exit", "exits"))
 	if l.TotalsMatch() {
 		return "its totals (" + counts + ") are the log's"
 	}
@@ -130,7 +132,7 @@ func (l *Log) TotalsMatch() bool {
 		return false
 	}
 	c := l.End.Counts
-	return c[eventExec] == int64(l.Execs) && c[eventFork] == int64(l.Forks) && c[eventExit] == int64(l.Exits)
+	return c[record.EventExec] == int64(l.Execs) && c[record.EventFork] == int64(l.Forks) && c[record.EventExit] == int64(l.Exits)
 }
 
 // trailNotes are the notes about the start and end records.

@@ -12,7 +12,7 @@
 //
 // It must not import package supervisor or anything else that needs cgo:
 // a log has to be verifiable anywhere it can be copied to. The checker
-// (verify.go) uses only the standard library and package chain; the
-// command (cli.go) adds pflag and package signkey. The field names it reads are mirrored in fields.go and
-// checked against supervisor/record.go by a test.
+// (verify.go) uses only the standard library, package chain and package
+// record (the field names it reads); the command (cli.go) adds pflag and
+// package signkey.
 package verify

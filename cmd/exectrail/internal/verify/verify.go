@@ -13,6 +13,7 @@ import (
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/report"
 	"github.com/exectrail/exectrail/supervisor/chain"
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // MaxLine is the longest line read (as exectrail report reads them).
@@ -94,13 +95,13 @@ func (r *Result) Line() string {
 		return "fail: " + r.Problem.Error()
 	}
 	var parts []string
-	for _, k := range []string{eventExec, eventFork, eventExit} {
+	for _, k := range []string{record.EventExec, record.EventFork, record.EventExit} {
 		parts = append(parts, plural(r.Counts[k], k))
 	}
 	var other uint64
 	for k, n := range r.Counts {
 		switch k {
-		case eventStart, eventExec, eventFork, eventExit:
+		case record.EventStart, record.EventExec, record.EventFork, record.EventExit:
 		default:
 			other += n
 		}
@@ -232,8 +233,8 @@ type jsonEnd struct {
 	Sig    string            `json:"sig"`
 }
 
-var endNums = []string{fieldDenied, fieldCallsReceived, fieldCallsAnswered, fieldCallsGone,
-	fieldCallsRecorded, fieldCallsUnrecorded, fieldCallsRefused, fieldRecordsAtEvents, fieldRecordsUnwritten}
+var endNums = []string{record.FieldDenied, record.FieldCallsReceived, record.FieldCallsAnswered, record.FieldCallsGone,
+	record.FieldCallsRecorded, record.FieldCallsUnrecorded, record.FieldCallsRefused, record.FieldRecordsAtEvents, record.FieldRecordsUnwritten}
 
 func (v *verifier) jsonLine(b []byte, ln *line, prev string) {
 	body := bytes.TrimRight(b, "\n")
@@ -259,7 +260,7 @@ func (v *verifier) jsonLine(b []byte, ln *line, prev string) {
 	ln.event = v.str(*r.Event)
 	ln.runID = v.str(r.RunID)
 	ln.prevOK = r.Prev != nil && *r.Prev == prev
-	if ln.event == eventEnd {
+	if ln.event == record.EventEnd {
 		if v.end != nil {
 			return // a second one: after the end, which check() reports
 		}
@@ -280,7 +281,7 @@ func (v *verifier) jsonLine(b []byte, ln *line, prev string) {
 	}
 	if v.end == nil {
 		v.res.Counts[ln.event]++
-		if r.Action == actionDeny {
+		if r.Action == record.ActionDeny {
 			v.res.Counts["\x00denied"]++
 		}
 	}
@@ -303,7 +304,7 @@ func (v *verifier) textLine(b []byte, ln *line) {
 		return
 	}
 	ln.seq, ln.hasSeq, ln.event, ln.prevOK = seq, true, v.str(string(f[2])), true
-	if ln.event == eventEnd {
+	if ln.event == record.EventEnd {
 		if v.end != nil {
 			return
 		}
@@ -318,13 +319,13 @@ func (v *verifier) textLine(b []byte, ln *line) {
 				continue
 			}
 			switch key := string(k); key {
-			case fieldChain:
+			case record.FieldChain:
 				e.chain = string(val)
-			case fieldKeyID:
+			case record.FieldKeyID:
 				e.keyID = string(val)
-			case fieldSig:
+			case record.FieldSig:
 				e.sig = string(val)
-			case fieldExitStatus:
+			case record.FieldExitStatus:
 				inCounts = true
 			default:
 				n, err := strconv.ParseUint(string(val), 10, 64)
@@ -389,23 +390,23 @@ func (v *verifier) check() *Problem {
 		}
 		if !ln.prevOK {
 			if i == 0 {
-				if ln.event != eventStart {
+				if ln.event != record.EventStart {
 					return v.noStart(ln)
 				}
 				return &Problem{Line: 1, Seq: 1, Kind: Edited, Detail: "the start record's prev is not the empty chain's"}
 			}
 			return &Problem{Line: n, Seq: ln.seq, Kind: Edited, Detail: fmt.Sprintf("line %d (seq %d) is not the line that was written: this line's prev does not match the chain up to it", n-1, v.lines[i-1].seq)}
 		}
-		if i == 0 && ln.event != eventStart {
+		if i == 0 && ln.event != record.EventStart {
 			return v.noStart(ln)
 		}
-		if i > 0 && ln.event == eventStart {
+		if i > 0 && ln.event == record.EventStart {
 			return &Problem{Line: n, Seq: ln.seq, Kind: SecondStart, Detail: "only line 1 may be a start record"}
 		}
 		if !v.text && ln.runID != startRun {
 			return &Problem{Line: n, Seq: ln.seq, Kind: Foreign, Detail: fmt.Sprintf("run_id %q is not the start record's %q", ln.runID, startRun)}
 		}
-		if ln.event == eventEnd {
+		if ln.event == record.EventEnd {
 			endAt = i
 		}
 	}
@@ -485,18 +486,18 @@ func (v *verifier) checkEnd(denied uint64) *Problem {
 			return p(CountsDiffer, "the end record has no %s", k)
 		}
 	}
-	if nums[fieldDenied] != denied {
-		return p(CountsDiffer, "the end record counts %d denied, the log has %d", nums[fieldDenied], denied)
+	if nums[record.FieldDenied] != denied {
+		return p(CountsDiffer, "the end record counts %d denied, the log has %d", nums[record.FieldDenied], denied)
 	}
-	recv, ans, gone := nums[fieldCallsReceived], nums[fieldCallsAnswered], nums[fieldCallsGone]
-	rec, unrec, atEv, unw := nums[fieldCallsRecorded], nums[fieldCallsUnrecorded], nums[fieldRecordsAtEvents], nums[fieldRecordsUnwritten]
+	recv, ans, gone := nums[record.FieldCallsReceived], nums[record.FieldCallsAnswered], nums[record.FieldCallsGone]
+	rec, unrec, atEv, unw := nums[record.FieldCallsRecorded], nums[record.FieldCallsUnrecorded], nums[record.FieldRecordsAtEvents], nums[record.FieldRecordsUnwritten]
 	switch {
 	case recv != ans+gone:
 		return p(CountsDiffer, "calls_received %d is not calls_answered %d + calls_gone %d", recv, ans, gone)
 	case ans != rec+unrec+unw:
 		return p(CountsDiffer, "calls_answered %d is not calls_recorded %d + calls_unrecorded %d + records_unwritten %d", ans, rec, unrec, unw)
-	case rec+atEv != v.res.Counts[eventExec]+v.res.Counts[eventFork]:
-		return p(CountsDiffer, "calls_recorded %d + records_at_events %d is not the %d exec and fork records", rec, atEv, v.res.Counts[eventExec]+v.res.Counts[eventFork])
+	case rec+atEv != v.res.Counts[record.EventExec]+v.res.Counts[record.EventFork]:
+		return p(CountsDiffer, "calls_recorded %d + records_at_events %d is not the %d exec and fork records", rec, atEv, v.res.Counts[record.EventExec]+v.res.Counts[record.EventFork])
 	case unw != 0:
 		return p(CountsDiffer, "%d records could not be written", unw)
 	}
@@ -525,9 +526,9 @@ func (v *verifier) checkEnd(denied uint64) *Problem {
 // unsigned splits the end line into what was signed and the signature.
 func (v *verifier) unsigned(e *endRecord) ([]byte, []byte, error) {
 	b := e.raw
-	sep, tail := []byte(`,"`+fieldSig+`":"`), []byte("\"}\n")
+	sep, tail := []byte(`,"`+record.FieldSig+`":"`), []byte("\"}\n")
 	if v.text {
-		sep, tail = []byte("  "+fieldSig+"="), []byte("\n")
+		sep, tail = []byte("  "+record.FieldSig+"="), []byte("\n")
 	}
 	i := bytes.LastIndex(b, sep)
 	if i < 0 || !bytes.HasSuffix(b, tail) || i+len(sep) > len(b)-len(tail) {

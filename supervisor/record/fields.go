@@ -1,10 +1,4 @@
-package supervisor
-
-import (
-	"time"
-
-	"github.com/exectrail/exectrail/procfs"
-)
+package record
 
 // Event kinds.
 const (
@@ -12,7 +6,7 @@ const (
 	EventFork = "fork"
 	EventExit = "exit"
 	// EventStart is the first record of every log (seq 1) and EventEnd
-	// its last: what the run was, and what it wrote (trail.go).
+	// its last: what the run was, and what it wrote (supervisor/trail.go).
 	EventStart = "start"
 	EventEnd   = "end"
 )
@@ -70,7 +64,7 @@ const (
 	FieldPidNS                  = "pidns"
 	FieldMntNS                  = "mntns"
 
-	// The trail (trail.go): every record of a run carries run_id and
+	// The trail (supervisor/trail.go): every record of a run carries run_id and
 	// prev; start and end records carry the rest.
 	FieldRunID   = "run_id"
 	FieldPrev    = "prev"
@@ -120,7 +114,7 @@ const (
 	FieldOuterPath           = "outer_path"
 	FieldOuterPathHex        = "outer_path_hex"
 	FieldInterpreterSameFile = "interpreter_same_file"
-	// Redaction and the environment (writer_redact.go). redacted lists
+	// Redaction and the environment (supervisor/writer_redact.go). redacted lists
 	// the fields whose value was masked ("argv[3]", "path", "env[12]").
 	// env is the whole environment, or env_base (the seq of an earlier
 	// exec record whose environment this one's is relative to) with
@@ -142,111 +136,3 @@ const (
 	FieldInterpreterChain    = "interpreter_chain"
 	FieldInterpreterChainHex = "interpreter_chain_hex"
 )
-
-// Record is one event. Only the fields that apply to its Event are
-// written; byte-string fields keep the tracee's bytes exactly (see the
-// writers for how non-UTF-8 is represented).
-type Record struct {
-	Seq   uint64    // assigned by the Writer
-	Time  time.Time // assigned by the Writer when zero
-	Event string
-	PID   int
-	PPID  int
-	// TID is the thread that made the call, when it is not PID.
-	TID int
-
-	Path []byte
-	// PathUnknown and PPIDUnknown: the value could not be read, so the
-	// field is left out rather than written as "" or 0 (which would claim
-	// an exec of "" or a parent 0).
-	PathUnknown   bool
-	PPIDUnknown   bool
-	Executable    string
-	Argv          [][]byte
-	ArgvTruncated bool
-	Cwd           string
-	Interpreter   string
-	UID           int
-	HasUID        bool
-	CgroupID      uint64
-	Cgroup        string
-	ABI           string // "i386" or "x32" for compat calls; empty for native
-	Syscall       string // "execve" or "execveat"
-	Error         string
-	ErrorDetail   string
-	// ReadError says what of the call could not be read (tracee memory,
-	// /proc) when that does not by itself make the call fail: a
-	// non-dumpable process's memory, say. The record then holds what
-	// could be read.
-	ReadError string
-	Action    string
-	Verified  *bool
-
-	ChildPID   int
-	Kind       string
-	ExitCode   *int
-	Signal     string
-	DurationMS *float64
-
-	// Exec records: what the cgroup path names (procfs.CgroupInfo).
-	// CgroupV1 and CgroupV1Controllers are the v1 line that named the
-	// container when the v2 path (Cgroup) did not.
-	CgroupV1            string
-	CgroupV1Controllers string
-	ContainerID         string // 64 hex digits
-	ContainerRuntime    string // docker, containerd, cri-o, podman; empty when not named
-	PodUID              string // with dashes
-	// PidNS and MntNS are the inode numbers of the process's pid and
-	// mount namespaces; 0 when unknown.
-	PidNS uint64
-	MntNS uint64
-
-	// The trail, set by a Writer with SetTrail: the run's id and the
-	// chain hash of the line before (trail.go).
-	RunID   string
-	Prev    [8]byte
-	HasPrev bool
-	// Start and End hold what start and end records say; nil otherwise.
-	Start *StartInfo
-	End   *EndInfo
-
-	// The file that runs, in another mount namespace (FieldDev…). HasFile
-	// says whether FileDev, FileIno and MntID are set.
-	HasFile             bool
-	FileDev             uint64
-	FileIno             uint64
-	MntID               uint64
-	MountPoint          string
-	MountRoot           string
-	MountSource         string
-	SameFile            *bool
-	OuterPath           string
-	InterpreterSameFile *bool
-
-	// file and interp are the identities of Executable and Interpreter
-	// as resolved (not written).
-	file, interp procfs.FileIdentity
-	// unreadable is set when the path or argv lies in memory that is
-	// mapped but cannot be read by exectrail (memfd_secret, [vvar]),
-	// which the kernel will read: the notify backend must refuse the
-	// call rather than let an unrecorded program run.
-	unreadable bool
-	// Env is the environment the exec passes (envp, --env), in order;
-	// HasEnv says it was read. EnvTruncated: it could not be read
-	// completely.
-	Env          [][]byte
-	HasEnv       bool
-	EnvTruncated bool
-
-	// Set by the Writer on the copy it writes (writer_redact.go): the
-	// fields whose value was masked, and the environment as a diff.
-	Redacted []string
-	EnvBase  uint64
-	EnvSet   [][]byte
-	EnvUnset [][]byte
-
-	// InterpreterChain: for a script whose interpreter is a script, the
-	// scripts between Executable and Interpreter (the program the kernel
-	// finally runs), in the order the kernel goes through them.
-	InterpreterChain []string
-}
