@@ -95,7 +95,7 @@ func TestBackendsAgree(t *testing.T) {
 			var got [2][]map[string]any
 			for i, b := range []string{"notify", "ptrace"} {
 				r := runTrail(t, Opts{Flags: []string{"--backend", b}, Dir: dir}, tc.argv...)
-				ltNoPanic(t, r.Stderr)
+				noPanic(t, r.Stderr)
 				for _, e := range r.Execs() {
 					got[i] = append(got[i], agFields(e))
 				}

@@ -16,47 +16,6 @@ import (
 // bytes, and hostile pointers must give a record with an error — never a
 // crash, a hang or a lost record.
 
-// wantArgv checks that rec carries exactly the bytes of want: argv equal
-// to want when every element is valid UTF-8 (and no argv_hex), otherwise
-// argv_hex holding the hex of each element's exact bytes.
-func wantArgv(t *testing.T, rec Record, want []string) {
-	t.Helper()
-	valid := true
-	for _, a := range want {
-		valid = valid && utf8.ValidString(a)
-	}
-	if len(rec.Argv) != len(want) {
-		t.Errorf("argv has %d elements, want %d:\n%.3000s", len(rec.Argv), len(want), dump([]Record{rec}))
-		return
-	}
-	if rec.Has("argv_truncated") {
-		t.Errorf("argv_truncated on a complete argv:\n%.3000s", dump([]Record{rec}))
-	}
-	if valid {
-		if rec.Has("argv_hex") {
-			t.Errorf("argv_hex present although every element is valid UTF-8:\n%.3000s", dump([]Record{rec}))
-		}
-		for i := range want {
-			if rec.Argv[i] != want[i] {
-				t.Errorf("argv[%d] = %.200q, want %.200q", i, rec.Argv[i], want[i])
-			}
-		}
-		return
-	}
-	if !rec.Has("argv_hex") || len(rec.ArgvHex) != len(want) {
-		t.Errorf("argv with invalid UTF-8 needs argv_hex with one entry per element (%d):\n%.3000s", len(want), dump([]Record{rec}))
-		return
-	}
-	for i := range want {
-		if h := hex.EncodeToString([]byte(want[i])); rec.ArgvHex[i] != h {
-			t.Errorf("argv_hex[%d] = %.200s, want %.200s", i, rec.ArgvHex[i], h)
-		}
-		if utf8.ValidString(want[i]) && rec.Argv[i] != want[i] {
-			t.Errorf("argv[%d] = %.200q, want %.200q", i, rec.Argv[i], want[i])
-		}
-	}
-}
-
 func TestArgvEdgeCases(t *testing.T) {
 	big := make([]byte, 100<<10)
 	for i := range big {

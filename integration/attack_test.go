@@ -23,7 +23,7 @@ func atRun(t *testing.T, cred *syscall.Credential, flags []string, timeout time.
 	bin := exectrail
 	dir := t.TempDir()
 	if cred != nil {
-		bin = ltNobodyBinary(t)
+		bin = nobodyBinary(t)
 		for _, d := range []string{filepath.Dir(dir), dir} {
 			if err := os.Chmod(d, 0o777); err != nil {
 				t.Fatal(err)
@@ -187,7 +187,7 @@ func TestAttackUserfaultfdStall(t *testing.T) {
 	}
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		r := atRun(t, nil, nil, ltTimeout, helper)
+		r := atRun(t, nil, nil, waitTimeout, helper)
 		if r.ExitCode != 0 {
 			t.Fatalf("exit %d (signal %v), want 0; stdout %q stderr %q", r.ExitCode, r.Signal, r.Stdout, r.Stderr)
 		}
@@ -253,9 +253,9 @@ func TestAttackUserfaultfdStall(t *testing.T) {
 			if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
 				t.Errorf("exectrail: %v (%v), want death by SIGTERM (the command's); stderr: %s", err, ws, stderr.String())
 			}
-		case <-time.After(ltTimeout):
+		case <-time.After(waitTimeout):
 			_ = cmd.Process.Kill()
-			t.Fatalf("exectrail did not obey SIGTERM within %v while a read of the job's memory was stalled; stderr: %s", ltTimeout, stderr.String())
+			t.Fatalf("exectrail did not obey SIGTERM within %v while a read of the job's memory was stalled; stderr: %s", waitTimeout, stderr.String())
 		}
 	})
 }
@@ -351,10 +351,10 @@ func TestAttackHiddenPath(t *testing.T) {
 				var cred *syscall.Credential
 				if who == "nobody" {
 					requireRoot(t)
-					cred = ltNobody
+					cred = nobody
 				}
-				r := atRun(t, cred, nil, ltTimeout, helper, mode)
-				ltNoPanic(t, r.Stderr)
+				r := atRun(t, cred, nil, waitTimeout, helper, mode)
+				noPanic(t, r.Stderr)
 				execs := r.Execs()
 				if len(execs) != 2 {
 					t.Fatalf("want 2 exec records (the helper, its hidden exec):\n%s", dump(r.Records))
@@ -443,15 +443,15 @@ func TestAttackDeepCwd(t *testing.T) {
 			top := t.TempDir()
 			if who == "nobody" {
 				requireRoot(t)
-				cred = ltNobody
+				cred = nobody
 				for _, d := range []string{top, filepath.Dir(top)} {
 					if err := os.Chmod(d, 0o777); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
-			r := atRun(t, cred, nil, ltTimeout, helper, top)
-			ltNoPanic(t, r.Stderr)
+			r := atRun(t, cred, nil, waitTimeout, helper, top)
+			noPanic(t, r.Stderr)
 			if r.ExitCode != 0 {
 				t.Fatalf("exit %d, want 0; stderr %q", r.ExitCode, r.Stderr)
 			}
@@ -513,8 +513,8 @@ printf XYZMAGIC > "$1/f" && chmod 755 "$1/f" && "$1/f"`
 	if out, err := probe.CombinedOutput(); err != nil {
 		skipf(t, "an unprivileged binfmt_misc in a user namespace (Linux 6.7): %v %s", err, out)
 	}
-	r := atRun(t, ltNobody, nil, ltTimeout, "unshare", "-rm", "sh", "-c", script, "sh", dir)
-	ltNoPanic(t, r.Stderr)
+	r := atRun(t, nobody, nil, waitTimeout, "unshare", "-rm", "sh", "-c", script, "sh", dir)
+	noPanic(t, r.Stderr)
 	f := filepath.Join(dir, "f")
 	if r.ExitCode != 0 || !strings.Contains(r.Stdout, f) {
 		t.Fatalf("the handler (echo) must run the file: exit %d stdout %q stderr %q", r.ExitCode, r.Stdout, r.Stderr)
@@ -670,7 +670,7 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 					t.Parallel()
 					var cred *syscall.Credential
 					if who == "nobody" {
-						cred = ltNobody
+						cred = nobody
 					}
 					argv := bind
 					if attack == "bind-nodump" {
@@ -689,8 +689,8 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 					if policy {
 						flags = []string{"--allow", "/usr/bin/*", "--allow", pivot, "--allow", nodump}
 					}
-					r := atRun(t, cred, flags, ltTimeout, argv...)
-					ltNoPanic(t, r.Stderr)
+					r := atRun(t, cred, flags, waitTimeout, argv...)
+					noPanic(t, r.Stderr)
 					var x *Record
 					for i, e := range r.Execs() {
 						if e.Path == "/usr/bin/true" {

@@ -28,7 +28,7 @@ func ciPolicyCheckout(t *testing.T, files map[string]string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	dir = resolveCanon(t, dir)
+	dir = canon(t, dir)
 	for name, text := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -114,7 +114,7 @@ func TestCIPolicyGo(t *testing.T) {
 	tmp := os.TempDir()
 	found := false
 	for _, rec := range r.Execs() {
-		if strings.HasSuffix(rec.Executable, "/m.test") && strings.HasPrefix(rec.Executable, resolveCanon(t, tmp)+"/go-build") {
+		if strings.HasSuffix(rec.Executable, "/m.test") && strings.HasPrefix(rec.Executable, canon(t, tmp)+"/go-build") {
 			found = true
 		}
 	}
@@ -205,7 +205,7 @@ func TestCIPolicyStillRefuses(t *testing.T) {
 			skipf(t, "%s is not installed: %v", row.exe, err)
 		}
 		r := ciPolicyRun(t, dir, []string{"GIT_TERMINAL_PROMPT=0"}, row.argv...)
-		polDeniedAtEntry(t, r, exe, "false")
+		deniedAtEntry(t, r, exe, "false")
 		if r.ExitCode == 0 || strings.Contains(r.Stdout, "curl ") || strings.Contains(r.Stdout, "GNU Wget") {
 			t.Errorf("%v: exit %d, stdout %q: the refused program ran", row.argv, r.ExitCode, r.Stdout)
 		}

@@ -5,33 +5,11 @@ package integration
 // subcommand listed with one line each.
 
 import (
-	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// cliRun runs bin/exectrail with args (no job is started by any case
-// here but the -o ones) and returns its stdout, stderr and status.
-func cliRun(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(exectrail, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
-}
 
 // cliSubcommands are the subcommands `exectrail --help` must list.
 var cliSubcommands = []string{"run", "report", "play", "version", "doctor", "keygen", "diff", "policy", "verify", "help"}
@@ -92,7 +70,7 @@ func TestCLIHelpAndUsage(t *testing.T) {
 		{args: []string{"run", "--backend", "ptrace", "-o", "/proc/version", "--", "true"}, want: "writing records: input/output error", oneLine: true},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			stdout, stderr, code := cliRun(t, tc.args...)
+			stdout, stderr, code := runCLI(t, tc.args...)
 			if tc.help {
 				if code != 0 || stderr != "" || !strings.Contains(stdout, tc.want) {
 					t.Fatalf("status %d, stderr %q, stdout:\n%s\nwant status 0, nothing on stderr, %q on stdout", code, stderr, stdout, tc.want)
@@ -134,7 +112,7 @@ func TestCLIExecFailureSaidOnce(t *testing.T) {
 		{[]string{filepath.Join(dir, "missing")}, "no such file or directory", 127},
 		{[]string{script}, "no such file or directory", 127},
 	} {
-		_, stderr, code := cliRun(t, append([]string{"run", "--backend", backend, "-o", "/dev/null", "--"}, tc.argv...)...)
+		_, stderr, code := runCLI(t, append([]string{"run", "--backend", backend, "-o", "/dev/null", "--"}, tc.argv...)...)
 		if code != tc.code || strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "exectrail: "+tc.argv[0]+": ") || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%q: status %d, stderr %q; want %d and one line exectrail: %s: …%s", tc.argv, code, stderr, tc.code, tc.argv[0], tc.want)
 		}

@@ -16,46 +16,6 @@ import (
 	"testing"
 )
 
-// diffCheckout makes a checkout with build.sh (compile hello.c, run it
-// $N times, default once; with $FETCH run fetch.sh, which runs curl
-// --version) and returns its canonical path.
-func diffCheckout(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("cc"); err != nil {
-		skipf(t, "needs cc")
-	}
-	dir, err := os.MkdirTemp("/tmp", "exectrail-checkout-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	dir = resolveCanon(t, dir)
-	resolveWriteExe(t, filepath.Join(dir, "build.sh"), `#!/bin/sh
-set -e
-cc -c hello.c -o hello.o
-cc hello.o -o hello
-i=0
-while [ $i -lt ${N:-1} ]; do ./hello; i=$((i+1)); done
-if [ -n "$FETCH" ]; then ./fetch.sh; fi
-`)
-	resolveWriteExe(t, filepath.Join(dir, "fetch.sh"), "#!/bin/sh\n/usr/bin/curl --version >/dev/null\n")
-	if err := os.WriteFile(filepath.Join(dir, "hello.c"), []byte("#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// diffBuild runs build.sh in dir under exectrail with extra environment
-// and returns the run (its Log is the records file).
-func diffBuild(t *testing.T, dir string, env ...string) *Run {
-	t.Helper()
-	r := runTrail(t, Opts{Dir: dir, Env: append(os.Environ(), env...)}, "./build.sh")
-	if r.ExitCode != 0 {
-		t.Fatalf("build.sh exited %d\nstdout: %s\nstderr: %s", r.ExitCode, r.Stdout, r.Stderr)
-	}
-	return r
-}
-
 func diffJSON(t *testing.T, out string) map[string]any {
 	t.Helper()
 	var v map[string]any
@@ -87,10 +47,10 @@ func diffProg(m any) string {
 
 func TestDiffRealBuilds(t *testing.T) {
 	t.Parallel()
-	dir := diffCheckout(t)
-	base := diffBuild(t, dir)
-	same := diffBuild(t, dir)
-	fetch := diffBuild(t, dir, "FETCH=1")
+	dir := buildCheckout(t)
+	base := runBuild(t, dir)
+	same := runBuild(t, dir)
+	fetch := runBuild(t, dir, "FETCH=1")
 
 	// Two runs of the unchanged build: nothing to say, exit 0.
 	out, errOut, code := runReport(t, "diff", base.LogPath, same.LogPath)
@@ -223,8 +183,8 @@ func TestDiffRealBuilds(t *testing.T) {
 // build; --count-factor reports a program that ran five times as often.
 func TestDiffNormalizeAndCounts(t *testing.T) {
 	t.Parallel()
-	a, b := diffCheckout(t), diffCheckout(t)
-	ra, rb := diffBuild(t, a), diffBuild(t, b)
+	a, b := buildCheckout(t), buildCheckout(t)
+	ra, rb := runBuild(t, a), runBuild(t, b)
 	out, _, code := runReport(t, "diff", ra.LogPath, rb.LogPath)
 	if code != 1 || !strings.Contains(out, "  + "+b+"/hello") || !strings.Contains(out, "  - "+a+"/hello") {
 		t.Errorf("two checkouts: exit %d, want 1 with %s/hello new and %s/hello gone:\n%s", code, b, a, out)
@@ -235,7 +195,7 @@ func TestDiffNormalizeAndCounts(t *testing.T) {
 		t.Errorf("two checkouts, normalised: exit %d, want 0\n%s%s", code, out, errOut)
 	}
 
-	five := diffBuild(t, a, "N=5")
+	five := runBuild(t, a, "N=5")
 	if out, _, code = runReport(t, "diff", ra.LogPath, five.LogPath); code != 0 {
 		t.Errorf("hello 5 times instead of once, no --count-factor: exit %d, want 0\n%s", code, out)
 	}
@@ -254,8 +214,8 @@ func TestDiffNormalizeAndCounts(t *testing.T) {
 // same programs, so no change.
 func TestDiffToleratesOtherRecords(t *testing.T) {
 	t.Parallel()
-	dir := diffCheckout(t)
-	base := diffBuild(t, dir)
+	dir := buildCheckout(t)
+	base := runBuild(t, dir)
 	raw, err := os.ReadFile(base.LogPath)
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +265,7 @@ func TestDiffTrouble(t *testing.T) {
 		if code != 2 {
 			t.Errorf("exectrail %q: exit %d, want 2\n%s%s", args, code, out, errOut)
 		}
-		ltOneErrorLine(t, strings.Join(args, " "), errOut)
+		oneErrorLine(t, strings.Join(args, " "), errOut)
 	}
 }
 
@@ -313,8 +273,8 @@ func TestDiffTrouble(t *testing.T) {
 // refusal; the same job with one program added is refused exactly there.
 func TestPolicyLearnRoundTrip(t *testing.T) {
 	t.Parallel()
-	dir := diffCheckout(t)
-	first := diffBuild(t, dir)
+	dir := buildCheckout(t)
+	first := runBuild(t, dir)
 	policy, errOut, code := runReport(t, "policy", "learn", first.LogPath)
 	if code != 0 {
 		t.Fatalf("policy learn: exit %d\n%s", code, errOut)
@@ -351,7 +311,7 @@ func TestPolicyLearnRoundTrip(t *testing.T) {
 			t.Errorf("refusal under the learned policy:\n%s", dump([]Record{r}))
 		}
 	}
-	polNoWarning(t, again)
+	noWarning(t, again)
 
 	// One program more (fetch.sh, a script, whose first exec is refused
 	// at once: the shell says so and set -e stops the build).
@@ -375,7 +335,7 @@ func TestPolicyLearnRoundTrip(t *testing.T) {
 
 	// --normalize writes the replacement as a glob: the policy learned
 	// in one checkout admits the build in another.
-	other := diffCheckout(t)
+	other := buildCheckout(t)
 	policy, _, code = runReport(t, "policy", "learn", "--normalize", `/tmp/exectrail-checkout-[0-9]+=/tmp/exectrail-checkout-*`, first.LogPath)
 	if code != 0 || !strings.Contains(policy, "allow /tmp/exectrail-checkout-*/hello  # 1 exec; normalised from "+dir+"/hello\n") {
 		t.Errorf("policy learn --normalize: exit %d\n%s", code, policy)
@@ -389,11 +349,11 @@ func TestPolicyLearnRoundTrip(t *testing.T) {
 	if _, errOut, code := runReport(t, "policy", "learn"); code != 125 {
 		t.Errorf("policy learn without a log: exit %d, want 125", code)
 	} else {
-		ltOneErrorLine(t, "policy learn", errOut)
+		oneErrorLine(t, "policy learn", errOut)
 	}
 	if _, errOut, code := runReport(t, "policy", "learn", "/nonexistent.jsonl"); code != 1 {
 		t.Errorf("policy learn of a missing log: exit %d, want 1", code)
 	} else {
-		ltOneErrorLine(t, "policy learn missing", errOut)
+		oneErrorLine(t, "policy learn missing", errOut)
 	}
 }

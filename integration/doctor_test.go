@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,75 +16,13 @@ import (
 	"github.com/exectrail/exectrail/procfs"
 )
 
-// kernelAtLeast reports whether the running kernel is major.minor or
-// newer.
-func kernelAtLeast(t *testing.T, major, minor int) bool {
-	t.Helper()
-	var u syscall.Utsname
-	if err := syscall.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	var rel []byte
-	for _, c := range u.Release {
-		if c == 0 {
-			break
-		}
-		rel = append(rel, byte(c))
-	}
-	var ma, mi int
-	if _, err := fmt.Sscanf(string(rel), "%d.%d", &ma, &mi); err != nil {
-		t.Fatalf("kernel release %q: %v", rel, err)
-	}
-	return ma > major || ma == major && mi >= minor
-}
-
-// doctorReport is `exectrail doctor --format json`.
-type doctorReport struct {
-	Checks []struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
-		Detail string `json:"detail"`
-	} `json:"checks"`
-	Notify  struct{ Works bool } `json:"notify"`
-	Ptrace  struct{ Works bool } `json:"ptrace"`
-	Auto    string               `json:"auto"`
-	AutoWhy string               `json:"auto_why"`
-	OK      bool                 `json:"ok"`
-}
-
-// check returns the check with id, failing the test when there is none.
-func (r *doctorReport) check(t *testing.T, id string) (status, detail string) {
-	t.Helper()
-	for _, c := range r.Checks {
-		if c.ID == id {
-			return c.Status, c.Detail
-		}
-	}
-	t.Fatalf("doctor reported no %q check", id)
-	return "", ""
-}
-
-// want checks one check's status and that its detail names the reason.
-func (r *doctorReport) want(t *testing.T, id, status string, reasons ...string) {
-	t.Helper()
-	st, detail := r.check(t, id)
-	if st != status {
-		t.Errorf("check %s: %s (%s), want %s", id, st, detail, status)
-	}
-	for _, why := range reasons {
-		if !strings.Contains(detail, why) {
-			t.Errorf("check %s: %q does not say %q", id, detail, why)
-		}
-	}
-}
-
 // runDoctor runs prefix... followed by `exectrail doctor ARGS` and returns
 // its stdout and exit status.
 func runDoctor(t *testing.T, prefix []string, cred *syscall.Credential, args ...string) (string, int) {
 	t.Helper()
 	// The binary as a copy nobody can reach when the checkout is not
 	// (a clone under a 0700 directory): some runs are unprivileged.
-	argv := append(append(append([]string{}, prefix...), ltNobodyBinary(t), "doctor"), args...)
+	argv := append(append(append([]string{}, prefix...), nobodyBinary(t), "doctor"), args...)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -299,8 +236,6 @@ func TestDoctorSeccompDeniesSeccomp(t *testing.T) {
 		t.Errorf("text doctor: exit %d, want 1 with ✗ seccomp and no auto:\n%s", code, out)
 	}
 }
-
-var nobody = &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}
 
 // TestDoctorUnprivileged: as nobody both backends work, and doctor says
 // what no_new_privs costs.

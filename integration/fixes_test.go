@@ -16,8 +16,8 @@ func TestUnprivilegedMagicLinkDenied(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
 	const p = "/proc/1/root/usr/bin/true"
-	r := ltRunAs(t, ltNobody, "sh", "-c", "exec "+p+" 2>/dev/null")
-	ltNoPanic(t, r.Stderr)
+	r := runAs(t, nobody, "sh", "-c", "exec "+p+" 2>/dev/null")
+	noPanic(t, r.Stderr)
 	if r.ExitCode == 0 {
 		t.Fatalf("exit 0: the exec of %s as nobody must fail; records:\n%s", p, dump(r.Records))
 	}

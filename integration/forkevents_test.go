@@ -78,8 +78,8 @@ func TestForkEventLostToExec(t *testing.T) {
 	t.Parallel()
 	helper := compileC(t, "dethread", feDethreadC, "-pthread")
 	const rounds = 60
-	r := runTrail(t, Opts{Timeout: ltTimeout}, helper, fmt.Sprint(rounds))
-	ltNoPanic(t, r.Stderr)
+	r := runTrail(t, Opts{Timeout: waitTimeout}, helper, fmt.Sprint(rounds))
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 0 || r.Stdout != "done\n" {
 		t.Fatalf("exit %d (signal %v) stdout %q, want 0 and done\nstderr: %s", r.ExitCode, r.Signal, r.Stdout, r.Stderr)
 	}
@@ -155,7 +155,7 @@ func TestCloneProcessOrThread(t *testing.T) {
 	t.Parallel()
 	helper := compileC(t, "clones", feCloneC, "-pthread")
 	r := runTrail(t, Opts{}, helper)
-	ltNoPanic(t, r.Stderr)
+	noPanic(t, r.Stderr)
 	var pid, code int
 	if _, err := fmt.Sscanf(r.Stdout, "clone %d exit %d; refused -1 Invalid argument", &pid, &code); err != nil || r.ExitCode != 0 || code != 7 {
 		t.Fatalf("exit %d stdout %q (%v), want the clone's exit 7 and EINVAL\nstderr: %s", r.ExitCode, r.Stdout, err, r.Stderr)
@@ -223,7 +223,7 @@ func TestForeignTrapRefused(t *testing.T) {
 	t.Parallel()
 	helper := compileC(t, "ownfilter", feTraceC)
 	r := runTrail(t, Opts{}, helper)
-	ltNoPanic(t, r.Stderr)
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 0 || r.Stdout != "-1 Function not implemented\n" {
 		t.Fatalf("exit %d stdout %q, want getppid refused with ENOSYS\nstderr: %s", r.ExitCode, r.Stdout, r.Stderr)
 	}

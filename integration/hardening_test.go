@@ -11,7 +11,6 @@ package integration
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -27,26 +26,6 @@ import (
 	"github.com/exectrail/exectrail/procfs"
 	"golang.org/x/sys/unix"
 )
-
-// hwRun runs name args..., bounded by ltTimeout, and returns its output
-// and wait status.
-func hwRun(t *testing.T, name string, args ...string) (stdout, stderr string, ws syscall.WaitStatus) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("%s %q did not finish within %v\nstderr: %s", name, args, ltTimeout, e.String())
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("running %s %q: %v", name, args, err)
-	}
-	return o.String(), e.String(), cmd.ProcessState.Sys().(syscall.WaitStatus)
-}
 
 // hwExitOf returns the exit record of pid, if any.
 func hwExitOf(r *Run, pid int) (Record, bool) {
@@ -162,7 +141,7 @@ func TestHardeningOutOfFDs(t *testing.T) {
 	// lowered on exectrail, and returns the helper's pid.
 	starved := func(t *testing.T, r *Run) int {
 		t.Helper()
-		ltNoPanic(t, r.Stderr)
+		noPanic(t, r.Stderr)
 		execs := r.Execs()
 		if len(execs) == 0 || execs[0].Executable != helper {
 			t.Fatalf("the first exec record is not the helper's:\n%s", dump(r.Records))
@@ -195,7 +174,7 @@ func TestHardeningOutOfFDs(t *testing.T) {
 
 	t.Run("exec", func(t *testing.T) {
 		t.Parallel()
-		r := runTrail(t, Opts{Timeout: ltTimeout}, helper, "exec")
+		r := runTrail(t, Opts{Timeout: waitTimeout}, helper, "exec")
 		hpid := starved(t, r)
 		execs := r.Execs()
 		if len(execs) != 2 || execs[1].PID != hpid {
@@ -222,7 +201,7 @@ func TestHardeningOutOfFDs(t *testing.T) {
 
 	t.Run("fork", func(t *testing.T) {
 		t.Parallel()
-		r := runTrail(t, Opts{Timeout: ltTimeout}, helper, "fork")
+		r := runTrail(t, Opts{Timeout: waitTimeout}, helper, "fork")
 		hpid := starved(t, r)
 		forks := r.Events("fork")
 		if len(forks) != 1 || forks[0].PID != hpid {
@@ -270,7 +249,7 @@ func TestHardeningOutOfFDs(t *testing.T) {
 	// is refused. Under ptrace a fork needs no /proc (as above).
 	t.Run("threadfork", func(t *testing.T) {
 		t.Parallel()
-		r := runTrail(t, Opts{Timeout: ltTimeout}, helper, "threadfork")
+		r := runTrail(t, Opts{Timeout: waitTimeout}, helper, "threadfork")
 		hpid := starved(t, r)
 		forks := r.Events("fork")
 		if len(forks) != 1 {
@@ -312,11 +291,11 @@ func TestHardeningForeignProc(t *testing.T) {
 		t.Parallel()
 		out := filepath.Join(t.TempDir(), "records")
 		marker := filepath.Join(t.TempDir(), "ran")
-		_, stderr, ws := hwRun(t, "unshare", "--pid", "--fork", exectrail, "run", "--backend", backend, "-o", out, "--format", "json", "--", "touch", marker)
+		_, stderr, ws := runCmd(t, "unshare", "--pid", "--fork", exectrail, "run", "--backend", backend, "-o", out, "--format", "json", "--", "touch", marker)
 		if !ws.Exited() || ws.ExitStatus() != exitSetupStatus {
 			t.Errorf("exectrail in a new pid namespace with the host's /proc: status %v (exit %d), want exit 125\nstderr: %s", ws, ws.ExitStatus(), stderr)
 		}
-		ltOneErrorLine(t, "foreign /proc", stderr)
+		oneErrorLine(t, "foreign /proc", stderr)
 		if !strings.HasPrefix(stderr, "exectrail: /proc does not belong") {
 			t.Errorf("stderr %q: want the /proc error", stderr)
 		}
@@ -327,8 +306,8 @@ func TestHardeningForeignProc(t *testing.T) {
 	t.Run("mountProc", func(t *testing.T) {
 		t.Parallel()
 		out := filepath.Join(t.TempDir(), "records")
-		_, stderr, ws := hwRun(t, "unshare", "--pid", "--fork", "--mount-proc", exectrail, "run", "--backend", backend, "-o", out, "--format", "json", "--", "true")
-		ltNoPanic(t, stderr)
+		_, stderr, ws := runCmd(t, "unshare", "--pid", "--fork", "--mount-proc", exectrail, "run", "--backend", backend, "-o", out, "--format", "json", "--", "true")
+		noPanic(t, stderr)
 		if !ws.Exited() || ws.ExitStatus() != 0 || stderr != "" {
 			t.Fatalf("with --mount-proc: status %v (exit %d), want exit 0 and no stderr\nstderr: %s", ws, ws.ExitStatus(), stderr)
 		}
@@ -352,8 +331,6 @@ func TestHardeningForeignProc(t *testing.T) {
 		}
 	})
 }
-
-const exitSetupStatus = 125
 
 // nodump.c makes itself non-dumpable and execs /usr/bin/true.
 const hwNoDumpC = `
@@ -387,7 +364,7 @@ func TestHardeningReadError(t *testing.T) {
 	// the helper's exec of true.
 	trueRecord := func(t *testing.T, r *Run, uid int) Record {
 		t.Helper()
-		ltNoPanic(t, r.Stderr)
+		noPanic(t, r.Stderr)
 		if r.ExitCode != 0 {
 			t.Fatalf("exit %d signal %v, want 0 (true ran); stderr: %s", r.ExitCode, r.Signal, r.Stderr)
 		}
@@ -405,7 +382,7 @@ func TestHardeningReadError(t *testing.T) {
 
 	t.Run("nobody", func(t *testing.T) {
 		t.Parallel()
-		r := ltRunAs(t, ltNobody, helper)
+		r := runAs(t, nobody, helper)
 		x := trueRecord(t, r, 65534)
 		if x.Has("error") || x.Has("error_detail") {
 			t.Errorf("the exec succeeded: the record must have no error (an unreadable process is read_error):\n%s", dump([]Record{x}))
@@ -449,7 +426,7 @@ func TestHardeningReadError(t *testing.T) {
 	})
 	t.Run("root", func(t *testing.T) {
 		t.Parallel()
-		r := runTrail(t, Opts{Timeout: ltTimeout}, helper)
+		r := runTrail(t, Opts{Timeout: waitTimeout}, helper)
 		x := trueRecord(t, r, 0)
 		wantExec(t, x, "/usr/bin/true", "/usr/bin/true", "")
 		if x.Has("error") || x.Has("read_error") || x.ArgvTruncated || strings.Join(x.Argv, " ") != "true nondumpable-arg" {
@@ -458,13 +435,13 @@ func TestHardeningReadError(t *testing.T) {
 	})
 }
 
-// hwScreenWait waits, bounded by ltTimeout, until re matches the terminal
+// hwScreenWait waits, bounded by waitTimeout, until re matches the terminal
 // output after the previous match, consumes it and returns the submatches.
 // bad, when not nil, is checked as it waits: an error ends the test at
 // once.
-func hwScreenWait(t *testing.T, s *ttyScreen, re *regexp.Regexp, bad func() error) []string {
+func hwScreenWait(t *testing.T, s *termScreen, re *regexp.Regexp, bad func() error) []string {
 	t.Helper()
-	deadline := time.NewTimer(ltTimeout)
+	deadline := time.NewTimer(waitTimeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -498,7 +475,7 @@ func hwScreenWait(t *testing.T, s *ttyScreen, re *regexp.Regexp, bad func() erro
 		case <-s.changed:
 		case <-tick.C:
 		case <-deadline.C:
-			t.Fatalf("%q did not appear on the terminal within %v; unmatched output:\n%q", re, ltTimeout, seen)
+			t.Fatalf("%q did not appear on the terminal within %v; unmatched output:\n%q", re, waitTimeout, seen)
 		}
 	}
 }
@@ -512,25 +489,25 @@ func hwScreenWait(t *testing.T, s *ttyScreen, re *regexp.Regexp, bad func() erro
 // through.
 func TestHardeningTTYTostop(t *testing.T) {
 	t.Parallel()
-	ttyRequireBash(t)
+	requireBash(t)
 	const innerPrompt = "inner-prompt-7d3a> "
 	cmd := exec.Command("bash", "--norc", "--noprofile", "-i")
-	cmd.Env = ttyEnv("ET="+exectrail, "BACKEND="+backend, "INNER_PS1="+innerPrompt)
+	cmd.Env = shellEnv("ET="+exectrail, "BACKEND="+backend, "INNER_PS1="+innerPrompt)
 	cmd.Dir = "/"
-	master, screen := ttyStart(t, cmd, 24, 200)
+	master, screen := startOnPTY(t, cmd, 24, 200)
 	lit := func(s string) *regexp.Regexp { return regexp.MustCompile(regexp.QuoteMeta(s)) }
 
-	screen.waitFor(t, ttyPrompt)
-	ttyType(t, master, "stty tostop\r")
-	screen.waitFor(t, ttyPrompt)
+	screen.waitFor(t, shellPrompt)
+	typeKeys(t, master, "stty tostop\r")
+	screen.waitFor(t, shellPrompt)
 	tio, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS)
 	if err != nil || tio.Lflag&unix.TOSTOP == 0 {
 		t.Fatalf("premise: stty tostop did not set TOSTOP on the terminal (%v)", err)
 	}
 	// Records go to the terminal (stderr, the default), as text.
-	ttyType(t, master, `PS1="$INNER_PS1" "$ET" run --backend "$BACKEND" --format text -- bash --norc --noprofile -i`+"\r")
+	typeKeys(t, master, `PS1="$INNER_PS1" "$ET" run --backend "$BACKEND" --format text -- bash --norc --noprofile -i`+"\r")
 	screen.waitFor(t, innerPrompt)
-	ttyType(t, master, "echo ET-PID=$PPID\r")
+	typeKeys(t, master, "echo ET-PID=$PPID\r")
 	m := hwScreenWait(t, screen, regexp.MustCompile(`ET-PID=(\d+)`), nil)
 	etPID, _ := strconv.Atoi(m[1])
 	hwKillLater(t, etPID)
@@ -538,7 +515,7 @@ func TestHardeningTTYTostop(t *testing.T) {
 		t.Fatalf("premise: the inner shell's parent (pid %d) is not exectrail: %q", etPID, cl)
 	}
 	stopped := func() error {
-		if st := ttyProcState(etPID); st == "T" {
+		if st := procState(etPID); st == "T" {
 			return fmt.Errorf("exectrail (pid %d) is stopped (state T)", etPID)
 		}
 		return nil
@@ -554,41 +531,41 @@ func TestHardeningTTYTostop(t *testing.T) {
 	// An exec held while its record goes to the terminal. (printf, not
 	// echo: its output differs from the command line and from the
 	// record's argv.)
-	ttyType(t, master, `/usr/bin/printf 'INNER-%s\n' RAN`+"\r")
+	typeKeys(t, master, `/usr/bin/printf 'INNER-%s\n' RAN`+"\r")
 	hwScreenWait(t, screen, lit("INNER-RAN"), stopped)
 	waitInner()
 
 	// An orphan that exectrail reaps: its exit record goes to the
 	// terminal too.
-	ttyType(t, master, "(/bin/sleep 1000 & echo ORPHAN=$!)\r")
+	typeKeys(t, master, "(/bin/sleep 1000 & echo ORPHAN=$!)\r")
 	m = hwScreenWait(t, screen, regexp.MustCompile(`ORPHAN=(\d+)`), stopped)
 	orphan, _ := strconv.Atoi(m[1])
 	hwKillLater(t, orphan)
 	waitInner()
-	ttyWaitUntil(t, "the orphan sleep to be reparented to exectrail", func() bool { return hwParentOf(orphan) == etPID })
+	waitUntil(t, "the orphan sleep to be reparented to exectrail", func() bool { return hwParentOf(orphan) == etPID })
 	if err := unix.Kill(orphan, unix.SIGKILL); err != nil {
 		t.Fatalf("killing the orphan: %v", err)
 	}
 	hwScreenWait(t, screen, regexp.MustCompile(fmt.Sprintf(`exit +%d killed by SIGKILL`, orphan)), stopped)
 
-	ttyType(t, master, `/usr/bin/printf 'INNER-%s\n' AGAIN`+"\r")
+	typeKeys(t, master, `/usr/bin/printf 'INNER-%s\n' AGAIN`+"\r")
 	hwScreenWait(t, screen, lit("INNER-AGAIN"), stopped)
 	waitInner()
-	ttyType(t, master, "exit\r")
-	screen.waitFor(t, ttyPrompt)
-	ttyType(t, master, "echo done-$((6*7)) status=$?\r")
+	typeKeys(t, master, "exit\r")
+	screen.waitFor(t, shellPrompt)
+	typeKeys(t, master, "echo done-$((6*7)) status=$?\r")
 	if got := screen.waitForAny(t, "done-42 status=0", "done-42 status="); got != "done-42 status=0" {
 		t.Errorf("exectrail did not exit 0 after the inner shell's exit (stopped: status 150)")
 	}
 	screen.mu.Lock()
 	all := string(screen.buf)
 	screen.mu.Unlock()
-	ltNoPanic(t, all)
+	noPanic(t, all)
 	if strings.Contains(all, "Stopped") {
 		t.Errorf("the outer shell reported a stopped job:\n%q", all)
 	}
-	if !ltPidGone(etPID) {
-		t.Errorf("exectrail (pid %d, state %q) is still there after the outer shell got its status", etPID, ttyProcState(etPID))
+	if !pidGone(etPID) {
+		t.Errorf("exectrail (pid %d, state %q) is still there after the outer shell got its status", etPID, procState(etPID))
 	}
 }
 
@@ -609,7 +586,7 @@ wait`, nA, nB)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, exectrail, "run", "--backend", backend, "-o", "/dev/stderr", "--format", "json", "--", "sh", "-c", script)
 		var stdout bytes.Buffer
@@ -617,7 +594,7 @@ wait`, nA, nB)
 		err = cmd.Run()
 		f.Close()
 		if ctx.Err() != nil {
-			t.Fatalf("exectrail did not finish within %v", ltTimeout)
+			t.Fatalf("exectrail did not finish within %v", waitTimeout)
 		}
 		if err != nil {
 			t.Fatalf("exectrail: %v", err)
@@ -674,7 +651,7 @@ wait`, nA, nB)
 		marker := filepath.Join(t.TempDir(), "ran")
 		argv := append([]string{"-c", fmt.Sprintf(`exec "$@" %d>&-`, fd), "sh", exectrail, "run", "--backend", backend}, args...)
 		argv = append(argv, "--", "touch", marker)
-		stdout, stderr, ws = hwRun(t, "sh", argv...)
+		stdout, stderr, ws = runCmd(t, "sh", argv...)
 		_, err := os.Stat(marker)
 		return stdout, stderr, ws, err == nil
 	}
@@ -685,7 +662,7 @@ wait`, nA, nB)
 			if !ws.Exited() || ws.ExitStatus() != exitSetupStatus {
 				t.Errorf("-o %s with stdout closed: status %v (exit %d), want 125\nstderr: %s", o, ws, ws.ExitStatus(), stderr)
 			}
-			ltOneErrorLine(t, "-o "+o+" with stdout closed", stderr)
+			oneErrorLine(t, "-o "+o+" with stdout closed", stderr)
 			if !strings.Contains(stderr, "closed") {
 				t.Errorf("stderr %q should say the fd is closed", stderr)
 			}
@@ -719,11 +696,11 @@ wait`, nA, nB)
 		if err := os.WriteFile(out, []byte("PRECIOUS\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, stderr, ws := hwRun(t, exectrail, "run", "--backend", backend, "-o", out, "--format", "yaml", "--", "true")
+		_, stderr, ws := runCmd(t, exectrail, "run", "--backend", backend, "-o", out, "--format", "yaml", "--", "true")
 		if !ws.Exited() || ws.ExitStatus() != exitSetupStatus {
 			t.Errorf("--format yaml: status %v, want exit 125", ws)
 		}
-		ltOneErrorLine(t, "--format yaml", stderr)
+		oneErrorLine(t, "--format yaml", stderr)
 		if b, err := os.ReadFile(out); err != nil || string(b) != "PRECIOUS\n" {
 			t.Errorf("an invalid --format truncated the output file: %q (%v)", b, err)
 		}
@@ -762,7 +739,7 @@ func TestHardeningOrphansWaitSIGTERM(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	var shPID, sleepPID int
-	recs := ltWaitRecords(t, out, "the exec of sleep", func(r []Record) bool {
+	recs := waitRecords(t, out, "the exec of sleep", func(r []Record) bool {
 		for _, rec := range r {
 			if rec.Event == "exec" && rec.Executable == "/usr/bin/sleep" {
 				sleepPID = rec.PID
@@ -771,15 +748,15 @@ func TestHardeningOrphansWaitSIGTERM(t *testing.T) {
 		}
 		return false
 	})
-	ttyKillLater(t, recs, "/usr/bin/sleep")
+	killLater(t, recs, "/usr/bin/sleep")
 	if recs[0].Event != "exec" || len(recs[0].Argv) == 0 || recs[0].Argv[0] != "sh" {
 		t.Fatalf("the first record should be the exec of sh:\n%s", dump(recs))
 	}
 	shPID = recs[0].PID
 	// COMMAND gone as exectrail sees it: reaped, and the pidfd through
 	// which signals were forwarded to it closed.
-	ttyWaitUntil(t, "exectrail to reap sh and drop its pidfd", func() bool {
-		return ltPidGone(shPID) && !hwHasPidfd(cmd.Process.Pid)
+	waitUntil(t, "exectrail to reap sh and drop its pidfd", func() bool {
+		return pidGone(shPID) && !hwHasPidfd(cmd.Process.Pid)
 	})
 	if hwParentOf(sleepPID) != cmd.Process.Pid {
 		t.Fatalf("premise: the leftover sleep (pid %d) should be exectrail's child now, its parent is %d", sleepPID, hwParentOf(sleepPID))
@@ -788,16 +765,16 @@ func TestHardeningOrphansWaitSIGTERM(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	ws := ttyWaitCmd(t, cmd)
+	ws := waitCmd(t, cmd)
 	elapsed := time.Since(start)
-	ltNoPanic(t, stderr.String())
+	noPanic(t, stderr.String())
 	if !ws.Exited() || ws.ExitStatus() != 0 {
 		t.Errorf("exectrail: status %v, want exit 0 (the command's)\nstderr: %s", ws, stderr.String())
 	}
 	if elapsed > 2*time.Second {
 		t.Errorf("exectrail took %v after SIGTERM; the leftover sleep dies of SIGTERM at once", elapsed)
 	}
-	if !ltPidGone(sleepPID) {
+	if !pidGone(sleepPID) {
 		t.Errorf("the leftover sleep (pid %d) survived", sleepPID)
 	}
 	data, err := os.ReadFile(out)
@@ -863,12 +840,12 @@ func TestHardeningHangup(t *testing.T) {
 	if sid, err := unix.Getsid(cmd.Process.Pid); err != nil || sid != cmd.Process.Pid {
 		t.Fatalf("premise: exectrail (pid %d) should lead its session, sid %d (%v)", cmd.Process.Pid, sid, err)
 	}
-	ttyWaitUntil(t, "the helper to install its SIGHUP handler", func() bool {
+	waitUntil(t, "the helper to install its SIGHUP handler", func() bool {
 		_, err := os.Stat(ready)
 		return err == nil
 	})
 	master.Close() // hang up
-	ws := ttyWaitCmd(t, cmd)
+	ws := waitCmd(t, cmd)
 	if b, err := os.ReadFile(marker); err != nil || string(b) != "HUP\n" {
 		t.Errorf("the command did not get SIGHUP on the hang-up: marker %q (%v)", b, err)
 	}

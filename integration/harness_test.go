@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/exectrail/exectrail/supervisor/chain"
 )
@@ -240,7 +241,7 @@ func runTrail(t *testing.T, o Opts, argv ...string) *Run {
 	defer cancel()
 	bin := exectrail
 	if o.Cred != nil {
-		bin = ltNobodyBinary(t) // a copy that user can run
+		bin = nobodyBinary(t) // a copy that user can run
 		if o.Dir == "" {
 			o.Dir = "/"
 		}
@@ -509,4 +510,113 @@ func hasBackendFlag(flags []string) bool {
 		}
 	}
 	return false
+}
+
+// wantArgv checks that rec carries exactly the bytes of want: argv equal
+// to want when every element is valid UTF-8 (and no argv_hex), otherwise
+// argv_hex holding the hex of each element's exact bytes.
+func wantArgv(t *testing.T, rec Record, want []string) {
+	t.Helper()
+	valid := true
+	for _, a := range want {
+		valid = valid && utf8.ValidString(a)
+	}
+	if len(rec.Argv) != len(want) {
+		t.Errorf("argv has %d elements, want %d:\n%.3000s", len(rec.Argv), len(want), dump([]Record{rec}))
+		return
+	}
+	if rec.Has("argv_truncated") {
+		t.Errorf("argv_truncated on a complete argv:\n%.3000s", dump([]Record{rec}))
+	}
+	if valid {
+		if rec.Has("argv_hex") {
+			t.Errorf("argv_hex present although every element is valid UTF-8:\n%.3000s", dump([]Record{rec}))
+		}
+		for i := range want {
+			if rec.Argv[i] != want[i] {
+				t.Errorf("argv[%d] = %.200q, want %.200q", i, rec.Argv[i], want[i])
+			}
+		}
+		return
+	}
+	if !rec.Has("argv_hex") || len(rec.ArgvHex) != len(want) {
+		t.Errorf("argv with invalid UTF-8 needs argv_hex with one entry per element (%d):\n%.3000s", len(want), dump([]Record{rec}))
+		return
+	}
+	for i := range want {
+		if h := hex.EncodeToString([]byte(want[i])); rec.ArgvHex[i] != h {
+			t.Errorf("argv_hex[%d] = %.200s, want %.200s", i, rec.ArgvHex[i], h)
+		}
+		if utf8.ValidString(want[i]) && rec.Argv[i] != want[i] {
+			t.Errorf("argv[%d] = %.200q, want %.200q", i, rec.Argv[i], want[i])
+		}
+	}
+}
+
+func mapsEqual(a, b map[string]uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[int]bool) []int {
+	var out []int
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// kernelHas reports whether the running kernel is Linux major.minor or
+// newer (kernelAtLeast), the release that brought feature, and logs which
+// behaviour the test checks.
+func kernelHas(t *testing.T, major, minor int, feature string) bool {
+	t.Helper()
+	if kernelAtLeast(t, major, minor) {
+		return true
+	}
+	t.Logf("no %s (Linux %d.%d) on this kernel: checking the fallback", feature, major, minor)
+	return false
+}
+
+// requireKernel skips a test of something that cannot happen without
+// feature, where exectrail has nothing to fall back to and nothing to
+// check. The skip depends on the kernel alone, not on the machine's
+// setup, so it is one under CI too: `make test-kernels` runs the suite on
+// kernels that lack features by design, and the README's kernel table
+// names the skips.
+func requireKernel(t *testing.T, major, minor int, feature string) {
+	t.Helper()
+	if !kernelHas(t, major, minor, feature) {
+		t.Skipf("requires Linux %d.%d: %s", major, minor, feature)
+	}
+}
+
+// kernelAtLeast reports whether the running kernel is major.minor or
+// newer.
+func kernelAtLeast(t *testing.T, major, minor int) bool {
+	t.Helper()
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	var rel []byte
+	for _, c := range u.Release {
+		if c == 0 {
+			break
+		}
+		rel = append(rel, byte(c))
+	}
+	var ma, mi int
+	if _, err := fmt.Sscanf(string(rel), "%d.%d", &ma, &mi); err != nil {
+		t.Fatalf("kernel release %q: %v", rel, err)
+	}
+	return ma > major || ma == major && mi >= minor
 }

@@ -19,31 +19,6 @@ import (
 // the same as with the feature, except for fields the README says are
 // absent there.
 
-// kernelHas reports whether the running kernel is Linux major.minor or
-// newer (kernelAtLeast), the release that brought feature, and logs which
-// behaviour the test checks.
-func kernelHas(t *testing.T, major, minor int, feature string) bool {
-	t.Helper()
-	if kernelAtLeast(t, major, minor) {
-		return true
-	}
-	t.Logf("no %s (Linux %d.%d) on this kernel: checking the fallback", feature, major, minor)
-	return false
-}
-
-// requireKernel skips a test of something that cannot happen without
-// feature, where exectrail has nothing to fall back to and nothing to
-// check. The skip depends on the kernel alone, not on the machine's
-// setup, so it is one under CI too: `make test-kernels` runs the suite on
-// kernels that lack features by design, and the README's kernel table
-// names the skips.
-func requireKernel(t *testing.T, major, minor int, feature string) {
-	t.Helper()
-	if !kernelHas(t, major, minor, feature) {
-		t.Skipf("requires Linux %d.%d: %s", major, minor, feature)
-	}
-}
-
 // TestCgroupIDOutsideNamespace: exectrail runs in a cgroup namespace
 // whose root is cgroup A, and the job is moved to A's sibling B, outside
 // that namespace, before it execs. The exec record's cgroup is "/../B"

@@ -6,9 +6,7 @@ package integration
 // privilege model.
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -23,164 +21,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// ltTimeout bounds every wait in these tests; reaching it fails the test.
-const ltTimeout = 15 * time.Second
-
-// ltNoPanic fails the test when exectrail's stderr shows a Go crash.
-func ltNoPanic(t *testing.T, stderr string) {
-	t.Helper()
-	if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
-		t.Errorf("stderr shows a Go panic or stack trace:\n%s", stderr)
-	}
-}
-
-// ltOneErrorLine checks that stderr is exactly one "exectrail: ..." line.
-func ltOneErrorLine(t *testing.T, what, stderr string) {
-	t.Helper()
-	ltNoPanic(t, stderr)
-	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
-	if !strings.HasSuffix(stderr, "\n") || len(lines) != 1 || !strings.HasPrefix(lines[0], "exectrail: ") {
-		t.Errorf("%s: want exactly one stderr line starting %q, got:\n%q", what, "exectrail: ", stderr)
-	}
-}
-
-// ltRaw runs the exectrail binary with exactly args and returns its output
-// and wait status.
-func ltRaw(t *testing.T, args ...string) (stdout, stderr string, ws syscall.WaitStatus) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exectrail, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("exectrail %q did not finish within %v\nstderr: %s", args, ltTimeout, e.String())
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("running exectrail %q: %v", args, err)
-	}
-	return o.String(), e.String(), cmd.ProcessState.Sys().(syscall.WaitStatus)
-}
-
-// ltLines delivers the lines a process writes, one at a time, each wait
-// bounded by ltTimeout.
-type ltLines struct {
-	ch chan string
-}
-
-// ltStartPiped starts cmd with its stdin and stdout as pipes held by the
-// test (stdout read line by line) and its stderr collected, and kills it
-// when the test ends.
-func ltStartPiped(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, *ltLines, *bytes.Buffer) {
-	t.Helper()
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := &bytes.Buffer{}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	return stdin, ltReadLines(stdout), stderr
-}
-
-func ltReadLines(r io.Reader) *ltLines {
-	l := &ltLines{ch: make(chan string, 64)}
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			l.ch <- sc.Text()
-		}
-		close(l.ch)
-	}()
-	return l
-}
-
-// next returns the next line; ok is false at EOF.
-func (l *ltLines) next(t *testing.T) (line string, ok bool) {
-	t.Helper()
-	select {
-	case line, ok = <-l.ch:
-		return line, ok
-	case <-time.After(ltTimeout):
-		t.Fatalf("no output line within %v", ltTimeout)
-	}
-	return "", false
-}
-
-// rest reads every remaining line up to EOF.
-func (l *ltLines) rest(t *testing.T) []string {
-	t.Helper()
-	var out []string
-	for {
-		line, ok := l.next(t)
-		if !ok {
-			return out
-		}
-		out = append(out, line)
-	}
-}
-
-// ltPidGone reports whether pid no longer exists (kill(pid, 0) is ESRCH).
-func ltPidGone(pid int) bool {
-	return unix.Kill(pid, 0) == unix.ESRCH
-}
-
-// ltWaitPidfd waits, bounded by ltTimeout, until the process behind pidfd
-// has terminated.
-func ltWaitPidfd(t *testing.T, pidfd int, what string) {
-	t.Helper()
-	deadline := time.Now().Add(ltTimeout)
-	for {
-		ms := int(time.Until(deadline) / time.Millisecond)
-		if ms <= 0 {
-			t.Fatalf("%s did not terminate within %v", what, ltTimeout)
-		}
-		pfd := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-		n, err := unix.Poll(pfd, ms)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("poll pidfd: %v", err)
-		}
-		if n > 0 {
-			return
-		}
-	}
-}
-
-// ltWaitRecords polls the records file, bounded by ltTimeout, until pred
-// holds for the records written so far (a record is complete when its
-// line is). It returns those records.
-func ltWaitRecords(t *testing.T, file, what string, pred func([]Record) bool) []Record {
-	t.Helper()
-	deadline := time.Now().Add(ltTimeout)
-	for {
-		data, _ := os.ReadFile(file)
-		if i := bytes.LastIndexByte(data, '\n'); i >= 0 {
-			recs := parseRecords(t, data[:i+1])
-			if pred(recs) {
-				return recs
-			}
-		} else if pred(nil) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not there within %v; records so far:\n%s", what, ltTimeout, data)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func TestExitStatus(t *testing.T) {
 	t.Parallel()
@@ -199,8 +39,8 @@ func TestExitStatus(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := runTrail(t, Opts{Timeout: ltTimeout}, tc.argv...)
-			ltNoPanic(t, r.Stderr)
+			r := runTrail(t, Opts{Timeout: waitTimeout}, tc.argv...)
+			noPanic(t, r.Stderr)
 			if r.ExitCode != tc.code || r.Signal != tc.sig {
 				t.Errorf("%q: exectrail exit %d signal %v; want exit %d signal %v\nstderr: %s", tc.argv, r.ExitCode, r.Signal, tc.code, tc.sig, r.Stderr)
 			}
@@ -245,11 +85,11 @@ func TestExitStatusErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			stdout, stderr, ws := ltRaw(t, tc.args...)
+			stdout, stderr, ws := runRaw(t, tc.args...)
 			if !ws.Exited() || ws.ExitStatus() != tc.code {
 				t.Errorf("exectrail %q: status %v (exit %d); want exit %d\nstderr: %s", tc.args, ws, ws.ExitStatus(), tc.code, stderr)
 			}
-			ltOneErrorLine(t, fmt.Sprintf("exectrail %q", tc.args), stderr)
+			oneErrorLine(t, fmt.Sprintf("exectrail %q", tc.args), stderr)
 			if strings.Contains(stdout, "should not run") {
 				t.Errorf("the non-executable file ran: %s", stdout)
 			}
@@ -310,7 +150,7 @@ func TestSignalForwarding(t *testing.T) {
 	helper := compileC(t, "sigreport", ltSigReportC)
 	out := filepath.Join(t.TempDir(), "records")
 	cmd := exec.Command(exectrail, "run", "--backend", backend, "-o", out, "--format", "json", "--", helper)
-	stdin, lines, stderr := ltStartPiped(t, cmd)
+	stdin, lines, stderr := startPiped(t, cmd)
 
 	line, _ := lines.next(t)
 	var helperPID int
@@ -347,7 +187,7 @@ func TestSignalForwarding(t *testing.T) {
 		t.Errorf("after the signals the helper said %q; want exactly [\"counts 1 1 1 1\"] (TERM USR1 HUP INT once each)", rest)
 	}
 	err := cmd.Wait()
-	ltNoPanic(t, stderr.String())
+	noPanic(t, stderr.String())
 	if err != nil {
 		t.Errorf("exectrail: %v (the command exited 0); stderr: %s", err, stderr.String())
 	}
@@ -393,7 +233,7 @@ func TestInheritedIgnoredSignal(t *testing.T) {
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		o, err := cmd.Output()
-		ltNoPanic(t, stderr.String())
+		noPanic(t, stderr.String())
 		if err != nil {
 			t.Fatalf("%v: %v; stderr: %s", cmd.Args, err, stderr.String())
 		}
@@ -428,9 +268,9 @@ func TestInheritedIgnoredSignal(t *testing.T) {
 func TestOrphansKilled(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	r := runTrail(t, Opts{Timeout: ltTimeout}, "sh", "-c", "sleep 1000 & echo $!; exit 3")
+	r := runTrail(t, Opts{Timeout: waitTimeout}, "sh", "-c", "sleep 1000 & echo $!; exit 3")
 	elapsed := time.Since(start)
-	ltNoPanic(t, r.Stderr)
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 3 {
 		t.Errorf("exit %d, want the command's 3; stderr: %s", r.ExitCode, r.Stderr)
 	}
@@ -442,7 +282,7 @@ func TestOrphansKilled(t *testing.T) {
 	if err != nil {
 		t.Fatalf("stdout %q: want the pid of the background sleep", r.Stdout)
 	}
-	if !ltPidGone(pid) {
+	if !pidGone(pid) {
 		t.Errorf("leftover sleep (pid %d) still exists after exectrail exited", pid)
 	}
 	// The background shell may be terminated before it execs sleep.
@@ -456,10 +296,10 @@ func TestOrphansKilled(t *testing.T) {
 func TestOrphansWait(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	r := runTrail(t, Opts{Flags: []string{"--orphans=wait"}, Timeout: ltTimeout},
+	r := runTrail(t, Opts{Flags: []string{"--orphans=wait"}, Timeout: waitTimeout},
 		"sh", "-c", "(sleep 0.3; /usr/bin/true) & exit 0")
 	elapsed := time.Since(start)
-	ltNoPanic(t, r.Stderr)
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 0 {
 		t.Errorf("exit %d, want 0; stderr: %s", r.ExitCode, r.Stderr)
 	}
@@ -498,9 +338,9 @@ func TestOrphansKillGrace(t *testing.T) {
 	t.Parallel()
 	helper := compileC(t, "leftover", ltLeftoverC)
 	start := time.Now()
-	r := runTrail(t, Opts{Flags: []string{"--kill-grace=200ms"}, Timeout: ltTimeout}, helper)
+	r := runTrail(t, Opts{Flags: []string{"--kill-grace=200ms"}, Timeout: waitTimeout}, helper)
 	elapsed := time.Since(start)
-	ltNoPanic(t, r.Stderr)
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 4 {
 		t.Errorf("exit %d, want the command's 4; stderr: %s", r.ExitCode, r.Stderr)
 	}
@@ -512,7 +352,7 @@ func TestOrphansKillGrace(t *testing.T) {
 	if err != nil {
 		t.Fatalf("stdout %q: want the leftover's pid first", r.Stdout)
 	}
-	if !ltPidGone(pid) {
+	if !pidGone(pid) {
 		t.Errorf("leftover %d survived exectrail", pid)
 	}
 	// The default grace is 2 s; 200 ms must be honoured.
@@ -577,12 +417,12 @@ func TestFailClosedWhenExectrailDies(t *testing.T) {
 func ltFailClosed(t *testing.T, argv, want []string, wantErr string) {
 	out := filepath.Join(t.TempDir(), "records")
 	cmd := exec.Command(exectrail, append([]string{"run", "--backend", backend, "-o", out, "--format", "json", "--"}, argv...)...)
-	stdin, lines, stderr := ltStartPiped(t, cmd)
+	stdin, lines, stderr := startPiped(t, cmd)
 	if line, _ := lines.next(t); line != "ready" {
 		t.Fatalf("job said %q, want ready; stderr: %s", line, stderr.String())
 	}
 	// The first record is the job's exec, written before it ran.
-	recs := ltWaitRecords(t, out, "the job's exec record", func(r []Record) bool { return len(r) > 0 })
+	recs := waitRecords(t, out, "the job's exec record", func(r []Record) bool { return len(r) > 0 })
 	jobPID := recs[0].PID
 	if recs[0].Event != "exec" || jobPID <= 0 || jobPID == cmd.Process.Pid {
 		t.Fatalf("first record is not the job's exec:\n%s", dump(recs))
@@ -603,7 +443,7 @@ func ltFailClosed(t *testing.T, argv, want []string, wantErr string) {
 	if err := unix.PidfdSendSignal(etFD, unix.SIGKILL, nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	ltWaitPidfd(t, etFD, "exectrail after SIGKILL")
+	waitPidfd(t, etFD, "exectrail after SIGKILL")
 
 	if _, err := io.WriteString(stdin, "go\n"); err != nil && backend != "ptrace" {
 		t.Fatalf("writing to the job's stdin: %v", err)
@@ -619,7 +459,7 @@ func ltFailClosed(t *testing.T, argv, want []string, wantErr string) {
 		t.Errorf("job output after exectrail died: %q, want %q", rest, want)
 	}
 	// No leak: the job finishes by itself.
-	ltWaitPidfd(t, jobFD, fmt.Sprintf("the job (pid %d)", jobPID))
+	waitPidfd(t, jobFD, fmt.Sprintf("the job (pid %d)", jobPID))
 
 	err = cmd.Wait()
 	var ee *exec.ExitError
@@ -663,7 +503,7 @@ func TestNestedExectrail(t *testing.T) {
 		t.Run(tc.outer+"/"+tc.inner, func(t *testing.T) {
 			t.Parallel()
 			innerOut := filepath.Join(t.TempDir(), "inner.jsonl")
-			r := runTrail(t, Opts{Timeout: ltTimeout, Flags: []string{"--backend", tc.outer}},
+			r := runTrail(t, Opts{Timeout: waitTimeout, Flags: []string{"--backend", tc.outer}},
 				exectrail, "run", "--backend", tc.inner, "-o", innerOut, "--format", "json", "--", "/usr/bin/true")
 			if len(r.ExecsOf(exectrail)) == 0 {
 				t.Errorf("the outer exectrail did not record the inner one:\n%s", dump(r.Records))
@@ -674,7 +514,7 @@ func TestNestedExectrail(t *testing.T) {
 				if r.ExitCode != 125 {
 					t.Errorf("exit %d, want 125 from the inner exectrail; stderr: %s", r.ExitCode, r.Stderr)
 				}
-				ltOneErrorLine(t, "inner exectrail", r.Stderr)
+				oneErrorLine(t, "inner exectrail", r.Stderr)
 				if !strings.Contains(r.Stderr, tc.fails) || !strings.Contains(r.Stderr, "already") {
 					t.Errorf("the inner exectrail's error should say the job is %s already: %q", tc.fails, r.Stderr)
 				}
@@ -703,113 +543,12 @@ func TestNestedExectrail(t *testing.T) {
 	}
 }
 
-var ltNobody = &syscall.Credential{Uid: 65534, Gid: 65534}
-
-// ltNobodyBinary returns a path of the binary under test that nobody
-// can execute: exectrail itself when every directory above it is
-// searchable by others, else the copy TestMain made (nobodyCopy).
-func ltNobodyBinary(t *testing.T) string {
-	t.Helper()
-	if nobodyExectrail == "" {
-		t.Fatal("no copy of exectrail for nobody (nobodyCopy failed)")
-	}
-	return nobodyExectrail
-}
-
-// nobodyExectrail is what ltNobodyBinary returns; nobodyCopy sets it.
-var nobodyExectrail string
-
-// nobodyCopy sets nobodyExectrail, copying the binary to a fresh 0755
-// directory under /tmp when the checkout is out of nobody's reach (a
-// clone under a 0700 directory). It runs in TestMain before any test:
-// a copy written while parallel tests fork would leave its write fd in
-// a forked child for a moment, and exec of it would fail with ETXTBSY.
-// It returns the directory to remove at the end, or "".
-func nobodyCopy() (string, error) {
-	reachable := true
-	if st, err := os.Stat(exectrail); err != nil || st.Mode().Perm()&0o005 != 0o005 {
-		reachable = false
-	}
-	for d := filepath.Dir(exectrail); reachable; d = filepath.Dir(d) {
-		st, err := os.Stat(d)
-		if err != nil || st.Mode().Perm()&0o001 == 0 {
-			reachable = false
-		}
-		if d == "/" {
-			break
-		}
-	}
-	if reachable {
-		nobodyExectrail = exectrail
-		return "", nil
-	}
-	dir, err := os.MkdirTemp("/tmp", "exectrail-nobody-")
-	if err != nil {
-		return "", err
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return dir, err
-	}
-	data, err := os.ReadFile(exectrail)
-	if err != nil {
-		return dir, err
-	}
-	bin := filepath.Join(dir, "exectrail")
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		return dir, err
-	}
-	nobodyExectrail = bin
-	return dir, nil
-}
-
-// ltRunAs runs exectrail as cred, with its records in a file cred can
-// write, like runTrail.
-func ltRunAs(t *testing.T, cred *syscall.Credential, argv ...string) *Run {
-	t.Helper()
-	bin := ltNobodyBinary(t)
-	dir := t.TempDir()
-	// t.TempDir's parent is private to root.
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o777); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := filepath.Join(dir, "records.jsonl")
-	ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"run", "--backend", backend, "-o", out, "--format", "json", "--"}, argv...)...)
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("exectrail as uid %d did not finish within %v; stderr: %s", cred.Uid, ltTimeout, e.String())
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("running exectrail as uid %d: %v", cred.Uid, err)
-	}
-	r := &Run{Stdout: o.String(), Stderr: e.String()}
-	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() {
-		r.ExitCode, r.Signal = -1, ws.Signal()
-	} else {
-		r.ExitCode = ws.ExitStatus()
-	}
-	data, err := os.ReadFile(out)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	r.Records = parseRecords(t, data)
-	return r
-}
-
 // The classic example, run by an unprivileged user.
 func TestUnprivilegedClassic(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
-	r := ltRunAs(t, ltNobody, "sh", "-c", "cd /bin && ./ls >/dev/null")
-	ltNoPanic(t, r.Stderr)
+	r := runAs(t, nobody, "sh", "-c", "cd /bin && ./ls >/dev/null")
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d, stderr %s", r.ExitCode, r.Stderr)
 	}
@@ -850,16 +589,16 @@ func TestNoNewPrivs(t *testing.T) {
 	argv := []string{"grep", "NoNewPrivs", "/proc/self/status"}
 	t.Run("root", func(t *testing.T) {
 		t.Parallel()
-		r := runTrail(t, Opts{Timeout: ltTimeout}, argv...)
-		ltNoPanic(t, r.Stderr)
+		r := runTrail(t, Opts{Timeout: waitTimeout}, argv...)
+		noPanic(t, r.Stderr)
 		if r.ExitCode != 0 || r.Stdout != "NoNewPrivs:\t0\n" {
 			t.Errorf("as root: exit %d stdout %q, want NoNewPrivs:\\t0; stderr: %s", r.ExitCode, r.Stdout, r.Stderr)
 		}
 	})
 	t.Run("nobody", func(t *testing.T) {
 		t.Parallel()
-		r := ltRunAs(t, ltNobody, argv...)
-		ltNoPanic(t, r.Stderr)
+		r := runAs(t, nobody, argv...)
+		noPanic(t, r.Stderr)
 		if r.ExitCode != 0 || r.Stdout != "NoNewPrivs:\t1\n" {
 			t.Errorf("as nobody: exit %d stdout %q, want NoNewPrivs:\\t1; stderr: %s", r.ExitCode, r.Stdout, r.Stderr)
 		}

@@ -73,7 +73,7 @@ func checkTrueExecsArgv(t *testing.T, r *Run, n int, parents map[int]bool, wantA
 			slices.Equal(rec.Argv, wantArgv) && !rec.Has("argv_truncated") && parents[rec.PPID] && rec.PID > 0 && rec.PID != rec.PPID
 		if !ok {
 			if bad < 5 {
-				t.Errorf("exec record of /usr/bin/true: want path /usr/bin/true, argv of %d elements starting %q, no error, parent one of %v:\n%.2000s", len(wantArgv), wantArgv[0], keys(parents), dump([]Record{rec}))
+				t.Errorf("exec record of /usr/bin/true: want path /usr/bin/true, argv of %d elements starting %q, no error, parent one of %v:\n%.2000s", len(wantArgv), wantArgv[0], sortedKeys(parents), dump([]Record{rec}))
 			}
 			bad++
 		}
@@ -87,15 +87,6 @@ func checkTrueExecsArgv(t *testing.T, r *Run, n int, parents map[int]bool, wantA
 			t.Errorf("unexpected failed exec:\n%s", dump([]Record{rec}))
 		}
 	}
-}
-
-func keys(m map[int]bool) []int {
-	var out []int
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // forksBy returns the fork records made by pid and checks their kind.
@@ -161,7 +152,7 @@ for p in $a $b $c $d; do wait $p || { echo "helper $p failed: $?" >&2; exit 1; }
 	}
 	parents := helperPIDs(r, helper)
 	if len(parents) != 4 || len(r.ExecsOf(helper)) != 4 {
-		t.Fatalf("want 4 helper execs with 4 distinct pids, got %d records, pids %v", len(r.ExecsOf(helper)), keys(parents))
+		t.Fatalf("want 4 helper execs with 4 distinct pids, got %d records, pids %v", len(r.ExecsOf(helper)), sortedKeys(parents))
 	}
 	checkTrueExecs(t, r, 2000, parents)
 	for pid := range parents {

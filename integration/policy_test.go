@@ -30,24 +30,6 @@ import (
 // ptrace, and auto, which picks ptrace when a policy is given.
 var polEnforcing = []string{"ptrace", "auto"}
 
-// polSayC prints "NAME-RAN PID", NAME being the last element of
-// /proc/self/exe: which program really runs, whatever argv[0] says.
-const polSayC = `
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-
-int main(void) {
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n < 0) return 2;
-	exe[n] = 0;
-	char *b = strrchr(exe, '/');
-	printf("%s-RAN %d\n", b ? b + 1 : exe, (int)getpid());
-	return 0;
-}
-`
-
 // polFilelessC runs the file argv[2] without a path. "memfd": copied
 // into a memfd named "payload" and fexecve()d, so it shows as
 // /memfd:payload (deleted). "deleted": copied to argv[2].PID, opened,
@@ -192,8 +174,8 @@ type polTree struct {
 
 func polMakeTree(t *testing.T) polTree {
 	t.Helper()
-	say := compileC(t, "say", polSayC)
-	dir := resolveCanon(t, t.TempDir())
+	say := compileC(t, "say", sayC)
+	dir := canon(t, t.TempDir())
 	tr := polTree{
 		dir:        dir,
 		good:       filepath.Join(dir, "bin", "good"),
@@ -206,37 +188,11 @@ func polMakeTree(t *testing.T) polTree {
 		t.Fatal(err)
 	}
 	for _, p := range []string{tr.good, tr.bad, tr.nested} {
-		resolveCopy(t, say, p, 0o755)
+		copyFile(t, say, p, 0o755)
 	}
-	resolveWriteExe(t, tr.shScript, "#!/bin/sh\necho posix-script-RAN\n")
-	resolveWriteExe(t, tr.bashScript, "#!/bin/bash\necho bash-script-RAN\n")
+	writeExe(t, tr.shScript, "#!/bin/sh\necho posix-script-RAN\n")
+	writeExe(t, tr.bashScript, "#!/bin/bash\necho bash-script-RAN\n")
 	return tr
-}
-
-// polMarker is the line start the say helper prints for exe.
-func polMarker(exe string) string { return filepath.Base(exe) + "-RAN" }
-
-// polDeniedAtEntry checks that exe was refused at entry: at least one
-// exec record names it, and every one says action deny, error EPERM, and
-// (wantVerified "false") verified false or (wantVerified "absent") no
-// verified field, the notify backend's form.
-func polDeniedAtEntry(t *testing.T, r *Run, exe, wantVerified string) {
-	t.Helper()
-	recs := r.ExecsOf(exe)
-	if len(recs) == 0 {
-		t.Errorf("no exec record for the refused %s:\n%s", exe, dump(r.Records))
-		return
-	}
-	for _, rec := range recs {
-		v := "absent"
-		if rec.Verified != nil {
-			v = strconv.FormatBool(*rec.Verified)
-		}
-		if rec.Action != "deny" || rec.Error != "EPERM" || v != wantVerified {
-			t.Errorf("exec record of refused %s: action %q error %q verified %s; want deny, EPERM, verified %s\n%s",
-				exe, rec.Action, rec.Error, v, wantVerified, dump([]Record{rec}))
-		}
-	}
 }
 
 // polRan checks that exe ran: an exec record without action or error,
@@ -266,17 +222,6 @@ func polNever(t *testing.T, r *Run, marker string) {
 	}
 }
 
-// polNoWarning checks that exectrail itself said nothing on stderr.
-func polNoWarning(t *testing.T, r *Run) {
-	t.Helper()
-	ltNoPanic(t, r.Stderr)
-	for _, l := range strings.Split(r.Stderr, "\n") {
-		if strings.HasPrefix(l, "exectrail:") {
-			t.Errorf("unexpected exectrail message on stderr: %q", l)
-		}
-	}
-}
-
 // polExecErrs counts the lines on stderr where a shell reports a refused
 // exec: "...: Operation not permitted".
 func polExecErrs(stderr string) int {
@@ -298,8 +243,8 @@ func polExecErrs(stderr string) int {
 func TestPolicyEnforce(t *testing.T) {
 	t.Parallel()
 	tr := polMakeTree(t)
-	dash := resolveCanon(t, "/bin/sh")
-	bash := resolveCanon(t, "/bin/bash")
+	dash := canon(t, "/bin/sh")
+	bash := canon(t, "/bin/bash")
 	fileless := compileC(t, "fileless", polFilelessC)
 	// env prints the environment: POLMARK=env-RAN shows that env ran.
 	env := append(os.Environ(), "POLMARK=env-RAN")
@@ -330,7 +275,7 @@ func TestPolicyEnforce(t *testing.T) {
 		entryErrs: 2,
 		ran:       []string{tr.good},
 		denied:    []string{tr.bad},
-		never:     []string{polMarker(tr.bad)},
+		never:     []string{ranMarker(tr.bad)},
 		check: func(t *testing.T, r *Run) {
 			if !strings.Contains(r.Stdout, "rc=126\n") {
 				t.Errorf("the shell must see the refused exec fail with status 126; stdout:\n%s", r.Stdout)
@@ -366,7 +311,7 @@ func TestPolicyEnforce(t *testing.T) {
 		entryErrs: 1,
 		ran:       []string{tr.good, tr.nested},
 		denied:    []string{tr.bad},
-		never:     []string{polMarker(tr.bad)},
+		never:     []string{ranMarker(tr.bad)},
 	}, {
 		// ? is one character, [..] a class; neither crosses a /.
 		name:      "question mark and class",
@@ -375,7 +320,7 @@ func TestPolicyEnforce(t *testing.T) {
 		entryErrs: 1,
 		ran:       []string{tr.good, tr.nested},
 		denied:    []string{tr.bad},
-		never:     []string{polMarker(tr.bad)},
+		never:     []string{ranMarker(tr.bad)},
 	}, {
 		// ** crosses segments: dir/**/nested matches bin/sub/nested.
 		name:      "double star",
@@ -384,7 +329,7 @@ func TestPolicyEnforce(t *testing.T) {
 		entryErrs: 1,
 		ran:       []string{tr.good, tr.bad},
 		denied:    []string{tr.nested},
-		never:     []string{polMarker(tr.nested)},
+		never:     []string{ranMarker(tr.nested)},
 	}, {
 		// Only sh (dash, in /usr/bin) and good may run: bad and nested
 		// (bin/* does not reach into bin/sub) are refused.
@@ -394,7 +339,7 @@ func TestPolicyEnforce(t *testing.T) {
 		entryErrs: 2,
 		ran:       []string{tr.good},
 		denied:    []string{tr.bad, tr.nested},
-		never:     []string{polMarker(tr.bad), polMarker(tr.nested)},
+		never:     []string{ranMarker(tr.bad), ranMarker(tr.nested)},
 	}, {
 		name:      "deny beats allow",
 		flags:     []string{"--allow", "/usr/bin/*", "--allow", tr.dir + "/**", "--deny", tr.bad},
@@ -402,7 +347,7 @@ func TestPolicyEnforce(t *testing.T) {
 		entryErrs: 1,
 		ran:       []string{tr.good, tr.nested},
 		denied:    []string{tr.bad},
-		never:     []string{polMarker(tr.bad)},
+		never:     []string{ranMarker(tr.bad)},
 	}, {
 		// The job's shell is bash; the #!/bin/sh script is refused
 		// through its interpreter, the #!/bin/bash one runs.
@@ -497,15 +442,15 @@ func TestPolicyEnforce(t *testing.T) {
 				if r.ExitCode != c.exit {
 					t.Errorf("exit %d (%v), want %d\nstdout:\n%s\nstderr:\n%s", r.ExitCode, r.Signal, c.exit, r.Stdout, r.Stderr)
 				}
-				polNoWarning(t, r)
+				noWarning(t, r)
 				for _, m := range c.never {
 					polNever(t, r, m)
 				}
 				for _, exe := range c.ran {
-					polRan(t, r, exe, polMarker(exe))
+					polRan(t, r, exe, ranMarker(exe))
 				}
 				for _, exe := range c.denied {
-					polDeniedAtEntry(t, r, exe, "false")
+					deniedAtEntry(t, r, exe, "false")
 				}
 				if c.entryErrs >= 0 {
 					if n := polExecErrs(r.Stderr); n != c.entryErrs {
@@ -591,7 +536,7 @@ func TestPolicyFile(t *testing.T) {
 				if r.ExitCode != 125 {
 					t.Errorf("exit %d, want 125", r.ExitCode)
 				}
-				ltOneErrorLine(t, c.name, r.Stderr)
+				oneErrorLine(t, c.name, r.Stderr)
 				if want := fmt.Sprintf("%s:%d", file, c.line); !strings.Contains(r.Stderr, want) {
 					t.Errorf("error must name %s; stderr: %q", want, r.Stderr)
 				}
@@ -610,7 +555,7 @@ func TestPolicyFile(t *testing.T) {
 			if r.ExitCode != 125 {
 				t.Errorf("exit %d, want 125", r.ExitCode)
 			}
-			ltOneErrorLine(t, strings.Join(f, " "), r.Stderr)
+			oneErrorLine(t, strings.Join(f, " "), r.Stderr)
 			if !strings.Contains(r.Stderr, f[0]) || r.Stdout != "" || len(r.Records) != 0 {
 				t.Errorf("want one error naming %s and no command; stdout %q stderr %q, %d records", f[0], r.Stdout, r.Stderr, len(r.Records))
 			}
@@ -623,7 +568,7 @@ func TestPolicyFile(t *testing.T) {
 		if r.ExitCode != 125 || !strings.Contains(r.Stderr, missing) || r.Stdout != "" {
 			t.Errorf("exit %d stdout %q, want 125 and an error naming %s; stderr %q", r.ExitCode, r.Stdout, missing, r.Stderr)
 		}
-		ltOneErrorLine(t, "missing policy file", r.Stderr)
+		oneErrorLine(t, "missing policy file", r.Stderr)
 	})
 
 	tr := polMakeTree(t)
@@ -646,14 +591,14 @@ func TestPolicyFile(t *testing.T) {
 			if r.ExitCode != 0 {
 				t.Errorf("exit %d, want 0; stderr:\n%s", r.ExitCode, r.Stderr)
 			}
-			polNoWarning(t, r)
+			noWarning(t, r)
 			if strings.Count(r.Stdout, "rc=126\n") != 3 || polExecErrs(r.Stderr) != 3 {
 				t.Errorf("env (deny beats allow), bad (denied) and nested (not allowed) must each fail with EPERM; stdout:\n%s\nstderr:\n%s", r.Stdout, r.Stderr)
 			}
-			polRan(t, r, tr.good, polMarker(tr.good))
+			polRan(t, r, tr.good, ranMarker(tr.good))
 			for _, exe := range []string{"/usr/bin/env", tr.bad, tr.nested} {
-				polDeniedAtEntry(t, r, exe, "false")
-				polNever(t, r, polMarker(exe))
+				deniedAtEntry(t, r, exe, "false")
+				polNever(t, r, ranMarker(exe))
 			}
 			for _, rec := range r.ExecsOf("/usr/bin/env") {
 				if !strings.Contains(rec.ErrorDetail, good+":6") {
@@ -677,13 +622,13 @@ func TestPolicyFileTrailingComment(t *testing.T) {
 	r := runTrail(t, Opts{Flags: []string{"--backend", "auto", "--policy", file}}, "sh", "-c", tr.bad+"; echo rc=$?")
 	switch r.ExitCode {
 	case 125:
-		ltOneErrorLine(t, "trailing comment", r.Stderr)
+		oneErrorLine(t, "trailing comment", r.Stderr)
 		if !strings.Contains(r.Stderr, file+":1") {
 			t.Errorf("the error must name %s:1; stderr %q", file, r.Stderr)
 		}
 	case 0:
-		polNever(t, r, polMarker(tr.bad))
-		polDeniedAtEntry(t, r, tr.bad, "false")
+		polNever(t, r, ranMarker(tr.bad))
+		deniedAtEntry(t, r, tr.bad, "false")
 	default:
 		t.Errorf("exit %d, want 125 (line refused) or 0 (comment honoured); stderr:\n%s", r.ExitCode, r.Stderr)
 	}
@@ -705,11 +650,11 @@ func (s polRaceStats) String() string {
 func polRaceSetup(t *testing.T) (racer, progA, progB string) {
 	t.Helper()
 	racer = compileC(t, "racer", polRaceC, "-pthread")
-	say := compileC(t, "say", polSayC)
-	dir := resolveCanon(t, t.TempDir())
+	say := compileC(t, "say", sayC)
+	dir := canon(t, t.TempDir())
 	progA, progB = filepath.Join(dir, "A"), filepath.Join(dir, "B")
-	resolveCopy(t, say, progA, 0o755)
-	resolveCopy(t, say, progB, 0o755)
+	copyFile(t, say, progA, 0o755)
+	copyFile(t, say, progB, 0o755)
 	return racer, progA, progB
 }
 
@@ -774,7 +719,7 @@ func polRaceEnforced(t *testing.T, b, mode string, n int) polRaceStats {
 	r := runTrail(t, Opts{Flags: []string{"--backend", b, "--deny", progB}, Timeout: time.Minute},
 		racer, mode, progA, strconv.Itoa(n))
 	elapsed := time.Since(start)
-	polNoWarning(t, r)
+	noWarning(t, r)
 	if n := strings.Count(r.Stdout, "B-RAN") + strings.Count(r.Stderr, "B-RAN"); n > 0 {
 		t.Errorf("the denied B ran %d times (B-RAN in its output)", n)
 	}
@@ -893,7 +838,7 @@ func TestPolicyRaceFork(t *testing.T) {
 	r := runTrail(t, Opts{Flags: []string{"--backend", "notify", "--deny", progB}, Timeout: time.Minute},
 		racer, "fork", progA, "300", "2")
 	nn, aRan := 0, 0
-	ltNoPanic(t, r.Stderr)
+	noPanic(t, r.Stderr)
 	var s polRaceStats
 	for _, l := range strings.Split(r.Stdout, "\n") {
 		f := strings.Fields(l)
@@ -937,7 +882,7 @@ func TestPolicyNotifyWarns(t *testing.T) {
 	tr := polMakeTree(t)
 	r := runTrail(t, Opts{Flags: []string{"--backend", "notify", "--deny", tr.bad, "--deny", "/usr/bin/env"}},
 		"sh", "-c", tr.bad+"; echo rc=$?; "+tr.good+"; /usr/bin/env; echo rc=$?; "+tr.bad+"; echo rc=$?")
-	ltNoPanic(t, r.Stderr)
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 0 {
 		t.Errorf("exit %d, want 0; stderr:\n%s", r.ExitCode, r.Stderr)
 	}
@@ -953,12 +898,12 @@ func TestPolicyNotifyWarns(t *testing.T) {
 	if strings.Count(r.Stdout, "rc=126\n") != 3 || polExecErrs(r.Stderr) != 3 {
 		t.Errorf("three refused execs: want rc=126 three times and three shell errors; stdout:\n%s\nstderr:\n%s", r.Stdout, r.Stderr)
 	}
-	polNever(t, r, polMarker(tr.bad))
-	if !strings.Contains(r.Stdout, polMarker(tr.good)) {
+	polNever(t, r, ranMarker(tr.bad))
+	if !strings.Contains(r.Stdout, ranMarker(tr.good)) {
 		t.Errorf("good must run; stdout:\n%s", r.Stdout)
 	}
-	polDeniedAtEntry(t, r, tr.bad, "absent")
-	polDeniedAtEntry(t, r, "/usr/bin/env", "absent")
+	deniedAtEntry(t, r, tr.bad, "absent")
+	deniedAtEntry(t, r, "/usr/bin/env", "absent")
 	if n := len(r.ExecsOf(tr.bad)); n != 2 {
 		t.Errorf("%d exec records of bad, want 2 (two refused attempts)", n)
 	}

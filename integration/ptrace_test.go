@@ -180,8 +180,8 @@ func TestPtraceForkChildPID(t *testing.T) {
 	t.Parallel()
 	const n = 50
 	helper := compileC(t, "forks", ptForksC)
-	r := runTrail(t, Opts{Flags: ptFlags, Timeout: ltTimeout}, helper, strconv.Itoa(n))
-	ltNoPanic(t, r.Stderr)
+	r := runTrail(t, Opts{Flags: ptFlags, Timeout: waitTimeout}, helper, strconv.Itoa(n))
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d (signal %v), want 0\nstderr: %s\nstdout: %s", r.ExitCode, r.Signal, r.Stderr, r.Stdout)
 	}
@@ -369,8 +369,8 @@ int main(int argc, char **argv) {
 func TestPtraceExitRecords(t *testing.T) {
 	t.Parallel()
 	helper := compileC(t, "exits", ptExitsC, "-pthread")
-	r := runTrail(t, Opts{Flags: ptFlags, Timeout: ltTimeout}, helper)
-	ltNoPanic(t, r.Stderr)
+	r := runTrail(t, Opts{Flags: ptFlags, Timeout: waitTimeout}, helper)
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 3 {
 		t.Fatalf("exit %d (signal %v), want the helper's 3 (4: a child did not end as planned)\nstderr: %s\nstdout: %s\nrecords:\n%s", r.ExitCode, r.Signal, r.Stderr, r.Stdout, dump(r.Records))
 	}
@@ -414,7 +414,7 @@ func TestPtraceExitRecords(t *testing.T) {
 		}
 	}
 	execs := r.Execs()
-	if len(execs) == 0 || execs[0].Executable != resolveCanon(t, helper) {
+	if len(execs) == 0 || execs[0].Executable != canon(t, helper) {
 		t.Fatalf("the first record is not the helper's exec:\n%s", dump(r.Records))
 	}
 	root := execs[0].PID
@@ -452,13 +452,13 @@ func TestPtraceExitRecords(t *testing.T) {
 // ETXTBSY that nothing can predict at the entry.
 func TestPtraceVerifiedScriptAndFailures(t *testing.T) {
 	t.Parallel()
-	helper := resolveExecer(t)
+	helper := execer(t)
 	dir := t.TempDir()
 	script := filepath.Join(dir, "real", "script")
 	if err := os.Mkdir(filepath.Dir(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	resolveWriteExe(t, script, "#!/bin/sh\necho script-ran \"$1\"\n")
+	writeExe(t, script, "#!/bin/sh\necho script-ran \"$1\"\n")
 	link := filepath.Join(dir, "link")
 	if err := os.Symlink("real/script", link); err != nil {
 		t.Fatal(err)
@@ -466,7 +466,7 @@ func TestPtraceVerifiedScriptAndFailures(t *testing.T) {
 	// A program open for writing cannot be executed (ETXTBSY): the test
 	// holds the write fd for the whole run.
 	busy := filepath.Join(dir, "busy")
-	resolveCopy(t, "/usr/bin/true", busy, 0o755)
+	copyFile(t, "/usr/bin/true", busy, 0o755)
 	wfd, err := os.OpenFile(busy, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -476,32 +476,32 @@ func TestPtraceVerifiedScriptAndFailures(t *testing.T) {
 
 	wantFail := []string{"execve " + missing + " ENOENT", "execve " + busy + " ETXTBSY"}
 	ops := []string{"execve", missing, "execve", busy, "execve", link}
-	r := runTrail(t, Opts{Flags: ptFlags, Dir: dir, Timeout: ltTimeout}, append([]string{helper}, ops...)...)
-	ltNoPanic(t, r.Stderr)
+	r := runTrail(t, Opts{Flags: ptFlags, Dir: dir, Timeout: waitTimeout}, append([]string{helper}, ops...)...)
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != strings.Join(append(append([]string{}, prefixAll("FAIL ", wantFail)...), "script-ran exectrail-test"), "\n") {
 		t.Fatalf("exit %d stdout %q: want 0, the two failures and the script's output\nstderr: %s", r.ExitCode, r.Stdout, r.Stderr)
 	}
 	execs := r.Execs()
-	resolveWantN(t, execs, 4, "exec records (the driver, missing, busy, the script)")
+	wantN(t, execs, 4, "exec records (the driver, missing, busy, the script)")
 	drv := execs[0]
 	if drv.Verified == nil || !*drv.Verified {
 		t.Errorf("the driver's own exec: verified %v, want true\n%s", drv.Raw["verified"], dump([]Record{drv}))
 	}
-	cwd := resolveCanon(t, dir)
+	cwd := canon(t, dir)
 	for i, c := range []struct {
 		what     string
 		rec      Record
-		want     resolveWant
+		want     execWant
 		verified bool
 	}{
-		{"missing file", execs[1], resolveWant{Path: missing, Argv: []string{missing, "exectrail-test"}, Cwd: cwd, Error: "ENOENT"}, false},
+		{"missing file", execs[1], execWant{Path: missing, Argv: []string{missing, "exectrail-test"}, Cwd: cwd, Error: "ENOENT"}, false},
 		// The entry stop predicts success; the exit stop has the truth.
 		// executable names the file that was to run.
-		{"busy program", execs[2], resolveWant{Path: busy, Executable: resolveCanon(t, busy), Argv: []string{busy, "exectrail-test"}, Cwd: cwd, Error: "ETXTBSY"}, false},
-		{"script through a symlink", execs[3], resolveWant{Path: link, Executable: resolveCanon(t, script), Argv: []string{link, "exectrail-test"}, Cwd: cwd, Interpreter: resolveCanon(t, "/bin/sh")}, true},
+		{"busy program", execs[2], execWant{Path: busy, Executable: canon(t, busy), Argv: []string{busy, "exectrail-test"}, Cwd: cwd, Error: "ETXTBSY"}, false},
+		{"script through a symlink", execs[3], execWant{Path: link, Executable: canon(t, script), Argv: []string{link, "exectrail-test"}, Cwd: cwd, Interpreter: canon(t, "/bin/sh")}, true},
 	} {
 		c.want.PID, c.want.PPID = drv.PID, drv.PPID
-		resolveCheck(t, c.what, c.rec, c.want)
+		checkExec(t, c.what, c.rec, c.want)
 		if c.rec.Verified == nil || *c.rec.Verified != c.verified {
 			t.Errorf("%s (exec %d): verified %v, want present and %v\n%s", c.what, i+1, c.rec.Raw["verified"], c.verified, dump([]Record{c.rec}))
 		}
@@ -599,14 +599,14 @@ func TestPtraceExecRaceVerified(t *testing.T) {
 	race := compileC(t, "race", ptRaceC, "-pthread")
 	dir := t.TempDir()
 	progA, progB := filepath.Join(dir, "progA"), filepath.Join(dir, "progB")
-	resolveCopy(t, ident, progA, 0o755)
-	resolveCopy(t, ident, progB, 0o755)
-	progA, progB = resolveCanon(t, progA), resolveCanon(t, progB)
+	copyFile(t, ident, progA, 0o755)
+	copyFile(t, ident, progB, 0o755)
+	progA, progB = canon(t, progA), canon(t, progB)
 
 	start := time.Now()
 	r := runTrail(t, Opts{Flags: ptFlags, Timeout: 30 * time.Second}, race, progA, strconv.Itoa(n))
 	t.Logf("%d racing fork+exec under ptrace: %v", n, time.Since(start))
-	ltNoPanic(t, r.Stderr)
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d (signal %v), want 0\nstderr: %s", r.ExitCode, r.Signal, r.Stderr)
 	}
@@ -634,7 +634,7 @@ func TestPtraceExecRaceVerified(t *testing.T) {
 
 	byPID := map[int][]Record{}
 	for _, e := range r.Execs() {
-		if e.Executable != resolveCanon(t, race) {
+		if e.Executable != canon(t, race) {
 			byPID[e.PID] = append(byPID[e.PID], e)
 		}
 	}
@@ -666,7 +666,7 @@ func TestPtraceExecRaceVerified(t *testing.T) {
 	}
 	// Each child: one fork record, one exit record (exit 0), and none
 	// for the flipping thread the exec killed.
-	rootPID := r.ExecsOf(resolveCanon(t, race))[0].PID
+	rootPID := r.ExecsOf(canon(t, race))[0].PID
 	forks, exits := map[int]int{}, map[int]int{}
 	for _, f := range r.Events("fork") {
 		if f.PID == rootPID {
@@ -728,17 +728,17 @@ func TestPtraceJobControl(t *testing.T) {
 	t.Parallel()
 	t.Run("tty", func(t *testing.T) {
 		t.Parallel()
-		ttyRequireBash(t)
+		requireBash(t)
 		out := filepath.Join(t.TempDir(), "records")
 		cmd := exec.Command("bash", "--norc", "--noprofile", "-i")
-		cmd.Env = ttyEnv("ET="+exectrail, "OUT="+out)
+		cmd.Env = shellEnv("ET="+exectrail, "OUT="+out)
 		cmd.Dir = "/"
-		master, screen := ttyStart(t, cmd, 24, 120)
-		screen.waitFor(t, ttyPrompt)
+		master, screen := startOnPTY(t, cmd, 24, 120)
+		screen.waitFor(t, shellPrompt)
 
-		ttyType(t, master, "\"$ET\" run --backend ptrace -o \"$OUT\" --format json -- sleep 1000\r")
+		typeKeys(t, master, "\"$ET\" run --backend ptrace -o \"$OUT\" --format json -- sleep 1000\r")
 		var sleepRec Record
-		recs := ltWaitRecords(t, out, "the exec of sleep", func(r []Record) bool {
+		recs := waitRecords(t, out, "the exec of sleep", func(r []Record) bool {
 			for _, rec := range r {
 				if rec.Event == "exec" && rec.Executable == "/usr/bin/sleep" {
 					sleepRec = rec
@@ -747,39 +747,39 @@ func TestPtraceJobControl(t *testing.T) {
 			}
 			return false
 		})
-		ttyKillLater(t, recs, "/usr/bin/sleep")
+		killLater(t, recs, "/usr/bin/sleep")
 		sleepPID := sleepRec.PID
 		if v := sleepRec.Verified; v == nil || !*v {
 			t.Fatalf("the sleep's exec record is not verified: is this the ptrace backend?\n%s", dump(recs))
 		}
 
-		ttyType(t, master, "\x1a")
+		typeKeys(t, master, "\x1a")
 		screen.waitFor(t, "Stopped")
-		screen.waitFor(t, ttyPrompt)
-		ttyWaitUntil(t, "the traced sleep to stop after Ctrl-Z", func() bool { return ptStopped(ttyProcState(sleepPID)) })
+		screen.waitFor(t, shellPrompt)
+		waitUntil(t, "the traced sleep to stop after Ctrl-Z", func() bool { return ptStopped(procState(sleepPID)) })
 
-		ttyType(t, master, "fg\r")
+		typeKeys(t, master, "fg\r")
 		screen.waitFor(t, "sleep 1000\r\n")
 		jobPgrp, err := unix.Getpgid(sleepPID)
 		if err != nil {
 			t.Fatalf("getpgid(sleep): %v", err)
 		}
-		ttyWaitUntil(t, "the traced sleep to run again in the foreground after fg", func() bool {
+		waitUntil(t, "the traced sleep to run again in the foreground after fg", func() bool {
 			fg, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPGRP)
-			return err == nil && fg == jobPgrp && ttyProcState(sleepPID) == "S"
+			return err == nil && fg == jobPgrp && procState(sleepPID) == "S"
 		})
 
-		ttyType(t, master, "\x03")
-		screen.waitFor(t, ttyPrompt)
-		ttyType(t, master, "echo status=$?\r")
+		typeKeys(t, master, "\x03")
+		screen.waitFor(t, shellPrompt)
+		typeKeys(t, master, "echo status=$?\r")
 		screen.waitFor(t, "status=130")
-		screen.waitFor(t, ttyPrompt)
-		ttyType(t, master, "exit 0\r")
-		ttyWaitCmd(t, cmd)
+		screen.waitFor(t, shellPrompt)
+		typeKeys(t, master, "exit 0\r")
+		waitCmd(t, cmd)
 		screen.mu.Lock()
 		all := string(screen.buf)
 		screen.mu.Unlock()
-		ltNoPanic(t, all)
+		noPanic(t, all)
 		if strings.Contains(all, "exectrail:") {
 			t.Errorf("exectrail wrote to the terminal:\n%q", all)
 		}
@@ -799,7 +799,7 @@ func TestPtraceJobControl(t *testing.T) {
 		// group, where the kernel discards SIGTSTP (only SIGSTOP would
 		// stop it), whatever group and session the test runs in.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		stdin, lines, stderr := ltStartPiped(t, cmd)
+		stdin, lines, stderr := startPiped(t, cmd)
 		line, _ := lines.next(t)
 		var pid int
 		if _, err := fmt.Sscanf(line, "ready %d", &pid); err != nil {
@@ -819,7 +819,7 @@ func TestPtraceJobControl(t *testing.T) {
 			if err := unix.Kill(pid, sig); err != nil {
 				t.Fatal(err)
 			}
-			ttyWaitUntil(t, fmt.Sprintf("the traced helper to stop after %v", sig), func() bool { return ptStopped(ttyProcState(pid)) })
+			waitUntil(t, fmt.Sprintf("the traced helper to stop after %v", sig), func() bool { return ptStopped(procState(pid)) })
 			// Stopped means stopped: a line now stays unanswered, and the
 			// process is stopped at the end. (A tracer that resumed the
 			// group-stop with PTRACE_CONT lets it run on and answer within
@@ -833,7 +833,7 @@ func TestPtraceJobControl(t *testing.T) {
 				t.Fatalf("after %v the helper still answered: %q", sig, l)
 			case <-time.After(300 * time.Millisecond):
 			}
-			if st := ttyProcState(pid); !ptStopped(st) {
+			if st := procState(pid); !ptStopped(st) {
 				t.Fatalf("after %v the helper left the stop by itself (state %q)", sig, st)
 			}
 			if err := unix.Kill(pid, unix.SIGCONT); err != nil {
@@ -842,14 +842,14 @@ func TestPtraceJobControl(t *testing.T) {
 			if l, ok := lines.next(t); l != "pong while-stopped" {
 				t.Fatalf("after SIGCONT the helper said %q (ok %v), want pong while-stopped", l, ok)
 			}
-			ttyWaitUntil(t, "the helper to run on after SIGCONT", func() bool { st := ttyProcState(pid); return st == "S" || st == "R" })
+			waitUntil(t, "the helper to run on after SIGCONT", func() bool { st := procState(pid); return st == "S" || st == "R" })
 		}
 		stdin.Close()
 		if rest := lines.rest(t); len(rest) != 0 {
 			t.Errorf("helper said %q after EOF", rest)
 		}
-		ws := ttyWaitCmd(t, cmd)
-		ltNoPanic(t, stderr.String())
+		ws := waitCmd(t, cmd)
+		noPanic(t, stderr.String())
 		if !ws.Exited() || ws.ExitStatus() != 0 {
 			t.Errorf("exectrail: %v, want exit 0; stderr: %s", ws, stderr.String())
 		}
@@ -920,12 +920,12 @@ func TestPtraceJobCanTrace(t *testing.T) {
 	} {
 		t.Run(tc.backend, func(t *testing.T) {
 			t.Parallel()
-			r := runTrail(t, Opts{Flags: []string{"--backend", tc.backend}, Timeout: ltTimeout}, helper)
-			ltNoPanic(t, r.Stderr)
+			r := runTrail(t, Opts{Flags: []string{"--backend", tc.backend}, Timeout: waitTimeout}, helper)
+			noPanic(t, r.Stderr)
 			if r.ExitCode != 0 || r.Stdout != tc.want || r.Stderr != "" {
 				t.Errorf("--backend %s: exit %d stdout %q stderr %q; want exit 0 and %q", tc.backend, r.ExitCode, r.Stdout, r.Stderr, tc.want)
 			}
-			if len(r.ExecsOf(resolveCanon(t, helper))) != 1 {
+			if len(r.ExecsOf(canon(t, helper))) != 1 {
 				t.Errorf("--backend %s: want one exec record of the helper:\n%s", tc.backend, dump(r.Records))
 			}
 			// Which backend ran: only ptrace verifies and writes exits.
@@ -956,7 +956,7 @@ func TestPtraceExitKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	recs := ltWaitRecords(t, out, "the exec of sleep", func(r []Record) bool {
+	recs := waitRecords(t, out, "the exec of sleep", func(r []Record) bool {
 		return len(r) > 0 && r[0].Executable == "/usr/bin/sleep"
 	})
 	pid := recs[0].PID
@@ -967,12 +967,12 @@ func TestPtraceExitKill(t *testing.T) {
 	defer unix.Close(fd)
 	t.Cleanup(func() { _ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) })
 	// Past its exec stop and asleep: it runs, traced.
-	ttyWaitUntil(t, "the traced sleep to sleep", func() bool { return ttyProcState(pid) == "S" })
+	waitUntil(t, "the traced sleep to sleep", func() bool { return procState(pid) == "S" })
 	start := time.Now()
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	ltWaitPidfd(t, fd, "the traced sleep after exectrail's SIGKILL")
+	waitPidfd(t, fd, "the traced sleep after exectrail's SIGKILL")
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the sleep took %v to die after exectrail did", d)
 	}
@@ -1028,8 +1028,8 @@ int main(void) {
 func TestPtraceThreadExec(t *testing.T) {
 	t.Parallel()
 	helper := compileC(t, "threadexec", ptThreadExecC, "-pthread")
-	r := runTrail(t, Opts{Flags: ptFlags, Timeout: ltTimeout}, helper)
-	ltNoPanic(t, r.Stderr)
+	r := runTrail(t, Opts{Flags: ptFlags, Timeout: waitTimeout}, helper)
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 1 {
 		t.Fatalf("exit %d (signal %v), want 1 from /usr/bin/false\nstderr: %s\n%s", r.ExitCode, r.Signal, r.Stderr, dump(r.Records))
 	}
@@ -1038,9 +1038,9 @@ func TestPtraceThreadExec(t *testing.T) {
 		t.Fatalf("helper output %q (%v): want PID and two other thread ids", r.Stdout, err)
 	}
 	execs := r.Execs()
-	resolveWantN(t, execs, 2, "exec records (the helper, false)")
+	wantN(t, execs, 2, "exec records (the helper, false)")
 	rec := execs[1]
-	resolveCheck(t, "exec from a thread", rec, resolveWant{
+	checkExec(t, "exec from a thread", rec, execWant{
 		Path: "/usr/bin/false", Executable: "/usr/bin/false", Argv: []string{"/usr/bin/false", "from-thread"},
 		PID: pid, PPID: execs[0].PPID,
 	})
@@ -1109,8 +1109,8 @@ func TestPtraceForkerKilledMidFork(t *testing.T) {
 	t.Parallel()
 	helper := compileC(t, "killforker", ptKillForkerC)
 	flags := append([]string{"--orphans=kill", "--kill-grace=200ms"}, ptFlags...)
-	r := runTrail(t, Opts{Flags: flags, Timeout: ltTimeout}, helper, "150")
-	ltNoPanic(t, r.Stderr)
+	r := runTrail(t, Opts{Flags: flags, Timeout: waitTimeout}, helper, "150")
+	noPanic(t, r.Stderr)
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d (signal %v), want 0\nstderr: %s", r.ExitCode, r.Signal, r.Stderr)
 	}

@@ -5,10 +5,8 @@ package integration
 // person would type them; every wait is bounded and waits for output.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,194 +23,6 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
-
-// recEvent is one cast event.
-type recEvent struct {
-	Time float64
-	Type string
-	Data string
-}
-
-// recCast is a parsed cast file.
-type recCast struct {
-	Header map[string]any
-	Events []recEvent
-}
-
-// output is the concatenated data of the "o" events.
-func (c *recCast) output() string { return c.join("o") }
-
-func (c *recCast) join(typ string) string {
-	var b strings.Builder
-	for _, ev := range c.Events {
-		if ev.Type == typ {
-			b.WriteString(ev.Data)
-		}
-	}
-	return b.String()
-}
-
-func (c *recCast) count(typ string) int {
-	n := 0
-	for _, ev := range c.Events {
-		if ev.Type == typ {
-			n++
-		}
-	}
-	return n
-}
-
-// timestamp is the header's timestamp.
-func (c *recCast) timestamp() int64 { return int64(c.Header["timestamp"].(float64)) }
-
-// recParseCast reads a cast line by line with encoding/json and checks
-// what asciicast v2 requires: a header object with version 2, a positive
-// integer width and height and an integer timestamp; then events
-// [time, type, data] with a number, a known type and a string, in time
-// order. Every line must be complete: a truncated last line fails.
-func recParseCast(t *testing.T, file string) *recCast {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	c := &recCast{}
-	r := bufio.NewReaderSize(f, 1<<20)
-	prev := 0.0
-	for n := 1; ; n++ {
-		line, err := r.ReadBytes('\n')
-		if err == io.EOF && len(line) == 0 {
-			break
-		}
-		if err != nil {
-			t.Fatalf("cast line %d is not complete: %v %q", n, err, line)
-		}
-		if n == 1 {
-			if err := json.Unmarshal(line, &c.Header); err != nil {
-				t.Fatalf("cast header is not a JSON object: %v\n%s", err, line)
-			}
-			for _, k := range []string{"version", "width", "height", "timestamp"} {
-				v, ok := c.Header[k].(float64)
-				if !ok || v != math.Trunc(v) || v <= 0 {
-					t.Fatalf("cast header: %s is %v, want a positive integer\n%s", k, c.Header[k], line)
-				}
-			}
-			if c.Header["version"] != 2.0 {
-				t.Fatalf("cast header: version %v, want 2", c.Header["version"])
-			}
-			continue
-		}
-		var ev []any
-		if err := json.Unmarshal(line, &ev); err != nil || len(ev) != 3 {
-			t.Fatalf("cast line %d is not an event [time, type, data]: %v\n%s", n, err, line)
-		}
-		tm, ok1 := ev[0].(float64)
-		typ, ok2 := ev[1].(string)
-		data, ok3 := ev[2].(string)
-		if !ok1 || !ok2 || !ok3 || !strings.Contains("oirm", typ) || len(typ) != 1 {
-			t.Fatalf("cast line %d: want [number, \"o|i|r|m\", string]: %s", n, line)
-		}
-		if tm < prev {
-			t.Fatalf("cast line %d goes back in time: %v after %v", n, tm, prev)
-		}
-		prev = tm
-		c.Events = append(c.Events, recEvent{tm, typ, data})
-	}
-	if c.Header == nil {
-		t.Fatal("cast file is empty")
-	}
-	return c
-}
-
-// recSession is exectrail run --record on a pty, as a person uses it.
-type recSession struct {
-	cmd    *exec.Cmd
-	master *os.File
-	screen *ttyScreen
-	tty    string // the outer terminal's name
-	cast   string
-	out    string // the records
-}
-
-// recStart starts `exectrail run --record CAST [flags] -- bash -i` on a
-// new outer terminal of 80x24 and waits for the first prompt.
-func recStart(t *testing.T, flags ...string) *recSession {
-	t.Helper()
-	s := recOpen(t)
-	s.start(t, flags...)
-	return s
-}
-
-// recOpen opens the outer terminal, 80x24, for a session not yet started.
-func recOpen(t *testing.T) *recSession {
-	t.Helper()
-	ttyRequireBash(t)
-	dir := t.TempDir()
-	s := &recSession{cast: filepath.Join(dir, "session.cast"), out: filepath.Join(dir, "records")}
-	master, slave, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	slave.Close() // reopened by name: the master keeps the terminal alive
-	s.master, s.tty = master, slave.Name()
-	t.Cleanup(func() { master.Close() })
-	if err := pty.Setsize(master, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-// start runs exectrail on the outer terminal, as its session leader and
-// only user, and waits for the shell's first prompt.
-func (s *recSession) start(t *testing.T, flags ...string) {
-	t.Helper()
-	args := append([]string{"run", "--backend", backend, "-o", s.out, "--format", "json", "--record", s.cast}, flags...)
-	args = append(args, "--", "bash", "--norc", "--noprofile", "-i")
-	s.cmd = exec.Command(exectrail, args...)
-	s.cmd.Env = ttyEnv("SHELL=/bin/bash")
-	s.cmd.Dir = "/"
-	fd, err := unix.Open(s.tty, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slave := os.NewFile(uintptr(fd), s.tty)
-	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = slave, slave, slave
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	err = s.cmd.Start()
-	// Only exectrail holds the terminal now: the screen ends when it
-	// exits.
-	slave.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.cmd.Process.Kill() })
-	s.screen = newTTYScreen(s.master)
-	s.screen.waitFor(t, ttyPrompt)
-}
-
-// wait waits for exectrail to exit and for the terminal to show all it
-// wrote, and returns the status and everything the terminal showed.
-func (s *recSession) wait(t *testing.T) (syscall.WaitStatus, string) {
-	t.Helper()
-	ws := ttyWaitCmd(t, s.cmd)
-	deadline := time.Now().Add(ltTimeout)
-	for {
-		s.screen.mu.Lock()
-		eof, all := s.screen.eof, string(s.screen.buf)
-		s.screen.mu.Unlock()
-		if eof {
-			return ws, all
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the terminal did not close within %v after exectrail exited", ltTimeout)
-		}
-		select {
-		case <-s.screen.changed:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
 
 // recStty returns `stty -a` of the terminal named tty.
 func recStty(t *testing.T, tty string) string {
@@ -245,21 +55,21 @@ func recReadRecords(t *testing.T, file string) *Run {
 func TestRecordPTYSession(t *testing.T) {
 	t.Parallel()
 	before := time.Now().Unix()
-	s := recStart(t)
-	ttyType(t, s.master, "cd /bin\r")
-	s.screen.waitFor(t, ttyPrompt)
-	ttyType(t, s.master, "./ls\r")
-	s.screen.waitFor(t, ttyPrompt)
-	ttyType(t, s.master, "echo hi\r")
+	s := startRecording(t)
+	typeKeys(t, s.master, "cd /bin\r")
+	s.screen.waitFor(t, shellPrompt)
+	typeKeys(t, s.master, "./ls\r")
+	s.screen.waitFor(t, shellPrompt)
+	typeKeys(t, s.master, "echo hi\r")
 	s.screen.waitFor(t, "\nhi\r\n") // the output, not the echoed command
-	s.screen.waitFor(t, ttyPrompt)
+	s.screen.waitFor(t, shellPrompt)
 	if err := pty.Setsize(s.master, &pty.Winsize{Rows: 33, Cols: 101}); err != nil {
 		t.Fatal(err)
 	}
 	// SIGWINCH reaches exectrail asynchronously: type only once it has
 	// resized the session's pty, as a person would.
-	inner := recInnerTTY(t, s)
-	ttyWaitUntil(t, "the session's pty to take the new size", func() bool {
+	inner := innerTTY(t, s)
+	waitUntil(t, "the session's pty to take the new size", func() bool {
 		fd, err := unix.Open(inner, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return false
@@ -268,28 +78,28 @@ func TestRecordPTYSession(t *testing.T) {
 		ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ)
 		return err == nil && ws.Row == 33 && ws.Col == 101
 	})
-	ttyType(t, s.master, "stty size\r")
+	typeKeys(t, s.master, "stty size\r")
 	s.screen.waitFor(t, "33 101")
-	s.screen.waitFor(t, ttyPrompt)
+	s.screen.waitFor(t, shellPrompt)
 	// Ctrl-C reaches the foreground job of the recorded shell.
-	ttyType(t, s.master, "sleep 1000\r")
-	recs := ltWaitRecords(t, s.out, "the exec of sleep", func(r []Record) bool {
+	typeKeys(t, s.master, "sleep 1000\r")
+	recs := waitRecords(t, s.out, "the exec of sleep", func(r []Record) bool {
 		return len((&Run{Records: r}).ExecsOf("/usr/bin/sleep")) > 0
 	})
-	ttyKillLater(t, recs, "/usr/bin/sleep")
-	ttyType(t, s.master, "\x03")
-	s.screen.waitFor(t, ttyPrompt)
-	ttyType(t, s.master, "echo status=$?\r")
+	killLater(t, recs, "/usr/bin/sleep")
+	typeKeys(t, s.master, "\x03")
+	s.screen.waitFor(t, shellPrompt)
+	typeKeys(t, s.master, "echo status=$?\r")
 	s.screen.waitFor(t, "status=130")
-	s.screen.waitFor(t, ttyPrompt)
-	ttyType(t, s.master, "exit\r")
+	s.screen.waitFor(t, shellPrompt)
+	typeKeys(t, s.master, "exit\r")
 	ws, screen := s.wait(t)
 	if !ws.Exited() || ws.ExitStatus() != 0 {
 		t.Errorf("exectrail: status %v, want exit 0 (bash's)", ws)
 	}
-	ltNoPanic(t, screen)
+	noPanic(t, screen)
 
-	c := recParseCast(t, s.cast)
+	c := parseCast(t, s.cast)
 	h := c.Header
 	if h["width"] != 80.0 || h["height"] != 24.0 {
 		t.Errorf("header size %vx%v, want 80x24", h["width"], h["height"])
@@ -356,7 +166,7 @@ func TestRecordPTYSession(t *testing.T) {
 					after += ev.Data
 				}
 			}
-			listing, _, _ := strings.Cut(after, ttyPrompt)
+			listing, _, _ := strings.Cut(after, shellPrompt)
 			if !strings.Contains(listing, "bash") || !strings.Contains(listing, "sleep") {
 				t.Errorf("the output after the ls marker is not the listing of /usr/bin:\n%q", listing)
 			}
@@ -398,14 +208,14 @@ func TestRecordPTYSession(t *testing.T) {
 // exec, however far behind the relay of the output is.
 func TestRecordMarkerOrderPTY(t *testing.T) {
 	t.Parallel()
-	s := recStart(t)
-	ttyType(t, s.master, "for i in $(seq 200); do echo line$i; /bin/true; done; echo done$((1+1))\r")
+	s := startRecording(t)
+	typeKeys(t, s.master, "for i in $(seq 200); do echo line$i; /bin/true; done; echo done$((1+1))\r")
 	s.screen.waitFor(t, "done2")
-	s.screen.waitFor(t, ttyPrompt)
-	ttyType(t, s.master, "exit\r")
+	s.screen.waitFor(t, shellPrompt)
+	typeKeys(t, s.master, "exit\r")
 	s.wait(t)
 	sofar, k := "", 0
-	for _, ev := range recParseCast(t, s.cast).Events {
+	for _, ev := range parseCast(t, s.cast).Events {
 		switch {
 		case ev.Type == "o":
 			sofar += ev.Data
@@ -427,51 +237,30 @@ func TestRecordAsciinemaCat(t *testing.T) {
 	if _, err := exec.LookPath("asciinema"); err != nil {
 		skipf(t, "needs asciinema (apt-get install asciinema)")
 	}
-	s := recStart(t)
+	s := startRecording(t)
 	// UTF-8, escape sequences, a line long enough to wrap.
-	ttyType(t, s.master, "printf '\\033[1mbold\\033[0m h\\303\\251llo \\342\\202\\254 %s\\n' $(seq 1 40)\r")
+	typeKeys(t, s.master, "printf '\\033[1mbold\\033[0m h\\303\\251llo \\342\\202\\254 %s\\n' $(seq 1 40)\r")
 	s.screen.waitFor(t, "h\u00e9llo \u20ac 40")
-	s.screen.waitFor(t, ttyPrompt)
-	ttyType(t, s.master, "cd /bin && ./ls -d /\r")
+	s.screen.waitFor(t, shellPrompt)
+	typeKeys(t, s.master, "cd /bin && ./ls -d /\r")
 	s.screen.waitFor(t, "\n/\r\n")
-	s.screen.waitFor(t, ttyPrompt)
-	ttyType(t, s.master, "exit\r")
+	s.screen.waitFor(t, shellPrompt)
+	typeKeys(t, s.master, "exit\r")
 	s.wait(t)
-	c := recParseCast(t, s.cast)
+	c := parseCast(t, s.cast)
 	want := c.output()
 
 	// asciinema cat reads /dev/tty: give it a terminal.
 	cmd := exec.Command("asciinema", "cat", s.cast)
 	cmd.Env = append(os.Environ(), "ASCIINEMA_CONFIG_HOME="+t.TempDir())
-	_, screen := ttyStart(t, cmd, 24, 80)
-	ws := ttyWaitCmd(t, cmd)
-	got := (&recSession{screen: screen, cmd: cmd}).drain(t)
+	_, screen := startOnPTY(t, cmd, 24, 80)
+	ws := waitCmd(t, cmd)
+	got := (&recordSession{screen: screen, cmd: cmd}).drain(t)
 	if !ws.Exited() || ws.ExitStatus() != 0 {
 		t.Fatalf("asciinema cat: %v\n%s", ws, got)
 	}
 	if got != want {
 		t.Errorf("asciinema cat does not reproduce the recorded output:\nasciinema: %q\nrecorded:  %q", got, want)
-	}
-}
-
-// drain waits for the screen to close and returns all it showed.
-func (s *recSession) drain(t *testing.T) string {
-	t.Helper()
-	deadline := time.Now().Add(ltTimeout)
-	for {
-		s.screen.mu.Lock()
-		eof, all := s.screen.eof, string(s.screen.buf)
-		s.screen.mu.Unlock()
-		if eof {
-			return all
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the terminal did not close within %v", ltTimeout)
-		}
-		select {
-		case <-s.screen.changed:
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }
 
@@ -482,8 +271,8 @@ func TestRecordTerminalRestored(t *testing.T) {
 	for _, sig := range []syscall.Signal{unix.SIGTERM, unix.SIGHUP} {
 		t.Run(unix.SignalName(sig), func(t *testing.T) {
 			t.Parallel()
-			ttyRequireBash(t)
-			s := recOpen(t)
+			requireBash(t)
+			s := openRecording(t)
 			name := s.tty
 			before := recStty(t, name)
 			s.start(t)
@@ -491,68 +280,45 @@ func TestRecordTerminalRestored(t *testing.T) {
 			if raw == before || !strings.Contains(raw, "-icanon") {
 				t.Fatalf("the terminal is not raw during the session:\n%s", raw)
 			}
-			ttyType(t, s.master, "echo one$((1+1))\r")
+			typeKeys(t, s.master, "echo one$((1+1))\r")
 			s.screen.waitFor(t, "one2")
-			s.screen.waitFor(t, ttyPrompt)
+			s.screen.waitFor(t, shellPrompt)
 
 			if sig == unix.SIGTERM {
 				// Stopped: the terminal is the shell's again.
 				if err := s.cmd.Process.Signal(unix.SIGTSTP); err != nil {
 					t.Fatal(err)
 				}
-				ttyWaitUntil(t, "exectrail to stop after SIGTSTP", func() bool { return ttyProcState(s.cmd.Process.Pid) == "T" })
+				waitUntil(t, "exectrail to stop after SIGTSTP", func() bool { return procState(s.cmd.Process.Pid) == "T" })
 				if got := recStty(t, name); got != before {
 					t.Errorf("terminal while exectrail is stopped:\n%s\nwant:\n%s", got, before)
 				}
 				if err := s.cmd.Process.Signal(unix.SIGCONT); err != nil {
 					t.Fatal(err)
 				}
-				ttyWaitUntil(t, "raw mode again after SIGCONT", func() bool { return recStty(t, name) == raw })
-				ttyType(t, s.master, "echo two$((1+1))\r")
+				waitUntil(t, "raw mode again after SIGCONT", func() bool { return recStty(t, name) == raw })
+				typeKeys(t, s.master, "echo two$((1+1))\r")
 				s.screen.waitFor(t, "two2")
-				s.screen.waitFor(t, ttyPrompt)
+				s.screen.waitFor(t, shellPrompt)
 			}
 
 			if err := s.cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
 			ws, screen := s.wait(t)
-			ltNoPanic(t, screen)
+			noPanic(t, screen)
 			if !ws.Signaled() && !ws.Exited() {
 				t.Errorf("exectrail: status %v", ws)
 			}
 			if after := recStty(t, name); after != before {
 				t.Errorf("terminal not restored after %v:\nbefore:\n%s\nafter:\n%s", sig, before, after)
 			}
-			c := recParseCast(t, s.cast)
+			c := parseCast(t, s.cast)
 			if !strings.Contains(c.output(), "one2") {
 				t.Errorf("the cast lacks the session's output: %q", c.output())
 			}
 		})
 	}
-}
-
-// recInnerTTY names the session's own terminal, the pty exectrail made:
-// the shell's stdin.
-func recInnerTTY(t *testing.T, s *recSession) string {
-	t.Helper()
-	recs := ltWaitRecords(t, s.out, "the exec of bash", func(r []Record) bool { return len(r) > 0 })
-	name, err := os.Readlink("/proc/" + strconv.Itoa(recs[0].PID) + "/fd/0")
-	if err != nil || !strings.HasPrefix(name, "/dev/pts/") || name == s.tty {
-		t.Fatalf("the shell's stdin is %q (%v), want exectrail's pty", name, err)
-	}
-	return name
-}
-
-// recTermios reads the settings of the terminal named tty, without
-// keeping it open (an open slave would keep the session's pty alive).
-func recTermios(tty string) (*unix.Termios, error) {
-	fd, err := unix.Open(tty, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	return unix.IoctlGetTermios(fd, unix.TCGETS)
 }
 
 // Typed input is recorded only with --record-input: a password read with
@@ -565,25 +331,25 @@ func TestRecordInput(t *testing.T) {
 			if withInput {
 				flags = append(flags, "--record-input")
 			}
-			s := recStart(t, flags...)
-			ttyType(t, s.master, "read -rs PW; echo len=${#PW}\r")
+			s := startRecording(t, flags...)
+			typeKeys(t, s.master, "read -rs PW; echo len=${#PW}\r")
 			// Wait until bash reads with echo off (-echo, and icanon,
 			// unlike readline) before typing the secret.
-			inner := recInnerTTY(t, s)
-			ttyWaitUntil(t, "read -s to turn echo off", func() bool {
-				st, err := recTermios(inner)
+			inner := innerTTY(t, s)
+			waitUntil(t, "read -s to turn echo off", func() bool {
+				st, err := termiosOf(inner)
 				return err == nil && st.Lflag&unix.ECHO == 0 && st.Lflag&unix.ICANON != 0
 			})
-			ttyType(t, s.master, "hunter2\r")
+			typeKeys(t, s.master, "hunter2\r")
 			s.screen.waitFor(t, "len=7")
-			s.screen.waitFor(t, ttyPrompt)
-			ttyType(t, s.master, "exit\r")
+			s.screen.waitFor(t, shellPrompt)
+			typeKeys(t, s.master, "exit\r")
 			s.wait(t)
 			data, err := os.ReadFile(s.cast)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := recParseCast(t, s.cast)
+			c := parseCast(t, s.cast)
 			if withInput {
 				in := c.join("i")
 				if !strings.Contains(in, "hunter2\r") || !strings.Contains(in, "exit\r") {
@@ -615,7 +381,7 @@ func TestRecordNoTTY(t *testing.T) {
 			args = append(args, "--record", cast)
 		}
 		args = append(args, "--", "sh", "-c", script)
-		ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, exectrail, args...)
 		cmd.Stdin = strings.NewReader("from stdin\n")
@@ -655,7 +421,7 @@ func TestRecordNoTTY(t *testing.T) {
 	if out != "from stdin\nout\n/\nend\n" || errOut != "err\n" || ws.ExitStatus() != 3 {
 		t.Errorf("stdout %q stderr %q status %v", out, errOut, ws)
 	}
-	c := recParseCast(t, castFile)
+	c := parseCast(t, castFile)
 	if c.Header["width"] != 80.0 || c.Header["height"] != 24.0 {
 		t.Errorf("header size %vx%v, want 80x24 without a terminal", c.Header["width"], c.Header["height"])
 	}
@@ -690,13 +456,13 @@ func TestRecordNoTTY(t *testing.T) {
 	// of the output is.
 	dir := t.TempDir()
 	castFile = filepath.Join(dir, "loop.cast")
-	stdout, stderr, ws := ltRaw(t, "run", "--backend", backend, "-o", filepath.Join(dir, "records"), "--record", castFile, "--",
+	stdout, stderr, ws := runRaw(t, "run", "--backend", backend, "-o", filepath.Join(dir, "records"), "--record", castFile, "--",
 		"sh", "-c", "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo line$i; /bin/true; done")
 	if ws.ExitStatus() != 0 || stderr != "" {
 		t.Fatalf("loop: status %v stderr %q", ws, stderr)
 	}
 	sofar, k := "", 0
-	for _, ev := range recParseCast(t, castFile).Events {
+	for _, ev := range parseCast(t, castFile).Events {
 		switch {
 		case ev.Type == "o":
 			sofar += ev.Data
@@ -717,7 +483,7 @@ func TestRecordNoTTY(t *testing.T) {
 	if want := "from stdin\nout\nerr\n/\nend\n"; both != want || plainBoth != want {
 		t.Errorf("2>&1: recorded %q, unrecorded %q, want %q", both, plainBoth, want)
 	}
-	if got := recParseCast(t, castFile).output(); got != both {
+	if got := parseCast(t, castFile).output(); got != both {
 		t.Errorf("2>&1: recorded output %q, want %q", got, both)
 	}
 }
@@ -728,7 +494,7 @@ func TestRecordNoTTY(t *testing.T) {
 func TestRecordNoTTYBrokenPipe(t *testing.T) {
 	t.Parallel()
 	run := func(flags ...string) syscall.WaitStatus {
-		ctx, cancel := context.WithTimeout(context.Background(), ltTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		defer cancel()
 		args := append([]string{"run", "--backend", backend, "-o", filepath.Join(t.TempDir(), "records")}, flags...)
 		cmd := exec.CommandContext(ctx, exectrail, append(args, "--", "yes")...)
@@ -811,7 +577,7 @@ func TestRecordLargeOutput(t *testing.T) {
 	t.Logf("100 MB relayed and recorded in %v; exectrail VmHWM %d kB", elapsed, hwm)
 
 	// The cast holds every byte, in events of bounded size.
-	c := recParseCast(t, castFile)
+	c := parseCast(t, castFile)
 	total, biggest := 0, 0
 	for _, ev := range c.Events {
 		if ev.Type == "o" {
@@ -845,7 +611,7 @@ func TestRecordPlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	out, stderr, ws := ltRaw(t, "play", "--speed", "2", "--idle-limit", "0.3", file)
+	out, stderr, ws := runRaw(t, "play", "--speed", "2", "--idle-limit", "0.3", file)
 	elapsed := time.Since(start)
 	if ws.ExitStatus() != 0 || out != "a\x1b[1mb\r\nc" || stderr != "" {
 		t.Fatalf("play: status %v stdout %q stderr %q", ws, out, stderr)
@@ -861,15 +627,15 @@ func TestRecordPlay(t *testing.T) {
 		{"play", "--speed", "0", file},
 		{"play"},
 	} {
-		_, stderr, ws := ltRaw(t, bad...)
+		_, stderr, ws := runRaw(t, bad...)
 		if ws.ExitStatus() == 0 {
 			t.Errorf("%q: exit 0", bad)
 		}
-		ltOneErrorLine(t, strings.Join(bad, " "), stderr)
+		oneErrorLine(t, strings.Join(bad, " "), stderr)
 	}
-	_, stderr, ws = ltRaw(t, "run", "--record-input", "--", "true")
+	_, stderr, ws = runRaw(t, "run", "--record-input", "--", "true")
 	if ws.ExitStatus() != 125 {
 		t.Errorf("--record-input without --record: status %v", ws)
 	}
-	ltOneErrorLine(t, "--record-input without --record", stderr)
+	oneErrorLine(t, "--record-input without --record", stderr)
 }

@@ -167,13 +167,13 @@ func redactedList(r Record) []string {
 }
 
 // redactCast parses a cast from its bytes.
-func redactCast(t *testing.T, data []byte) *recCast {
+func redactCast(t *testing.T, data []byte) *asciicast {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "c.cast")
 	if err := os.WriteFile(f, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return recParseCast(t, f)
+	return parseCast(t, f)
 }
 
 // A secret in an argv element that is not UTF-8: the hex sibling must not
@@ -414,20 +414,20 @@ func TestEnvHostileMemory(t *testing.T) {
 // printed on the terminal: neither is in the cast (pty mode).
 func TestRedactTypedInputPTY(t *testing.T) {
 	tok := fakeToken(t)
-	s := recStart(t, "--record-input", "--redact", `pin-[0-9]{6}`)
-	ttyType(t, s.master, "read -rs PW; echo len=${#PW}\r")
-	inner := recInnerTTY(t, s)
-	ttyWaitUntil(t, "read -s to turn echo off", func() bool {
-		st, err := recTermios(inner)
+	s := startRecording(t, "--record-input", "--redact", `pin-[0-9]{6}`)
+	typeKeys(t, s.master, "read -rs PW; echo len=${#PW}\r")
+	inner := innerTTY(t, s)
+	waitUntil(t, "read -s to turn echo off", func() bool {
+		st, err := termiosOf(inner)
 		return err == nil && st.Lflag&unix.ECHO == 0 && st.Lflag&unix.ICANON != 0
 	})
-	ttyType(t, s.master, tok+"\r")
+	typeKeys(t, s.master, tok+"\r")
 	s.screen.waitFor(t, "len=40")
-	s.screen.waitFor(t, ttyPrompt)
-	ttyType(t, s.master, "echo pin-123456 $PW\r")
+	s.screen.waitFor(t, shellPrompt)
+	typeKeys(t, s.master, "echo pin-123456 $PW\r")
 	s.screen.waitFor(t, tok)
-	s.screen.waitFor(t, ttyPrompt)
-	ttyType(t, s.master, "exit\r")
+	s.screen.waitFor(t, shellPrompt)
+	typeKeys(t, s.master, "exit\r")
 	s.wait(t)
 	data, err := os.ReadFile(s.cast)
 	if err != nil {
@@ -437,7 +437,7 @@ func TestRedactTypedInputPTY(t *testing.T) {
 	if bytes.Contains(data, []byte("pin-123456")) {
 		t.Errorf("the --redact pattern's match is in the cast:\n%s", data)
 	}
-	c := recParseCast(t, s.cast)
+	c := parseCast(t, s.cast)
 	if in := c.join("i"); !redactMarkerRE.MatchString(in) || !strings.Contains(in, "exit\r") {
 		t.Errorf("input events %q: want the token masked and the rest as typed", in)
 	}

@@ -5,7 +5,6 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,27 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-const reportRule = "── exectrail report ──"
-
-// runReport runs `exectrail ARGS...` (not run) and returns its stdout,
-// stderr and exit status.
-func runReport(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(exectrail, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return stdout.String(), stderr.String(), 0
-	case errors.As(err, &ee):
-		return stdout.String(), stderr.String(), ee.ExitCode()
-	}
-	t.Fatalf("exectrail %q: %v", args, err)
-	return "", "", 0
-}
 
 // writeLog writes records back as a JSON-lines log.
 func writeLog(t *testing.T, recs []Record) string {

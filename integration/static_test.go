@@ -66,8 +66,8 @@ func TestChrootBusybox(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	copyFile(t, exectrail, filepath.Join(root, "bin", "exectrail"))
-	copyFile(t, staticBusybox, filepath.Join(root, "bin", "busybox"))
+	copyFile(t, exectrail, filepath.Join(root, "bin", "exectrail"), 0o755)
+	copyFile(t, staticBusybox, filepath.Join(root, "bin", "busybox"), 0o755)
 
 	script := `"$3" -t proc proc "$1/proc" && "$4" "$1" /bin/exectrail doctor --format json >"$1/doctor.json" && exec "$4" "$1" /bin/exectrail run -o /records.jsonl --format json --backend "$2" -- /bin/busybox sh -c 'cd /bin && ./busybox true'`
 	cmd := exec.Command(tools["unshare"], "--mount", "--propagation", "private", "--",
@@ -119,16 +119,5 @@ func TestChrootBusybox(t *testing.T) {
 	last := recs[len(recs)-1]
 	if last.Event != "exit" || last.ExitCode == nil || *last.ExitCode != 0 {
 		t.Errorf("last record %s, want the command's exit 0", dump([]Record{last}))
-	}
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, data, 0o755); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -15,8 +15,8 @@ import (
 
 func TestStepSummary(t *testing.T) {
 	t.Parallel()
-	dir := diffCheckout(t)
-	base := diffBuild(t, dir)
+	dir := buildCheckout(t)
+	base := runBuild(t, dir)
 	tmp := t.TempDir()
 	summary := filepath.Join(tmp, "step_summary.md")
 	const earlier = "## an earlier step's summary\n"
@@ -102,6 +102,6 @@ func TestStepSummary(t *testing.T) {
 		if r.ExitCode != 125 || strings.Contains(r.Stdout, "hello") {
 			t.Errorf("%v: exit %d stdout %q, want 125 before the job", flags, r.ExitCode, r.Stdout)
 		}
-		ltOneErrorLine(t, strings.Join(flags, " "), r.Stderr)
+		oneErrorLine(t, strings.Join(flags, " "), r.Stderr)
 	}
 }

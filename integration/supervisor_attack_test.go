@@ -257,7 +257,7 @@ var atWho = []struct {
 	cred  *syscall.Credential
 	flags []string
 }{
-	{"nobody", ltNobody, nil},
+	{"nobody", nobody, nil},
 	{"rootPolicy", nil, []string{"--deny", "/nonexistent/*"}},
 	{"rootUser", nil, []string{"--user", "nobody"}},
 }
@@ -282,8 +282,8 @@ func TestAttackSupervisor(t *testing.T) {
 	for _, who := range atWho {
 		t.Run(who.name, func(t *testing.T) {
 			t.Parallel()
-			r := runTrail(t, Opts{Cred: who.cred, Flags: who.flags, Timeout: ltTimeout}, helper)
-			ltNoPanic(t, r.Stderr)
+			r := runTrail(t, Opts{Cred: who.cred, Flags: who.flags, Timeout: waitTimeout}, helper)
+			noPanic(t, r.Stderr)
 			if r.ExitCode != 0 {
 				t.Fatalf("exit %d, stdout %q, stderr %q", r.ExitCode, r.Stdout, r.Stderr)
 			}
@@ -328,7 +328,7 @@ func TestAttackSupervisorRootJob(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
 	helper := atHelper(t, "attack", atAttackC)
-	r := runTrail(t, Opts{Timeout: ltTimeout}, helper)
+	r := runTrail(t, Opts{Timeout: waitTimeout}, helper)
 	got := atLines(r.Stdout)
 	listener := "listener=0"
 	if backend == "notify" {
@@ -391,12 +391,12 @@ int main(int argc, char **argv) {
 }
 `
 
-// atInSyscall waits, bounded by ltTimeout, until task pid is blocked in
+// atInSyscall waits, bounded by waitTimeout, until task pid is blocked in
 // syscall nr (the first field of /proc/PID/syscall), held by exectrail.
 func atInSyscall(t *testing.T, pid, nr int) {
 	t.Helper()
 	want := strconv.Itoa(nr) + " "
-	deadline := time.Now().Add(ltTimeout)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
 		if err != nil {
@@ -406,17 +406,17 @@ func atInSyscall(t *testing.T, pid, nr int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("task %d is not held in syscall %d within %v: %q", pid, nr, ltTimeout, b)
+			t.Fatalf("task %d is not held in syscall %d within %v: %q", pid, nr, waitTimeout, b)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
-// atWaitState waits, bounded by ltTimeout, until process pid is in one
+// atWaitState waits, bounded by waitTimeout, until process pid is in one
 // of the /proc/PID/stat states.
 func atWaitState(t *testing.T, pid int, states string) {
 	t.Helper()
-	deadline := time.Now().Add(ltTimeout)
+	deadline := time.Now().Add(waitTimeout)
 	for {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
@@ -427,7 +427,7 @@ func atWaitState(t *testing.T, pid int, states string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("process %d is not in state %q within %v: %s", pid, states, ltTimeout, s)
+			t.Fatalf("process %d is not in state %q within %v: %s", pid, states, waitTimeout, s)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -443,7 +443,7 @@ func TestAttackStopSupervisor(t *testing.T) {
 	for _, who := range []struct {
 		name string
 		cred *syscall.Credential
-	}{{"nobody", ltNobody}, {"root", nil}} {
+	}{{"nobody", nobody}, {"root", nil}} {
 		for _, then := range []string{"cont", "kill"} {
 			t.Run(who.name+"_"+then, func(t *testing.T) {
 				t.Parallel()
@@ -452,12 +452,12 @@ func TestAttackStopSupervisor(t *testing.T) {
 				out := filepath.Join(dir, "records")
 				bin := exectrail
 				if who.cred != nil {
-					bin = ltNobodyBinary(t)
+					bin = nobodyBinary(t)
 				}
 				cmd := exec.Command(bin, "run", "--backend", backend, "-o", out, "--format", "json", "--", helper, marker)
 				cmd.Dir = "/"
 				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: who.cred}
-				_, lines, stderr := ltStartPiped(t, cmd)
+				_, lines, stderr := startPiped(t, cmd)
 				etFD, err := unix.PidfdOpen(cmd.Process.Pid, 0)
 				if err != nil {
 					t.Fatal(err)
@@ -500,7 +500,7 @@ func TestAttackStopSupervisor(t *testing.T) {
 				if err := unix.PidfdSendSignal(etFD, unix.SIGKILL, nil, 0); err != nil {
 					t.Fatal(err)
 				}
-				ltWaitPidfd(t, childFD, "the held child")
+				waitPidfd(t, childFD, "the held child")
 				rest := lines.rest(t)
 				_ = cmd.Wait()
 				if _, err := os.Stat(marker); err == nil {
@@ -527,7 +527,7 @@ func TestAttackEscapeTracer(t *testing.T) {
 	for _, who := range []struct {
 		name string
 		cred *syscall.Credential
-	}{{"nobody", ltNobody}, {"root", nil}} {
+	}{{"nobody", nobody}, {"root", nil}} {
 		for _, mode := range []string{"proc", "ptrace", "vfork", "thread"} {
 			for _, deny := range []bool{false, true} {
 				name := who.name + "_" + mode
@@ -541,8 +541,8 @@ func TestAttackEscapeTracer(t *testing.T) {
 					if deny {
 						flags = []string{"--deny", "/usr/bin/touch"}
 					}
-					r := runTrail(t, Opts{Cred: who.cred, Flags: flags, Timeout: ltTimeout}, helper, mode, "/usr/bin/touch", marker)
-					ltNoPanic(t, r.Stderr)
+					r := runTrail(t, Opts{Cred: who.cred, Flags: flags, Timeout: waitTimeout}, helper, mode, "/usr/bin/touch", marker)
+					noPanic(t, r.Stderr)
 					got := atLines(r.Stdout)
 					if backend == "ptrace" && got["seize"] != "EPERM" {
 						t.Errorf("another process of the job could trace the CLONE_UNTRACED %s (seize %q): it is not exectrail's tracee", mode, got["seize"])
@@ -576,7 +576,7 @@ func TestAttackEscapeTracer(t *testing.T) {
 	}
 	t.Run("clone3", func(t *testing.T) {
 		t.Parallel()
-		r := runTrail(t, Opts{Timeout: ltTimeout}, helper, "clone3", "/usr/bin/true")
+		r := runTrail(t, Opts{Timeout: waitTimeout}, helper, "clone3", "/usr/bin/true")
 		if got := atLines(r.Stdout)["clone3"]; got != "ENOSYS" {
 			t.Errorf("clone3(CLONE_UNTRACED): %q, want ENOSYS (the filter refuses clone3 whatever its flags)", got)
 		}
@@ -598,7 +598,7 @@ func atErrorLines(stderr string) []string {
 // one error line naming the output, no panic, and touch never ran.
 func atWantFailed(t *testing.T, what string, ws syscall.WaitStatus, stderr, marker string) {
 	t.Helper()
-	ltNoPanic(t, stderr)
+	noPanic(t, stderr)
 	if !ws.Exited() || ws.ExitStatus() != exitSetupStatus {
 		t.Errorf("%s: status %v (exit %d), want exit 125; stderr %q", what, ws, ws.ExitStatus(), stderr)
 	}
@@ -623,7 +623,7 @@ func TestAttackOutputFailure(t *testing.T) {
 		const tries = 20
 		for i := 0; i < tries; i++ {
 			marker := filepath.Join(t.TempDir(), "ran")
-			_, stderr, ws := hwRun(t, exectrail, "run", "--backend", backend, "-o", "/dev/full", "--", "touch", marker)
+			_, stderr, ws := runCmd(t, exectrail, "run", "--backend", backend, "-o", "/dev/full", "--", "touch", marker)
 			atWantFailed(t, fmt.Sprintf("try %d of %d", i+1, tries), ws, stderr, marker)
 			if t.Failed() {
 				return
@@ -642,9 +642,9 @@ func TestAttackOutputFailure(t *testing.T) {
 		}
 		cmd := exec.Command(exectrail, "run", "--backend", backend, "-o", "/dev/fd/3", "--format", "json", "--", "sh", "-c", script, "sh", marker)
 		cmd.ExtraFiles = []*os.File{pw}
-		stdin, lines, stderr := ltStartPiped(t, cmd)
+		stdin, lines, stderr := startPiped(t, cmd)
 		pw.Close()
-		recs := ltReadLines(pr)
+		recs := readLines(pr)
 		for {
 			l, ok := recs.next(t)
 			if !ok {
@@ -707,7 +707,7 @@ func TestAttackOutputFailure(t *testing.T) {
 			pr.Close()
 			pw.Close()
 			done := make(chan struct{})
-			timer := time.AfterFunc(ltTimeout, func() { _ = et.Process.Kill() })
+			timer := time.AfterFunc(waitTimeout, func() { _ = et.Process.Kill() })
 			go func() { _ = head.Wait(); close(done) }()
 			_ = et.Wait()
 			timer.Stop()
@@ -784,7 +784,7 @@ func TestUserFlag(t *testing.T) {
 	requireRoot(t)
 	t.Run("uidGid", func(t *testing.T) {
 		t.Parallel()
-		r := runTrail(t, Opts{Flags: []string{"--user", "4242424:4242425"}, Dir: "/", Timeout: ltTimeout}, "sh", "-c", "id -u; id -g; id -G")
+		r := runTrail(t, Opts{Flags: []string{"--user", "4242424:4242425"}, Dir: "/", Timeout: waitTimeout}, "sh", "-c", "id -u; id -g; id -G")
 		if r.ExitCode != 0 || r.Stdout != "4242424\n4242425\n4242425\n" {
 			t.Errorf("--user 4242424:4242425: exit %d, id says %q; stderr %q", r.ExitCode, r.Stdout, r.Stderr)
 		}
@@ -794,7 +794,7 @@ func TestUserFlag(t *testing.T) {
 	})
 	t.Run("name", func(t *testing.T) {
 		t.Parallel()
-		r := runTrail(t, Opts{Flags: []string{"--user", "nobody"}, Dir: "/", Timeout: ltTimeout}, "id", "-u")
+		r := runTrail(t, Opts{Flags: []string{"--user", "nobody"}, Dir: "/", Timeout: waitTimeout}, "id", "-u")
 		if r.ExitCode != 0 || r.Stdout != "65534\n" {
 			t.Errorf("--user nobody: exit %d, id -u says %q; stderr %q", r.ExitCode, r.Stdout, r.Stderr)
 		}
@@ -802,19 +802,19 @@ func TestUserFlag(t *testing.T) {
 	for _, bad := range []string{"no-such-user-exectrail", "root", "0", "4242424", "nobody:no-such-group-exectrail", ":1"} {
 		t.Run("bad_"+bad, func(t *testing.T) {
 			t.Parallel()
-			_, stderr, ws := ltRaw(t, "run", "--backend", backend, "--user", bad, "--", "true")
+			_, stderr, ws := runRaw(t, "run", "--backend", backend, "--user", bad, "--", "true")
 			if !ws.Exited() || ws.ExitStatus() != exitSetupStatus {
 				t.Errorf("--user %q: status %v, want exit 125", bad, ws)
 			}
-			ltOneErrorLine(t, "--user "+bad, stderr)
+			oneErrorLine(t, "--user "+bad, stderr)
 		})
 	}
 	t.Run("notRoot", func(t *testing.T) {
 		t.Parallel()
-		r := runTrail(t, Opts{Cred: ltNobody, Flags: []string{"--user", "nobody"}, Timeout: ltTimeout}, "true")
+		r := runTrail(t, Opts{Cred: nobody, Flags: []string{"--user", "nobody"}, Timeout: waitTimeout}, "true")
 		if r.ExitCode != exitSetupStatus || !strings.Contains(r.Stderr, "needs exectrail to run as root") {
 			t.Errorf("--user as nobody: exit %d, stderr %q; want 125 and why", r.ExitCode, r.Stderr)
 		}
-		ltOneErrorLine(t, "--user as nobody", r.Stderr)
+		oneErrorLine(t, "--user as nobody", r.Stderr)
 	})
 }

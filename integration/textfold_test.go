@@ -16,7 +16,7 @@ func TestTextFoldsPathMisses(t *testing.T) {
 		t.Helper()
 		out := filepath.Join(t.TempDir(), "records.txt")
 		args := append([]string{"run", "--backend", backend, "--format", "text", "-o", out}, flags...)
-		_, stderr, code := cliRun(t, append(args, "--", "sh", "-c", script)...)
+		_, stderr, code := runCLI(t, append(args, "--", "sh", "-c", script)...)
 		if code != 0 {
 			t.Fatalf("status %d: %s", code, stderr)
 		}

@@ -112,18 +112,6 @@ func checkEnd(t *testing.T, r *Run, exitStatus int) {
 	}
 }
 
-func mapsEqual(a, b map[string]uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
 func TestTrailStartEnd(t *testing.T) {
 	t.Parallel()
 	argv := []string{"sh", "-c", "cd /bin && ./ls >/dev/null; /nonexistent 2>/dev/null; exit 3"}

@@ -9,37 +9,6 @@ import (
 	"testing"
 )
 
-// versionFields parses `exectrail version`: the first line, then
-// "key: value" lines.
-func versionFields(t *testing.T, bin string) (string, map[string]string) {
-	t.Helper()
-	out, err := exec.Command(bin, "version").Output()
-	if err != nil {
-		t.Fatalf("%s version: %v", bin, err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	fields := map[string]string{}
-	for _, l := range lines[1:] {
-		k, v, ok := strings.Cut(l, ":")
-		if !ok {
-			t.Fatalf("version line %q is not key: value", l)
-		}
-		fields[k] = strings.TrimSpace(v)
-	}
-	return lines[0], fields
-}
-
-func gitOut(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		skipf(t, "needs a git checkout: git %s: %v", strings.Join(args, " "), err)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // startVersion runs bin `run -- true` and returns its start record's
 // version.
 func startVersion(t *testing.T, bin string) string {

@@ -15,16 +15,16 @@ import (
 
 func TestPolicyWithin(t *testing.T) {
 	t.Parallel()
-	say := compileC(t, "say", polSayC)
-	dir := resolveCanon(t, t.TempDir())
+	say := compileC(t, "say", sayC)
+	dir := canon(t, t.TempDir())
 	target := filepath.Join(dir, "target")
-	resolveCopy(t, say, target, 0o755)
+	copyFile(t, say, target, 0o755)
 	// npm stands for a package manager: a script that runs its argument
 	// in a child (a direct child of npm), in a grandchild (sh -c under
 	// npm), and after exec'ing another shell (npm's process now runs sh,
 	// but its ancestry still holds npm).
 	npm := filepath.Join(dir, "npm")
-	resolveWriteExe(t, npm, "#!/bin/sh\n"+
+	writeExe(t, npm, "#!/bin/sh\n"+
 		"echo child; "+target+"\n"+
 		"echo grandchild; sh -c '"+target+"; true'\n"+
 		"exec sh -c 'echo after-exec; "+target+"; true'\n")
@@ -41,9 +41,9 @@ func TestPolicyWithin(t *testing.T) {
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d\nstderr: %s", r.ExitCode, r.Stderr)
 	}
-	polNoWarning(t, r)
+	noWarning(t, r)
 	// Outside npm, before and after it: target runs, twice.
-	if got := strings.Count(r.Stdout, polMarker(target)); got != 2 {
+	if got := strings.Count(r.Stdout, ranMarker(target)); got != 2 {
 		t.Errorf("target ran %d times, want 2 (outside npm only)\nstdout:\n%s", got, r.Stdout)
 	}
 	var ran, refused []Record
@@ -115,7 +115,7 @@ func TestPolicyWithinNpm(t *testing.T) {
 	if _, err := os.Stat("/usr/bin/npm"); err != nil {
 		t.Skip("npm is not installed here: not covered")
 	}
-	dir := resolveCanon(t, t.TempDir())
+	dir := canon(t, t.TempDir())
 	if err := os.WriteFile(filepath.Join(dir, "package.json"),
 		[]byte(`{"name":"m","version":"1.0.0","private":true,"scripts":{"fetch":"curl --version"}}`+"\n"), 0o644); err != nil {
 		t.Fatal(err)

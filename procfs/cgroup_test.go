@@ -8,11 +8,6 @@ import (
 	"testing"
 )
 
-const (
-	hex64  = "4f2a9c1d6e8b3a7f0c5d2e1b9a8f7e6d5c4b3a29180f7e6d5c4b3a2918073625"
-	podUID = "0b2c6a1e-8f3d-4c5b-9a7e-1d2f3a4b5c6d"
-)
-
 func TestParseCgroup(t *testing.T) {
 	for _, c := range []struct {
 		name    string

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,7 +108,7 @@ func TestIdentMatchesStatus(t *testing.T) {
 			// The lazy groups are the status ones.
 			c := got.Cred(task)
 			g, ok := c.groups()
-			if !ok || !equalInts(g, st.Groups) || (tc.groups >= 0 && len(g) != tc.groups) {
+			if !ok || !slices.Equal(g, st.Groups) || (tc.groups >= 0 && len(g) != tc.groups) {
 				t.Errorf("lazy groups %v (ok %v), status %v", g, ok, st.Groups)
 			}
 		})

@@ -74,8 +74,6 @@ func (m *fakeMem) ReadV(addrs []uint64, bufs [][]byte) (int, error) {
 	return n, nil
 }
 
-func cstr(s string) []byte { return append([]byte(s), 0) }
-
 func TestReadString(t *testing.T) {
 	const page = 0x10 * PageSize
 	for _, c := range []struct {
@@ -198,13 +196,6 @@ func TestReadString(t *testing.T) {
 			}
 		})
 	}
-}
-
-func trunc(b []byte) []byte {
-	if len(b) > 40 {
-		return append(b[:40:40], "..."...)
-	}
-	return b
 }
 
 func TestReadStringPageByPage(t *testing.T) {

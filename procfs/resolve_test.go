@@ -333,12 +333,6 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func must0(err error) {
-	if err != nil {
-		panic(err)
-	}
-}
-
 // A file on a noexec mount is predicted EACCES, whether the fast path
 // (absolute path, its statfs reused) or the walk (relative path) opened it.
 func TestResolveNoexecMount(t *testing.T) {

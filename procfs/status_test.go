@@ -5,50 +5,13 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
-
-// realStatus is /proc/PID/status of a shell on Linux 6.18, with a
-// placeholder for the Name line.
-const realStatus = `Name:	%NAME%
-Umask:	0022
-State:	S (sleeping)
-Tgid:	24467
-Ngid:	0
-Pid:	24468
-PPid:	23990
-TracerPid:	0
-Uid:	1000	1001	1002	1003
-Gid:	100	101	102	103
-FDSize:	256
-Groups:	4 24 27 1000 
-NStgid:	24467	1
-NSpid:	24468	2
-NSpgid:	23990
-NSsid:	5541
-Kthread:	0
-VmPeak:	    3060 kB
-VmSize:	    3060 kB
-Threads:	2
-SigQ:	2/96364
-SigPnd:	0000000000000000
-CapEff:	000001fffeffffff
-NoNewPrivs:	1
-Seccomp:	2
-Seccomp_filters:	1
-Speculation_Store_Bypass:	thread vulnerable
-Cpus_allowed_list:	0-1
-voluntary_ctxt_switches:	0
-nonvoluntary_ctxt_switches:	33
-`
-
-func statusWithName(name string) string {
-	return strings.Replace(realStatus, "%NAME%", name, 1)
-}
 
 func TestParseStatus(t *testing.T) {
 	want := Status{
@@ -84,23 +47,11 @@ func TestParseStatus(t *testing.T) {
 			if st.Tgid != want.Tgid || st.Pid != want.Pid || st.PPid != want.PPid || st.Uid != want.Uid || st.Gid != want.Gid {
 				t.Errorf("got %+v, want %+v", st, want)
 			}
-			if !equalInts(st.Groups, want.Groups) {
+			if !slices.Equal(st.Groups, want.Groups) {
 				t.Errorf("Groups = %v, want %v", st.Groups, want.Groups)
 			}
 		})
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestParseStatusVariants(t *testing.T) {
@@ -241,7 +192,7 @@ func TestParseStatusKernel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !equalInts(st.Groups, groups) {
+		if !slices.Equal(st.Groups, groups) {
 			t.Errorf("Groups = %v, want %v", st.Groups, groups)
 		}
 	}
@@ -289,7 +240,7 @@ func FuzzParseStatus(f *testing.F) {
 			"Tgid": {st.Tgid}, "Pid": {st.Pid}, "PPid": {st.PPid},
 			"Uid": st.Uid[:], "Gid": st.Gid[:],
 		} {
-			if !equalInts(ref[k], got) {
+			if !slices.Equal(ref[k], got) {
 				t.Fatalf("%s = %v, but the input says %v", k, got, ref[k])
 			}
 		}
