@@ -15,8 +15,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// NotifyLoop serves a seccomp user-notification listener: for every held
-// exec or fork it writes the record and then lets the call continue.
+// NotifyLoop is the seccomp user-notification Backend: for every held
+// exec or fork it writes the record and then lets the call continue. It
+// writes exit records only for the processes exectrail reaps itself
+// (COMMAND, with its duration, and orphans): the others are not its
+// children, and their ends are not seen.
 //
 // One server goroutine, on a thread of its own, receives and answers the
 // notifications one at a time. Building a record reads the job's memory
@@ -27,21 +30,26 @@ import (
 // longer than the handler's ReadTimeout the call is given up — a record
 // says why and the call is refused with EAGAIN — and the stuck server,
 // should its read ever return, finds its call taken and ends without
-// touching anything.
+// touching anything. A reaper goroutine reaps and writes exit records.
 type NotifyLoop struct {
 	fd    int
 	w     *Writer
 	h     *Handler
 	log   zerolog.Logger
+	job   Job
 	stopR int
 	stopW int
 
-	// fdMu is held (read) by whoever answers a call, and (write) by Run
+	// fdMu is held (read) by whoever answers a call, and (write) by Serve
 	// before it closes the listener.
-	fdMu     sync.RWMutex
-	closed   bool // guarded by fdMu
-	done     chan error
+	fdMu   sync.RWMutex
+	closed bool // guarded by fdMu
+	// done receives one value when the server that is not detached
+	// ends: the listener hung up, or stop was called.
+	done     chan struct{}
 	detached atomic.Int32 // detached servers still reading
+	failOnce sync.Once
+	failed   atomic.Bool // a record could not be written
 }
 
 // slowCall is how long one call may be read before the server serving it
@@ -77,6 +85,12 @@ func (s *notifyServer) begin(id uint64, c Call) {
 	s.timer.Reset(slowCall)
 }
 
+func (s *notifyServer) isDetached() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.detached
+}
+
 // claim ends the reading phase of the call: true when the server still
 // owns the call and may answer it.
 func (s *notifyServer) claim() bool {
@@ -87,34 +101,87 @@ func (s *notifyServer) claim() bool {
 	return !s.abandoned
 }
 
-// NewNotifyLoop takes ownership of the listener fd.
-func NewNotifyLoop(listener int, w *Writer, h *Handler, log zerolog.Logger) (*NotifyLoop, error) {
+// NewNotifyLoop returns the Backend that serves the job through
+// listener, its seccomp listener fd, which it takes ownership of.
+func NewNotifyLoop(listener int, w *Writer, h *Handler, log zerolog.Logger) *NotifyLoop {
+	return &NotifyLoop{fd: listener, w: w, h: h, log: log, stopR: -1, stopW: -1, done: make(chan struct{}, 1)}
+}
+
+// Name is "notify".
+func (l *NotifyLoop) Name() string { return "notify" }
+
+// Serve serves notifications until every task under the filter has exited
+// (POLLHUP), exectrail has no child left, or a record cannot be written;
+// then it closes the listener (every call still pending, and every later
+// one, fails with ENOSYS) and reaps until no child is left.
+func (l *NotifyLoop) Serve(j Job) {
+	l.job = j
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return nil, os.NewSyscallError("pipe2", err)
+		// Nothing of the job may run unserved: its calls fail with ENOSYS
+		// once the listener is closed, and it is killed.
+		unix.Close(l.fd)
+		_ = unix.Kill(j.Root, unix.SIGKILL) // not reaped yet: still ours
+		j.Attached(os.NewSyscallError("pipe2", err))
+		reapOnly(j)
+		return
 	}
-	return &NotifyLoop{fd: listener, w: w, h: h, log: log, stopR: p[0], stopW: p[1], done: make(chan error, 1)}, nil
-}
-
-// Stop makes Run return after the notification it is handling, if any.
-// Pending notifications are then left unanswered; closing the listener
-// (which Run does on return) fails them with ENOSYS.
-func (l *NotifyLoop) Stop() {
-	_, _ = unix.Write(l.stopW, []byte{0})
-}
-
-// Run serves notifications until every task under the filter has exited
-// (POLLHUP), Stop is called, or the output fails. It closes the listener
-// when it returns.
-func (l *NotifyLoop) Run() error {
+	l.stopR, l.stopW = p[0], p[1]
+	j.Attached(nil)
 	l.startServer()
-	err := <-l.done
+	reaped := make(chan struct{})
+	go func() {
+		LockWriterThread()
+		reap(l.onDeath)
+		close(reaped)
+	}()
+	select {
+	case <-l.done:
+	case <-reaped:
+		// No child left: nothing more can make a call.
+		l.stop()
+		<-l.done
+	}
 	l.fdMu.Lock()
 	unix.Close(l.fd)
 	unix.Close(l.stopR)
 	l.closed = true
 	l.fdMu.Unlock()
-	return err
+	<-reaped
+	unix.Close(l.stopW)
+}
+
+// stop makes the server return after the notification it is handling,
+// if any. Pending notifications are then left unanswered; closing the
+// listener (which Serve does next) fails them with ENOSYS.
+func (l *NotifyLoop) stop() {
+	_, _ = unix.Write(l.stopW, []byte{0})
+}
+
+// fail stops the service for good on err, a record that could not be
+// written: no record is written any more, the servers end (and with
+// them the listener), and the job's owner is told.
+func (l *NotifyLoop) fail(err error) {
+	l.failOnce.Do(func() {
+		l.failed.Store(true)
+		l.job.Failed(err)
+		l.stop()
+	})
+}
+
+// onDeath writes the exit record of a child of exectrail that has ended
+// (COMMAND with its duration, or an orphan) and reports it.
+func (l *NotifyLoop) onDeath(pid int, ws unix.WaitStatus) {
+	var start time.Time
+	if pid == l.job.Root {
+		start = l.job.Start
+	}
+	if r := exitRecord(pid, ws, start); r != nil && !l.failed.Load() {
+		if err := l.w.Write(r); err != nil {
+			l.fail(err)
+		}
+	}
+	l.job.Reaped(Reaped{pid, ws})
 }
 
 func (l *NotifyLoop) startServer() {
@@ -129,9 +196,14 @@ func (l *NotifyLoop) startServer() {
 			l.h.stalls.n.Add(-1)
 		case errDetached:
 		default:
-			select {
-			case l.done <- err:
-			default:
+			if err != nil {
+				l.fail(err)
+			}
+			if !s.isDetached() {
+				select {
+				case l.done <- struct{}{}:
+				default:
+				}
 			}
 		}
 	}()
@@ -183,10 +255,7 @@ func (l *NotifyLoop) giveUp(s *notifyServer, seq uint64) {
 			Error: r.Error, ErrorDetail: r.ErrorDetail, ReadError: r.ReadError}
 	}
 	if err := l.refuse(id, r, unix.EAGAIN); err != nil {
-		select {
-		case l.done <- err:
-		default:
-		}
+		l.fail(err)
 	}
 }
 
@@ -229,10 +298,7 @@ func (l *NotifyLoop) serve(s *notifyServer) error {
 		if err == errAbandoned {
 			return err
 		}
-		s.mu.Lock()
-		detached := s.detached
-		s.mu.Unlock()
-		if detached {
+		if s.isDetached() {
 			l.detached.Add(-1)
 			if err == nil {
 				err = errDetached

@@ -22,21 +22,15 @@ const TraceOptions = unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_TRACEEXEC |
 	unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK | unix.PTRACE_O_TRACECLONE |
 	unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_EXITKILL
 
-// Reaped is a process or thread that has ended, as wait4 reported it.
-type Reaped struct {
-	PID    int
-	Status unix.WaitStatus
-}
-
-// Tracer is the ptrace backend. It runs the whole job from one locked OS
+// Tracer is the ptrace Backend. It runs the whole job from one locked OS
 // thread: it attaches to the root, handles every stop, writes the records
 // (exec records verified at PTRACE_EVENT_EXEC, fork records with the
-// child's pid, exit records) and reaps every child, which it reports on
-// the channel given to Run.
+// child's pid, exit records of every process) and reaps every child.
 type Tracer struct {
 	w   *Writer
 	h   *Handler
 	log zerolog.Logger
+	job Job
 
 	threads map[int]*tracee
 	procs   map[int]time.Time // process id -> start
@@ -64,7 +58,6 @@ type Tracer struct {
 	// failed is set when the output failed: every tracee is killed then,
 	// and from then on every tracee that stops is killed.
 	failed error
-	errs   chan<- error
 }
 
 // tracee is what the tracer knows of one thread.
@@ -105,52 +98,35 @@ func NewTracer(w *Writer, h *Handler, log zerolog.Logger) *Tracer {
 		lostForks: map[int][]deadForker{}, ancestry: map[int]*Ancestry{}}
 }
 
-// Run attaches to root (which must not have loaded its filter yet), calls
-// attached with the result, and — if that succeeded — traces until no
-// child and no tracee is left, sending every reaped child to reaped and
-// closing it at the end. errs receives a fatal error (the output failed)
-// as soon as it happens; the job is then killed.
-func (tr *Tracer) Run(root int, start time.Time, attached func(error), reaped chan<- Reaped, errs chan<- error) {
+// Name is "ptrace".
+func (tr *Tracer) Name() string { return "ptrace" }
+
+// Serve attaches to the job's root (which must not have loaded its filter
+// yet: it waits for the go-ahead that follows Attached(nil)) and traces
+// until no child and no tracee is left. When it cannot attach it only
+// reaps.
+func (tr *Tracer) Serve(j Job) {
 	LockWriterThread()
-	tr.errs = errs
-	defer close(reaped)
-	if err := ptraceSeize(root, TraceOptions); err != nil {
-		attached(fmt.Errorf("attaching to the job with ptrace: %w", os.NewSyscallError("ptrace", err)))
-		// Still reap: the caller will see the root exit.
-		for {
-			var ws unix.WaitStatus
-			pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				return
-			}
-			reaped <- Reaped{pid, ws}
-		}
+	tr.job = j
+	if err := ptraceSeize(j.Root, TraceOptions); err != nil {
+		j.Attached(fmt.Errorf("attaching to the job with ptrace: %w (is the job already traced, by exectrail --backend ptrace, gdb or strace?)", os.NewSyscallError("ptrace", err)))
+		reapOnly(j) // the root exits when told it is not traced
+		return
 	}
-	tr.threads[root] = &tracee{tgid: root, attached: true}
-	tr.procs[root] = start
-	attached(nil)
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return
-		}
+	tr.threads[j.Root] = &tracee{tgid: j.Root, attached: true}
+	tr.procs[j.Root] = j.Start
+	j.Attached(nil)
+	reap(func(pid int, ws unix.WaitStatus) {
 		switch {
 		case ws.Exited() || ws.Signaled():
 			tr.onDeath(pid, ws)
-			reaped <- Reaped{pid, ws}
+			j.Reaped(Reaped{pid, ws})
 		case ws.Stopped():
 			if err := tr.onStop(pid, ws); err != nil && tr.failed == nil {
 				tr.fail(err)
 			}
 		}
-	}
+	})
 }
 
 // write writes r. When that fails the job is stopped before the caller
@@ -171,7 +147,7 @@ func (tr *Tracer) fail(err error) {
 	for tid := range tr.threads {
 		_ = unix.Kill(tid, unix.SIGKILL)
 	}
-	tr.errs <- err
+	tr.job.Failed(err)
 }
 
 func (tr *Tracer) resume(tid int, sig syscall.Signal) {
@@ -684,22 +660,11 @@ func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
 	} else {
 		delete(tr.ancestry, tid)
 	}
-	r := &record.Record{Event: record.EventExit, PID: tid}
-	if ws.Exited() {
-		code := ws.ExitStatus()
-		r.ExitCode = &code
-	} else {
-		r.Signal = unix.SignalName(ws.Signal())
-		if r.Signal == "" {
-			r.Signal = fmt.Sprintf("SIG%d", int(ws.Signal()))
-		}
-	}
-	if known {
-		d := float64(time.Since(start).Microseconds()) / 1000
-		r.DurationMS = &d
+	if !known {
+		start = time.Time{}
 	}
 	if tr.failed == nil {
-		_ = tr.write(r)
+		_ = tr.write(exitRecord(tid, ws, start)) // a failed write stops the job
 	}
 }
 

@@ -10,19 +10,16 @@ import (
 
 	"github.com/exectrail/exectrail/procfs"
 	"github.com/exectrail/exectrail/supervisor"
-	"github.com/exectrail/exectrail/supervisor/record"
 	"golang.org/x/sys/unix"
 )
 
 // job is one `exectrail run`: the root process and everything under it.
 type job struct {
-	opt     *options
-	pid     int // the root: the child stage, then COMMAND
-	pidfd   int
-	self    int
-	writer  *supervisor.Writer
-	loop    *supervisor.NotifyLoop
-	loopErr chan error
+	opt    *options
+	pid    int // the root: the child stage, then COMMAND
+	pidfd  int
+	self   int
+	writer *supervisor.Writer
 	// setupFailed: exectrail could not serve the job it started; the
 	// job was stopped and the status is 125 whatever the job's.
 	setupFailed bool
@@ -113,7 +110,6 @@ func run(opt *options) int {
 	}
 	j.pid = pid
 
-	reaped := make(chan supervisor.Reaped, 64)
 	// --record (record.go): records on the terminal it made raw get
 	// \r\n, and every exec record becomes a marker in the cast.
 	j.writer = supervisor.NewWriter(j.rec.sink(opt.outFD), opt.format)
@@ -140,34 +136,36 @@ func run(opt *options) int {
 		}
 		err = serr
 	}
+	// The backend the child stage asked for, or none when it failed or
+	// the job was stopped before it could be served.
+	var b supervisor.Backend = supervisor.Unserved{}
 	switch {
-	case err != nil && kind == 'T':
-		_, _ = unix.Write(sp[0], []byte{'E'})
-		go reapAll(reaped)
 	case err != nil:
-		// The child stage failed before installing a filter and says
-		// why; its exit status is the answer.
-		go reapAll(reaped)
 	case kind == 'L':
-		go reapAll(reaped)
-		j.loop, err = supervisor.NewNotifyLoop(listener, j.writer, h, opt.log)
-		if err != nil {
-			startErrorf("%v", err)
-			unix.Close(listener)
-			j.setupFailed = true
-			_ = unix.PidfdSendSignal(j.pidfd, unix.SIGKILL, nil, 0)
-		} else {
-			j.loopErr = make(chan error, 1)
-			go func() { j.loopErr <- j.loop.Run() }()
-		}
+		b = supervisor.NewNotifyLoop(listener, j.writer, h, opt.log)
 	case kind == 'T':
-		j.loopErr = make(chan error, 1)
-		tr := supervisor.NewTracer(j.writer, h, opt.log)
-		attached := make(chan error, 1)
-		go tr.Run(pid, start, func(err error) { attached <- err }, reaped, j.loopErr)
-		if err := <-attached; err != nil {
-			startErrorf("%v (is the job already traced, by exectrail --backend ptrace, gdb or strace?)", err)
-			j.setupFailed = true
+		b = supervisor.NewTracer(j.writer, h, opt.log)
+	}
+	reaped := make(chan supervisor.Reaped, 64)
+	failed := make(chan error, 1)
+	attached := make(chan error, 1)
+	go func() {
+		b.Serve(supervisor.Job{Root: pid, Start: start,
+			Attached: func(err error) { attached <- err },
+			Reaped:   func(c supervisor.Reaped) { reaped <- c },
+			Failed:   func(err error) { failed <- err },
+		})
+		close(reaped)
+	}()
+	if aerr := <-attached; aerr != nil {
+		startErrorf("%v", aerr)
+		j.setupFailed = true
+		err = aerr
+	}
+	if kind == 'T' {
+		// The child stage waits to be told whether it is traced before
+		// it loads its filter.
+		if err != nil {
 			_, _ = unix.Write(sp[0], []byte{'E'})
 		} else {
 			_, _ = unix.Write(sp[0], []byte{'G'})
@@ -175,7 +173,7 @@ func run(opt *options) int {
 	}
 	j.sock = sp[0]
 	defer unix.Close(sp[0])
-	return j.wait(reaped, sigs)
+	return j.wait(reaped, failed, sigs)
 }
 
 // receiveFromChild reads the child stage's message: "L" with the seccomp
@@ -207,23 +205,6 @@ func receiveFromChild(sock int) (byte, int, error) {
 			return 0, -1, errors.New("no listener in the child stage's message")
 		}
 		return 'L', fds[0], nil
-	}
-}
-
-// reapAll waits for every child, ours or orphaned onto us, and closes the
-// channel when none is left.
-func reapAll(out chan<- supervisor.Reaped) {
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			close(out)
-			return
-		}
-		out <- supervisor.Reaped{PID: pid, Status: ws}
 	}
 }
 
@@ -267,7 +248,7 @@ func readSignals(fd int, out chan<- forwardedSignal) {
 
 // wait runs the job to its end and returns exectrail's exit status (or
 // dies of the command's signal).
-func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal) int {
+func (j *job) wait(reaped <-chan supervisor.Reaped, failed <-chan error, sigs <-chan forwardedSignal) int {
 	var (
 		rootStatus unix.WaitStatus
 		rootDone   bool
@@ -314,25 +295,11 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 		startOrphanPhase()
 		signalLeftovers()
 	}
-	loopErr := j.loopErr
 	for {
 		select {
 		case c, ok := <-reaped:
 			if !ok {
 				goto done
-			}
-			if j.loop != nil && fatal == nil {
-				// The notify backend sees only the exits of processes
-				// exectrail reaps itself: COMMAND and orphans.
-				if err := j.writeExit(c); err != nil {
-					if c.PID == j.pid {
-						rootStatus, rootDone = c.Status, true
-						unix.Close(j.pidfd)
-						j.pidfd = -1
-					}
-					stop(err)
-					continue
-				}
 			}
 			if c.PID == j.pid {
 				rootStatus, rootDone = c.Status, true
@@ -369,11 +336,8 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, sigs <-chan forwardedSignal)
 				startOrphanPhase()
 				signalLeftovers()
 			}
-		case err := <-loopErr:
-			loopErr = nil
-			if err != nil {
-				stop(err)
-			}
+		case err := <-failed:
+			stop(err)
 		case <-tick:
 			signalLeftovers()
 		}
@@ -382,14 +346,14 @@ done:
 	if ticker != nil {
 		ticker.Stop()
 	}
-	if j.loop != nil {
-		j.loop.Stop()
-		if loopErr != nil {
-			if err := <-loopErr; err != nil && fatal == nil {
-				fatal = err
-				errorf("%v", err)
-			}
+	// The backend has returned: an error it met at the very end is here.
+	select {
+	case err := <-failed:
+		if fatal == nil {
+			fatal = err
+			errorf("%v", err)
 		}
+	default:
 	}
 	// The end record (trail.go): every other record is written by now.
 	if err := j.writeEnd(rootStatus, rootDone, fatal != nil || j.setupFailed); err != nil {
@@ -443,25 +407,6 @@ func (j *job) printExecError() {
 			return
 		}
 	}
-}
-
-// writeExit records the end of a process exectrail reaped.
-func (j *job) writeExit(c supervisor.Reaped) error {
-	r := &record.Record{Event: record.EventExit, PID: c.PID}
-	switch {
-	case c.Status.Exited():
-		code := c.Status.ExitStatus()
-		r.ExitCode = &code
-	case c.Status.Signaled():
-		r.Signal = signalName(c.Status.Signal())
-	default:
-		return nil
-	}
-	if c.PID == j.pid {
-		d := float64(time.Since(j.start).Microseconds()) / 1000
-		r.DurationMS = &d
-	}
-	return j.writer.Write(r)
 }
 
 // signalChild sends sigs to pid through a pidfd, after checking that pid is

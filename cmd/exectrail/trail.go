@@ -102,7 +102,7 @@ func (j *job) writeEnd(root unix.WaitStatus, rootDone, failed bool) error {
 			r.ExitCode = &code
 			r.End.ExitStatus = code
 		case root.Signaled():
-			r.Signal = signalName(root.Signal())
+			r.Signal = supervisor.SignalName(root.Signal())
 			r.End.ExitStatus = exitSignalShift + int(root.Signal())
 		}
 	}
