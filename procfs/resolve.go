@@ -2,7 +2,6 @@ package procfs
 
 import (
 	"errors"
-	"os"
 	"strconv"
 	"strings"
 
@@ -215,7 +214,7 @@ func (r *Resolver) examine(t *Task, tgid int, cred Cred, fd int, fs *unix.Statfs
 	// identity (with its mount) for the record.
 	var stx unix.Statx_t
 	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_STATX_SYNC_AS_STAT, unix.STATX_BASIC_STATS|unix.STATX_MNT_ID, &stx); err != nil {
-		res.Errno, res.Detail = errnoOf(err), "stat: "+err.Error()
+		res.Errno, res.Detail = ErrnoOf(err), "stat: "+err.Error()
 		return res
 	}
 	st := unix.Stat_t{Mode: uint32(stx.Mode), Uid: stx.Uid, Gid: stx.Gid}
@@ -387,7 +386,7 @@ func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (f
 	p := string(path)
 	rootfd, err := openat(t.dir, "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
-		return -1, nil, errnoOf(err), "open root: " + err.Error()
+		return -1, nil, ErrnoOf(err), "open root: " + err.Error()
 	}
 	defer unix.Close(rootfd)
 	if p[0] == '/' {
@@ -397,13 +396,13 @@ func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (f
 	}
 	w := pathWalk{r: r, t: t, tgid: tgid, root: rootfd}
 	if w.rootID, err = mountedID(rootfd); err != nil {
-		return -1, nil, errnoOf(err), "statx root: " + err.Error()
+		return -1, nil, ErrnoOf(err), "statx root: " + err.Error()
 	}
 	var start int
 	if p[0] == '/' {
 		start, err = unix.FcntlInt(uintptr(rootfd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
-			return -1, nil, errnoOf(err), "dup root: " + err.Error()
+			return -1, nil, ErrnoOf(err), "dup root: " + err.Error()
 		}
 	} else {
 		// The base is the directory itself, not its name: it may be
@@ -417,12 +416,12 @@ func (r *Resolver) open(t *Task, tgid int, dirfd int, path []byte, flags int) (f
 			if dirfd != unix.AT_FDCWD {
 				return -1, nil, unix.EBADF, "dirfd " + strconv.Itoa(dirfd) + " is not open"
 			}
-			return -1, nil, errnoOf(err), "open cwd: " + err.Error()
+			return -1, nil, ErrnoOf(err), "open cwd: " + err.Error()
 		}
 	}
 	fd, err = w.walk(start, p, flags&unix.AT_SYMLINK_NOFOLLOW == 0)
 	if err != nil {
-		return -1, nil, errnoOf(err), "resolve " + p + ": " + err.Error()
+		return -1, nil, ErrnoOf(err), "resolve " + p + ": " + err.Error()
 	}
 	return fd, nil, 0, ""
 }
@@ -601,14 +600,12 @@ func (w *pathWalk) walk(cur int, p string, followLast bool) (int, error) {
 	return cur, nil
 }
 
-func errnoOf(err error) unix.Errno {
+// ErrnoOf is the errno in err (wrapped, or in an *os.PathError), EIO
+// when it holds none: the errno a record names for a failed read.
+func ErrnoOf(err error) unix.Errno {
 	var e unix.Errno
 	if errors.As(err, &e) {
 		return e
-	}
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return errnoOf(pe.Err)
 	}
 	return unix.EIO
 }

@@ -134,7 +134,8 @@ func exitRecord(pid int, ws unix.WaitStatus, start time.Time) *record.Record {
 	return r
 }
 
-// forkRecord is the record of a fork by thread tid of process pid: kind
+// forkRecord is the record of a fork by thread tid of process pid (tid 0
+// or pid: the leader, and no tid field): kind
 // is the call (or, for a fork seen only at its ptrace event, the event's
 // kind), child the new process when known (0 otherwise) and abi the
 // call's ABI field (abiOf).

@@ -36,24 +36,17 @@ func (g *stallGuard) full() bool { return g.n.Load() >= maxStalled }
 // anything of the job, the process id are known.
 func (h *Handler) stalledRecord(c *Call, timeout time.Duration, full bool) *record.Record {
 	pid := c.TID
-	if tgid, err := procfs.TgidOf(h.Resolver.ProcRoot, c.TID); err == nil {
+	if tgid, err := h.tgidOf(c.TID); err == nil {
 		pid = tgid
 	}
 	why := fmt.Sprintf("reading the call (the caller's memory, /proc, the path) did not finish within %v: its memory or files block (a userfaultfd page nobody serves, a FUSE server that does not answer)", timeout)
 	if full {
 		why = fmt.Sprintf("%d earlier reads of this job's memory are still blocked", maxStalled)
 	}
-	return &record.Record{Event: record.EventExec, PID: pid, TID: c.TID, Syscall: c.Sys.Kind.String(), ABI: abiField(c),
+	return &record.Record{Event: record.EventExec, PID: pid, TID: c.TID, Syscall: c.Sys.Kind.String(), ABI: abiOf(c),
 		PathUnknown: true, PPIDUnknown: true, Argv: [][]byte{}, ArgvTruncated: true,
 		Error: "EAGAIN", ErrorDetail: "refused: " + why + "; call refused with EAGAIN", Action: record.ActionDeny,
 		ReadError: why}
-}
-
-func abiField(c *Call) string {
-	if c.Sys.ABI != "x86_64" {
-		return c.Sys.ABI
-	}
-	return ""
 }
 
 // recordWorker builds exec records off the ptrace thread, which must stay

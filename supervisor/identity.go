@@ -11,6 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// The identity of the file an exec runs, for a process in another mount
+// namespace (see foreignNS, namespace.go).
+//
 // A process in another mount namespace than exectrail sees other files
 // at the same paths: `unshare -rm` and a bind mount over /usr/bin/true, or
 // pivot_root into a directory of its own, make "/usr/bin/true" name any
@@ -19,12 +22,6 @@ import (
 // inode, the mount it came through) and says whether exectrail's own view
 // of the path is the same file (same_file), and the policy decides on the
 // file, not the name (Policy.CheckFiles).
-
-// foreignNS reports whether r's process is in another mount namespace
-// than exectrail (false when its namespace is unknown).
-func (h *Handler) foreignNS(r *record.Record) bool {
-	return r.MntNS != 0 && h.selfMntNS != 0 && r.MntNS != h.selfMntNS
-}
 
 // fillIdentity writes the identity fields of r, the exec record of task t,
 // from r.ExeID and r.InterpID, when t is in another mount namespace.

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/exectrail/exectrail/filter"
-	"github.com/exectrail/exectrail/procfs"
 	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
@@ -249,11 +248,7 @@ func (l *NotifyLoop) giveUp(s *notifyServer, seq uint64) {
 		l.w.calls.gone.Add(1)
 		return
 	}
-	r := l.h.stalledRecord(&c, l.h.readTimeout(), false)
-	if !c.Sys.Kind.IsExec() {
-		r = &record.Record{Event: record.EventFork, PID: r.PID, TID: c.TID, Kind: c.Sys.Kind.String(), ABI: r.ABI,
-			Error: r.Error, ErrorDetail: r.ErrorDetail, ReadError: r.ReadError}
-	}
+	r := forCall(&c, l.h.stalledRecord(&c, l.h.readTimeout(), false))
 	if err := l.refuse(id, r, unix.EAGAIN); err != nil {
 		l.fail(err)
 	}
@@ -359,11 +354,10 @@ func (l *NotifyLoop) handle(s *notifyServer, n *seccompNotif) error {
 	if c.TID == 0 {
 		// The task is in a pid namespace we cannot see into. It cannot be
 		// resolved; record what we know and let it go.
-		r := &record.Record{Event: record.EventExec, Error: "ESRCH", ErrorDetail: "task not visible in the supervisor's pid namespace"}
 		if !c.Sys.Kind.IsExec() {
-			r = &record.Record{Event: record.EventFork, Kind: c.Sys.Kind.String()}
+			return l.emit(n.ID, forkRecord(0, 0, c.Sys.Kind.String(), "", 0))
 		}
-		return l.emit(n.ID, r)
+		return l.emit(n.ID, &record.Record{Event: record.EventExec, Error: "ESRCH", ErrorDetail: "task not visible in the supervisor's pid namespace"})
 	}
 	if errors.Is(err, ErrNotExec) {
 		l.w.calls.unrecorded.Add(1)
@@ -388,26 +382,9 @@ func (l *NotifyLoop) handle(s *notifyServer, n *seccompNotif) error {
 		return l.refuse(n.ID, unreadableRecord(&c, err), unix.EAGAIN)
 	}
 	if c.Sys.Kind.IsExec() {
-		switch {
-		case r.Unreadable:
-			// The kernel would read what exectrail cannot: the
-			// program would run unrecorded.
-			r.Action, r.Error = record.ActionDeny, "EPERM"
-			r.ErrorDetail = "refused: the call's path or arguments lie in memory that exectrail cannot read but the kernel can (memfd_secret, [vvar]): " + r.ErrorDetail
-			return l.refuse(n.ID, r, unix.EPERM)
-		case r.Error == "EFAULT":
-			// A bad pointer: the exec fails with EFAULT anyway. Fail it
-			// here, so that memory mapped there after this read cannot
-			// turn it into an exec nobody recorded.
-			return l.refuse(n.ID, r, unix.EFAULT)
-		case l.h.Refuse(r):
-			return l.refuse(n.ID, r, unix.EPERM)
-		case !l.h.Policy.Empty() && r.Executable == "" && r.Error == "":
-			// Under a policy, what cannot be checked does not run (a
-			// non-dumpable caller whose path exectrail cannot read).
-			r.Action, r.Error = record.ActionDeny, "EPERM"
-			r.ErrorDetail = "refused: the executable could not be determined, and a policy is in force"
-			return l.refuse(n.ID, r, unix.EPERM)
+		// Nothing checks the exec after it: this is the last word.
+		if errno := l.h.CheckCall(r, nil, false); errno != 0 {
+			return l.refuse(n.ID, r, errno)
 		}
 	}
 	return l.emit(n.ID, r)
@@ -424,7 +401,7 @@ func (l *NotifyLoop) read(c *Call) (*record.Record, error) {
 	case l.h.stalls.full():
 		return l.h.stalledRecord(c, l.h.readTimeout(), true), errStalled{}
 	}
-	t, err := procfs.OpenTask(l.h.Resolver.ProcRoot, c.TID)
+	t, err := l.h.openTask(c.TID)
 	if err != nil {
 		return nil, err
 	}
@@ -435,13 +412,21 @@ func (l *NotifyLoop) read(c *Call) (*record.Record, error) {
 // unreadableRecord is the record of a call whose task could not be
 // inspected: the thread id stands in for the unknown process id.
 func unreadableRecord(c *Call, err error) *record.Record {
-	r := &record.Record{Event: record.EventExec, PID: c.TID, TID: c.TID, Syscall: c.Sys.Kind.String(),
+	return forCall(c, &record.Record{Event: record.EventExec, PID: c.TID, TID: c.TID, Syscall: c.Sys.Kind.String(),
 		PathUnknown: true, PPIDUnknown: true,
-		ReadError: "cannot inspect the task: " + err.Error() + "; call refused with EAGAIN", Error: "EAGAIN"}
-	if !c.Sys.Kind.IsExec() {
-		r = &record.Record{Event: record.EventFork, PID: c.TID, TID: c.TID, Kind: c.Sys.Kind.String(), ReadError: r.ReadError, Error: "EAGAIN"}
+		ReadError: "cannot inspect the task: " + err.Error() + "; call refused with EAGAIN", Error: "EAGAIN"})
+}
+
+// forCall is r, the record of a call c that is refused without being
+// read, for an exec; for a fork, the fork record that says the same
+// (process, thread, ABI and errors).
+func forCall(c *Call, r *record.Record) *record.Record {
+	if c.Sys.Kind.IsExec() {
+		return r
 	}
-	return r
+	f := forkRecord(r.PID, c.TID, c.Sys.Kind.String(), r.ABI, 0)
+	f.Error, f.ErrorDetail, f.ReadError = r.Error, r.ErrorDetail, r.ReadError
+	return f
 }
 
 // refuse writes r and fails the call with errno.

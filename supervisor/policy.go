@@ -7,6 +7,8 @@ import (
 	"io"
 	"regexp"
 	"strings"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // Policy decides which executables a job may run. Patterns match the
@@ -136,6 +138,19 @@ func (p *Policy) Extend(a *Ancestry, executable, interp string) *Ancestry {
 		return a
 	}
 	return out
+}
+
+// ExtendExec is a's ancestry once its process has run the program that
+// r, a verified exec record, names: that program (and its interpreter)
+// counts for it and for the children it forks from now on, and so does
+// its name outside the job's mount namespace (outer_path) when it has
+// one. Without "within" rules it is a.
+func (p *Policy) ExtendExec(a *Ancestry, r *record.Record) *Ancestry {
+	a = p.Extend(a, r.Executable, r.Interpreter)
+	if r.OuterPath != "" {
+		a = p.Extend(a, r.OuterPath, "")
+	}
+	return a
 }
 
 // Matched is the program that matched ancestor pattern i, or "".

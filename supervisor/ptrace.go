@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/exectrail/exectrail/filter"
-	"github.com/exectrail/exectrail/procfs"
 	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
@@ -175,7 +174,7 @@ func (tr *Tracer) onStop(tid int, ws unix.WaitStatus) error {
 		th.attached = true
 		if th.tgid == -1 {
 			tr.firstSeen[tid] = time.Now()
-			tgid, ppid := tr.idsOf(tid)
+			tgid, ppid := tr.h.idsOf(tid)
 			if tgid > 0 && tgid != tid {
 				// A thread: no records, nothing to hold.
 				th.tgid = tgid
@@ -250,10 +249,7 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 	if err != nil || info.Op != unix.PTRACE_SYSCALL_INFO_SECCOMP {
 		// What the call is cannot be told: refuse it, as notify does.
 		tr.log.Warn().Err(err).Int("tid", tid).Uint8("op", info.Op).Msg("refusing a trapped syscall that cannot be read")
-		calls.unrecorded.Add(1)
-		tr.answered(true)
-		skipSyscall(tid, unix.ENOSYS)
-		tr.resume(tid, 0)
+		tr.refuseUnrecorded(tid, unix.ENOSYS)
 		return nil
 	}
 	c := Call{TID: tid, Sys: filter.Decode(info.Arch, int32(info.U[0]))}
@@ -270,83 +266,92 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 		if c.Args[0]&unix.CLONE_THREAD != 0 {
 			// A thread, trapped only for that flag: attached as every
 			// thread is, and no record.
-			calls.unrecorded.Add(1)
-			tr.answered(false)
-			tr.resume(tid, 0)
+			tr.letGo(tid)
 			return nil
 		}
 	}
 	switch {
 	case c.Sys.Kind.IsExec():
-		t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, tid)
+		t, err := tr.h.openTask(tid)
 		if err != nil {
 			// Recorded at its exec event, if it gets there.
-			calls.unrecorded.Add(1)
-			tr.answered(false)
-			tr.resume(tid, 0)
+			tr.letGo(tid)
 			return nil
 		}
 		r, err := tr.h.BoundedExecRecord(t, &c)
 		if isStalled(err) {
 			// The record could not be built in time: the call is refused
 			// and the rest of the job goes on being served.
-			f := false
-			r.Verified = &f
-			err := tr.written(true, tr.write(r), true)
-			skipSyscall(tid, unix.EAGAIN)
-			tr.resume(tid, 0)
-			return err
+			return tr.refuseAtEntry(tid, r, unix.EAGAIN)
 		}
 		if errors.Is(err, ErrNotExec) || err != nil {
-			calls.unrecorded.Add(1)
-			tr.answered(false)
-			tr.resume(tid, 0)
+			tr.letGo(tid)
 			return nil
 		}
-		if tr.h.RefuseIn(r, tr.ancestry[th.tgid]) {
-			// First check, at entry: the exec never starts.
-			f := false
-			r.Verified = &f
-			err := tr.written(true, tr.write(r), true)
-			skipSyscall(tid, unix.EPERM)
-			tr.resume(tid, 0)
-			return err
+		// First check, at entry: a refused exec never starts. What the
+		// kernel loads is checked again at the exec event (CheckLoaded).
+		if errno := tr.h.CheckCall(r, tr.ancestry[th.tgid], true); errno != 0 {
+			return tr.refuseAtEntry(tid, r, errno)
 		}
 		th.pendingExec = r
 		// Resume to the syscall-exit stop: reached only if the exec
 		// fails; success stops at PTRACE_EVENT_EXEC first.
-		if tr.failed != nil {
-			_ = unix.Kill(tid, unix.SIGKILL)
-		}
-		if err := unix.PtraceSyscall(tid, 0); err != nil && err != unix.ESRCH {
-			tr.log.Debug().Err(err).Int("tid", tid).Msg("PTRACE_SYSCALL")
-		}
+		tr.toSyscallExit(tid)
 	case c.Sys.Kind != filter.KindUnknown:
 		tr.setForkKind(th, c.Sys.Kind.String())
-		th.forkABI = ""
-		if c.Sys.ABI != "x86_64" {
-			th.forkABI = c.Sys.ABI
-		}
+		th.forkABI = abiOf(&c)
 		// To the syscall-exit stop if the call fails (success stops at
 		// its fork event first, whose PTRACE_CONT cancels it): a failed
 		// fork must not stay pending, nor name a later thread's clone.
-		if tr.failed != nil {
-			_ = unix.Kill(tid, unix.SIGKILL)
-		}
-		if err := unix.PtraceSyscall(tid, 0); err != nil && err != unix.ESRCH {
-			tr.log.Debug().Err(err).Int("tid", tid).Msg("PTRACE_SYSCALL")
-		}
+		tr.toSyscallExit(tid)
 	default:
 		// Trapped by some filter (the job's own SECCOMP_RET_TRACE, say)
 		// but none of ours: refuse it with ENOSYS, as notify does, and
 		// as the kernel does to a RET_TRACE call with no tracer.
 		tr.log.Warn().Uint32("arch", info.Arch).Int32("nr", int32(info.U[0])).Int("tid", tid).Msg("refusing an unexpected trapped syscall")
-		calls.unrecorded.Add(1)
-		tr.answered(true)
-		skipSyscall(tid, unix.ENOSYS)
-		tr.resume(tid, 0)
+		tr.refuseUnrecorded(tid, unix.ENOSYS)
 	}
 	return nil
+}
+
+// refuseAtEntry writes r, the record of the exec call at whose seccomp
+// stop tid is, and refuses the call with errno: it never starts, so
+// nothing is verified.
+func (tr *Tracer) refuseAtEntry(tid int, r *record.Record, errno unix.Errno) error {
+	f := false
+	r.Verified = &f
+	err := tr.written(true, tr.write(r), true)
+	skipSyscall(tid, errno)
+	tr.resume(tid, 0)
+	return err
+}
+
+// refuseUnrecorded refuses the call at whose seccomp stop tid is with
+// errno, without a record.
+func (tr *Tracer) refuseUnrecorded(tid int, errno unix.Errno) {
+	tr.w.calls.unrecorded.Add(1)
+	tr.answered(true)
+	skipSyscall(tid, errno)
+	tr.resume(tid, 0)
+}
+
+// letGo lets the call at whose seccomp stop tid is go on without a
+// record of its own.
+func (tr *Tracer) letGo(tid int) {
+	tr.w.calls.unrecorded.Add(1)
+	tr.answered(false)
+	tr.resume(tid, 0)
+}
+
+// toSyscallExit resumes tid, at a seccomp stop, to the call's
+// syscall-exit stop.
+func (tr *Tracer) toSyscallExit(tid int) {
+	if tr.failed != nil {
+		_ = unix.Kill(tid, unix.SIGKILL)
+	}
+	if err := unix.PtraceSyscall(tid, 0); err != nil && err != unix.ESRCH {
+		tr.log.Debug().Err(err).Int("tid", tid).Msg("PTRACE_SYSCALL")
+	}
 }
 
 // answered counts a trapped call's outcome (refused: by exectrail) for
@@ -435,7 +440,7 @@ func (tr *Tracer) onExec(pid int) error {
 		r.TID = former
 	}
 	held := r != nil // the exec's call, held since its seccomp stop
-	t, err := procfs.OpenTask(tr.h.Resolver.ProcRoot, pid)
+	t, err := tr.h.openTask(pid)
 	if err != nil {
 		// The new program cannot be inspected (exectrail out of fds, say):
 		// it must not run unrecorded. Kill it before its first
@@ -451,31 +456,16 @@ func (tr *Tracer) onExec(pid int) error {
 	}
 	r = tr.h.VerifyExec(t, pid, r)
 	t.Close()
-	if !tr.h.Policy.Empty() && (r.Verified == nil || !*r.Verified) {
-		// Under a policy, what cannot be verified does not run.
+	if !tr.h.CheckLoaded(r, tr.ancestry[pid]) {
+		// Refused on what the kernel loaded, before its first
+		// instruction.
 		_ = unix.Kill(pid, unix.SIGKILL)
-		r.Action, r.Error = record.ActionDeny, "EPERM"
-		r.ErrorDetail = "refused: the executable could not be verified after exec"
 		return tr.written(held, tr.write(r), true)
 	}
-	if r.Verified != nil && *r.Verified {
-		r.Action = ""
-		if tr.h.RefuseIn(r, tr.ancestry[pid]) {
-			// Second check, on what the kernel actually loaded, before
-			// its first instruction: racing the first check is useless.
-			_ = unix.Kill(pid, unix.SIGKILL)
-			return tr.written(held, tr.write(r), true)
-		}
-		if tr.h.Policy.HasWithin() {
-			// Each program a process runs counts for it and for the
-			// children it forks from now on.
-			tr.ancestry[pid] = tr.h.Policy.Extend(tr.ancestry[pid], r.Executable, r.Interpreter)
-			if r.OuterPath != "" {
-				// In another mount namespace: the file's name for
-				// exectrail counts too.
-				tr.ancestry[pid] = tr.h.Policy.Extend(tr.ancestry[pid], r.OuterPath, "")
-			}
-		}
+	if r.Verified != nil && *r.Verified && tr.h.Policy.HasWithin() {
+		// Each program a process runs counts for it and for the
+		// children it forks from now on.
+		tr.ancestry[pid] = tr.h.Policy.ExtendExec(tr.ancestry[pid], r)
 	}
 	if _, ok := tr.procs[pid]; !ok {
 		tr.procs[pid] = time.Now()
@@ -523,10 +513,7 @@ func (tr *Tracer) onFork(tid int, th *tracee, event int) error {
 			tr.procs[child] = t0
 			delete(tr.firstSeen, child)
 		}
-		r := &record.Record{Event: record.EventFork, PID: th.tgid, ChildPID: child, Kind: kind, ABI: th.forkABI}
-		if tid != th.tgid {
-			r.TID = tid
-		}
+		r := forkRecord(th.tgid, tid, kind, th.forkABI, child)
 		ct.forkRecorded = true
 		werr = tr.written(trapped, tr.write(r), false)
 	}
@@ -551,7 +538,7 @@ func (tr *Tracer) isThread(child int, kind string, event int) bool {
 	if event != unix.PTRACE_EVENT_CLONE || kind != "" {
 		return false
 	}
-	if tgid, _ := tr.idsOf(child); tgid > 0 {
+	if tgid, _ := tr.h.idsOf(child); tgid > 0 {
 		return tgid != child
 	}
 	return true // gone already, and untrapped: a thread
@@ -703,20 +690,8 @@ func (tr *Tracer) adopt(child, parent int, kind string, tid int) error {
 	}
 	var err error
 	if parent > 0 {
-		r := &record.Record{Event: record.EventFork, PID: parent, ChildPID: child, Kind: kind}
-		if tid > 0 && tid != parent {
-			r.TID = tid
-		}
-		err = tr.written(false, tr.write(r), false)
+		err = tr.written(false, tr.write(forkRecord(parent, tid, kind, "", child)), false)
 	}
 	tr.resume(child, 0)
 	return err
-}
-
-func (tr *Tracer) idsOf(tid int) (tgid, ppid int) {
-	id, err := procfs.ReadIdent(tr.h.Resolver.ProcRoot, tid)
-	if err != nil {
-		return -1, -1
-	}
-	return id.Tgid, id.PPid
 }
