@@ -154,24 +154,32 @@ fuzz:
 	done
 
 # Performance harness (not part of `make test`: nothing there may depend
-# on timing). Runs every workload natively, under both backends and under
-# strace (installed here when root), BENCH_RUNS times each, alternating;
-# then the memory phase: BENCH_MEMORY_EXECS vfork+execs of a tiny static
-# program under each backend, sampling the supervisor's RSS (0 skips it).
-# Prints both tables and writes docs/bench/results.json. On 2 vCPUs: about
-# 4 minutes for the workloads with the default 10 runs, and an estimated
-# 11 minutes for the memory phase with the default 1,000,000 execs
-# (extrapolated from 20,000: about 3,700 execs/s under notify and 2,700
-# under ptrace, so some 4.5 and 6 minutes). See integration/bench/main.go.
+# on timing; README "Performance"). Runs every workload natively, under
+# exectrail's auto, notify and ptrace, under strace (installed here when
+# root) and under two bare C supervisors (the floors), BENCH_RUNS times
+# each, alternating, with the supervisor's own CPU per exec record; then
+# the saturation phase (1, 2, 4, 8 parallel fork+exec workers), then the
+# memory phase: BENCH_MEMORY_EXECS vfork+execs of a tiny static program
+# under each backend, sampling the supervisor's RSS (0 skips it). Prints
+# the tables and one line per target of issue #15, and writes
+# docs/bench/results.json. About 20 minutes on 2 vCPUs, 11 of them the
+# memory phase. BENCH_QUICK=1: 3 runs (or BENCH_RUNS), workers 1 and 4,
+# no memory phase, results to bin/bench-quick.json (a few minutes).
+# BENCH_OUT: where the JSON goes. BENCH_ARGS: more flags, e.g. comparing two builds:
+#   make bench BENCH_QUICK=1 BENCH_ARGS='-exectrail old=/tmp/old-exectrail -exectrail new=bin/exectrail -configs auto'
+# (with -exectrail given, the first one replaces bin/exectrail).
 BENCH_RUNS ?= 10
 BENCH_MEMORY_EXECS ?= 1000000
+BENCH_QUICK ?=
+BENCH_ARGS ?=
+BENCH_OUT ?= $(if $(BENCH_QUICK),bin/bench-quick.json,docs/bench/results.json)
 bench: build
 	@command -v strace >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing: strace"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace >/dev/null || echo "strace not installed: its column is skipped"; \
 	  else echo "strace not installed (run: sudo apt-get install -y strace): its column is skipped"; fi; }
 	@uptime
-	$(GO) run ./integration/bench -runs $(BENCH_RUNS) -memory-execs $(BENCH_MEMORY_EXECS) -exectrail $(BIN) -out docs/bench/results.json
+	BENCH_QUICK=$(BENCH_QUICK) $(GO) run ./integration/bench $(if $(BENCH_QUICK),,-runs $(BENCH_RUNS) -memory-execs $(BENCH_MEMORY_EXECS)) $(if $(findstring -exectrail,$(BENCH_ARGS)),,-exectrail $(BIN)) -out $(BENCH_OUT) $(BENCH_ARGS)
 
 clean:
 	rm -rf bin dist

@@ -2,40 +2,53 @@
 //
 // It generates a set of workloads in a temporary directory — an exec storm
 // of /bin/true from sh, the same storm with relative paths, fork-only
-// subshells, make -j2 on small generated C files, a thread-heavy C program,
-// an exec-free syscall-heavy C program and a Go build of a tiny module —
-// and runs each natively, under `exectrail run --backend notify`, under
-// `--backend ptrace` and, when strace is installed, under
-// `strace -f --seccomp-bpf -e trace=execve`. Runs alternate between the
-// configurations (A B C D A B C D …) so that drift in the machine's speed
-// hits all of them alike.
+// subshells, make -j2 of a generated 150-file C build, a thread-heavy C
+// program, an exec-free syscall-heavy C program and a Go build of a tiny
+// module — and runs each under every configuration of -configs:
 //
-// For each workload and configuration it prints the median wall time, the
-// median of the pair-by-pair ratios to the native run of the same round,
-// and, for workloads that exec, the microseconds per exec (native) and the
-// microseconds each exec adds (from the medians). It writes the same as
-// JSON (-out), with the machine's CPU count, kernel, Go version and date,
-// and the supervisor's peak RSS (VmHWM of the exectrail process, sampled
-// while it runs).
+//   - native: the workload alone, the reference of every ratio;
+//   - auto, notify, ptrace: `exectrail run [--backend B] -o FILE --`
+//     (auto: no --backend flag, what users get), and notify+otlp (notify
+//     with --otlp to a loopback sink; only when asked for);
+//   - strace: `strace -f --seccomp-bpf -e trace=execve -o /dev/null`, when
+//     installed;
+//   - floor-notify, floor-ptrace: bare C supervisors built at bench time
+//     (floors.go) that read only path, argv and cwd and write one line
+//     per exec: the least either mechanism costs on this machine.
 //
-// Then, unless -memory-execs is 0, the memory phase (memory.go): under each
-// backend of -memory-configs, a C spawner vfork+execs a tiny static program
-// -memory-execs times (default 1,000,000) while the harness samples the
-// supervisor's VmRSS and VmHWM every 250 ms; it prints VmRSS and the open
-// fds at 1%, 10%, 50% and 100% of the execs, the peak (VmHWM), and whether
-// memory stayed flat: the median VmRSS of the samples in the last 10% of
-// the execs at most max(5%, 1 MiB) above the median of those from 5% to
-// 15%, and at most 2 more open fds at 100% than at 10% (a run too short to
-// have samples in both windows is not flat, and says so). It records
-// kernel.pid_max, which bounds what a per-pid leak can grow to, and prints
-// how many pid cycles the run covers. SIGINT or SIGTERM during the memory
-// phase kills the run's process group, removes the temporary directory and
-// exits 128+signal. `-workloads none` runs the memory phase alone.
+// Runs alternate between the configurations (A B C D A B C D …) so that
+// drift in the machine's speed hits all of them alike. -exectrail may be
+// given more than once, as [LABEL=]PATH: every exectrail configuration
+// then runs once per binary, named LABEL/auto, LABEL/notify, … (the label
+// defaults to the file's name), so two builds are compared in one
+// alternating run.
+//
+// For each workload and configuration it records the median wall time,
+// the median of the pair-by-pair ratios to the native run of the same
+// round, for workloads that exec the microseconds per exec (native) and
+// the microseconds each exec adds (from the medians), and for every
+// configuration but native the supervisor's own CPU time and how often its
+// threads were scheduled, per exec record (taskstats.go: read from the
+// kernel once the supervisor has exited and before it is reaped, so it
+// covers all its threads and nothing of the job), and its peak RSS.
+//
+// Then the saturation phase (saturation.go): W parallel workers (-workers,
+// default 1,2,4,8), each fork+execing a tiny static program -sat-count
+// times, under every configuration; records per second by worker count,
+// and supervisor CPU per exec record. Then, unless -memory-execs is 0, the
+// memory phase (memory.go).
+//
+// At the end it prints the tables, one line per target of issue #15
+// ("target …: measured … (met / not met)", targets.go) for each
+// configuration of backend -targets (default auto), and writes everything
+// as JSON (-out) with the machine's CPU count and model, kernel, Go
+// version, date and the load average before and after.
 //
 // It is a program, not a test: its output is the point, it runs for
 // minutes, and nothing in `make test` may depend on timing. A smoke test
-// (bench_test.go) runs one tiny workload once and a 200-exec memory phase,
-// and checks the JSON shape.
+// (bench_test.go) runs one tiny round of every phase and configuration and
+// checks the JSON shape. -quick (make bench BENCH_QUICK=1) is the short
+// run for comparing prototypes: 3 runs, workers 1 and 4, no memory phase.
 package main
 
 import (
@@ -58,17 +71,57 @@ import (
 	"time"
 )
 
+// stringList is a flag that may be given several times.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
 func main() {
 	var cfg Config
+	var ets stringList
+	var workers string
+	quick := flag.Bool("quick", os.Getenv("BENCH_QUICK") != "", "a short run for comparing builds: 3 runs, workers 1,4, no memory phase, unless given (env BENCH_QUICK)")
 	flag.IntVar(&cfg.Runs, "runs", envInt("BENCH_RUNS", 1, 10), "runs per workload and configuration (env BENCH_RUNS)")
-	flag.StringVar(&cfg.Exectrail, "exectrail", "bin/exectrail", "the exectrail binary")
+	flag.Var(&ets, "exectrail", "the exectrail binary, [LABEL=]PATH; several: each exectrail configuration runs once per binary, as LABEL/CONFIG (default bin/exectrail)")
 	flag.StringVar(&cfg.Out, "out", "docs/bench/results.json", "where the JSON results go")
-	flag.StringVar(&cfg.Only, "workloads", "", `comma-separated workload names to run (default: all; "none": none)`)
-	flag.StringVar(&cfg.Configs, "configs", "", "comma-separated configurations (native,notify,ptrace,notify+otlp,strace; default: all available)")
+	flag.StringVar(&cfg.Only, "workloads", "", `comma-separated workloads to run, "saturation" among them (default: all; "none": none)`)
+	flag.StringVar(&cfg.Configs, "configs", "", "comma-separated configurations (native,auto,notify,ptrace,notify+otlp,strace,floor-notify,floor-ptrace; default: all available but notify+otlp)")
 	flag.Float64Var(&cfg.Scale, "scale", 1, "multiply workload sizes by this")
+	flag.StringVar(&workers, "workers", "1,2,4,8", "worker counts of the saturation phase (empty: none)")
+	flag.IntVar(&cfg.SatCount, "sat-count", 500, "fork+execs per worker in the saturation phase")
+	flag.IntVar(&cfg.SatRuns, "sat-runs", 5, "runs per worker count and configuration in the saturation phase")
+	flag.StringVar(&cfg.Baseline, "baseline", "docs/bench/baseline.json", "an earlier results.json: today's figures for the targets relative to it (saturation); \"\" none")
+	flag.StringVar(&cfg.Targets, "targets", "auto", "the backend whose configurations are judged against #15's targets")
 	flag.IntVar(&cfg.MemoryExecs, "memory-execs", envInt("BENCH_MEMORY_EXECS", 0, 1000000), "execs per backend in the memory phase; 0 skips it (env BENCH_MEMORY_EXECS)")
 	flag.StringVar(&cfg.MemoryConfigs, "memory-configs", "notify,ptrace", "comma-separated backends for the memory phase")
 	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "bench: unexpected argument %q\n", flag.Arg(0))
+		os.Exit(2)
+	}
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *quick {
+		if !set["runs"] && os.Getenv("BENCH_RUNS") == "" {
+			cfg.Runs = 3
+		}
+		if !set["workers"] {
+			workers = "1,4"
+		}
+		if !set["sat-runs"] {
+			cfg.SatRuns = 3
+		}
+		if !set["memory-execs"] {
+			cfg.MemoryExecs = 0
+		}
+	}
+	var err error
+	if cfg.Workers, err = parseInts(workers); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -workers:", err)
+		os.Exit(2)
+	}
+	cfg.Exectrails = ets
 	cfg.Log = os.Stderr
 	res, err := Run(cfg)
 	if err != nil {
@@ -94,46 +147,90 @@ func envInt(name string, least, def int) int {
 	return def
 }
 
+// parseInts parses a comma-separated list of positive integers ("": none).
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive integer", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
 // Config is what one invocation runs.
 type Config struct {
-	Runs      int
-	Exectrail string
-	Out       string
-	Only      string
-	Configs   string
-	Scale     float64
-	Log       io.Writer
+	Runs int
+	// Exectrails are the binaries, [LABEL=]PATH (none: bin/exectrail).
+	Exectrails []string
+	Out        string
+	Only       string
+	Configs    string
+	Scale      float64
+	Log        io.Writer
+	// The saturation phase: worker counts (none: no phase), fork+execs
+	// per worker, runs per worker count and configuration.
+	Workers  []int
+	SatCount int
+	SatRuns  int
+	// Baseline is an earlier results.json ("" or missing: none), Targets
+	// the backend whose configurations are judged ("": auto).
+	Baseline string
+	Targets  string
 	// The memory phase: execs per backend (0: none) and the backends
-	// (comma-separated; "": notify,ptrace). Only and Configs do not apply.
+	// (comma-separated; "": notify,ptrace), of the first binary. Only and
+	// Configs do not apply.
 	MemoryExecs   int
 	MemoryConfigs string
 }
 
 // Results is the JSON document.
 type Results struct {
-	Date      string     `json:"date"`
-	CPUs      int        `json:"cpus"`
-	CPUModel  string     `json:"cpu_model,omitempty"`
-	Kernel    string     `json:"kernel"`
-	GoVersion string     `json:"go_version"`
-	Exectrail string     `json:"exectrail_version,omitempty"`
-	Strace    string     `json:"strace_version,omitempty"`
-	Runs      int        `json:"runs"`
-	LoadAvg   string     `json:"loadavg_at_start,omitempty"`
-	PidMax    int        `json:"pid_max,omitempty"` // kernel.pid_max at the start
-	Configs   []string   `json:"configs"`
-	Workloads []Workload `json:"workloads"`
-	Memory    []Memory   `json:"memory,omitempty"`
-	Skipped   []string   `json:"skipped,omitempty"`
+	Date        string       `json:"date"`
+	CPUs        int          `json:"cpus"`
+	CPUModel    string       `json:"cpu_model,omitempty"`
+	Kernel      string       `json:"kernel"`
+	GoVersion   string       `json:"go_version"`
+	Exectrail   string       `json:"exectrail_version,omitempty"` // of the first binary
+	Binaries    []Binary     `json:"binaries"`
+	Strace      string       `json:"strace_version,omitempty"`
+	Runs        int          `json:"runs"`
+	LoadAvg     string       `json:"loadavg_at_start,omitempty"`
+	LoadAvgEnd  string       `json:"loadavg_at_end,omitempty"`
+	Seconds     float64      `json:"seconds"`           // the whole invocation
+	PidMax      int          `json:"pid_max,omitempty"` // kernel.pid_max at the start
+	Configs     []string     `json:"configs"`
+	Workloads   []Workload   `json:"workloads"`
+	Saturation  []Saturation `json:"saturation"`
+	Memory      []Memory     `json:"memory,omitempty"`
+	Targets     []Target     `json:"targets"`
+	BaselineRef string       `json:"baseline,omitempty"` // the baseline's date and version
+	Skipped     []string     `json:"skipped,omitempty"`
+}
+
+// Binary is one exectrail binary of the run.
+type Binary struct {
+	Label   string `json:"label"` // "" for the only one
+	Path    string `json:"path"`
+	Version string `json:"version"`
 }
 
 // Workload is one workload's results.
 type Workload struct {
-	Name    string `json:"name"`
-	Desc    string `json:"description"`
-	Size    int    `json:"size"`
-	Execs   int    `json:"execs,omitempty"` // exec records under notify, per run
-	Results []Cell `json:"results"`
+	Name  string `json:"name"`
+	Desc  string `json:"description"`
+	Size  int    `json:"size"`
+	Execs int    `json:"execs,omitempty"` // exec records per run (of the first exectrail or floor run)
+	// Noise is the relative run-to-run spread of native: twice its
+	// interquartile range over its median, at least 2% (the band of
+	// "at noise").
+	Noise   float64 `json:"native_noise"`
+	Results []Cell  `json:"results"`
 }
 
 // Cell is one configuration of one workload.
@@ -146,7 +243,28 @@ type Cell struct {
 	PeakRSSKiB   int       `json:"supervisor_peak_rss_kib,omitempty"`
 	RunsMS       []float64 `json:"runs_ms"`
 	FailedRounds int       `json:"failed_runs,omitempty"`
+	// The supervisor's CPU time (all threads, user and system) per run,
+	// median, and per exec record; the times its threads were scheduled
+	// onto a CPU per exec record (voluntary and forced context switches).
+	// Absent for native.
+	CPUMS          float64   `json:"supervisor_cpu_ms,omitempty"`
+	CPUUSPerExec   float64   `json:"supervisor_cpu_us_per_exec,omitempty"`
+	SwitchesPerExc float64   `json:"supervisor_switches_per_exec,omitempty"`
+	RunsCPUMS      []float64 `json:"runs_supervisor_cpu_ms,omitempty"`
 }
+
+// config is one way of running a workload.
+type config struct {
+	name    string
+	kind    string // native, exectrail, strace, floor
+	backend string // exectrail: auto, notify, ptrace, notify+otlp
+	bin     int    // exectrail: index into Results.Binaries
+	wrap    func(out string, argv []string) []string
+}
+
+// baseConfigs are the configuration names -configs knows, in run order;
+// the default set is all of them that are available but notify+otlp.
+var baseConfigs = []string{"native", "auto", "notify", "ptrace", "notify+otlp", "strace", "floor-notify", "floor-ptrace"}
 
 type workload struct {
 	name, desc string
@@ -226,15 +344,17 @@ func goTool() string {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-type config struct {
-	name string
-	wrap func(out string, argv []string) []string
-}
-
 // Run runs the benchmark and writes cfg.Out.
 func Run(cfg Config) (*Results, error) {
+	began := time.Now()
 	if cfg.Runs < 1 {
 		cfg.Runs = 1
+	}
+	if cfg.SatRuns < 1 {
+		cfg.SatRuns = 1
+	}
+	if cfg.SatCount < 1 {
+		cfg.SatCount = 1
 	}
 	if cfg.Scale <= 0 {
 		cfg.Scale = 1
@@ -242,147 +362,166 @@ func Run(cfg Config) (*Results, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	et, err := filepath.Abs(cfg.Exectrail)
-	if err != nil {
-		return nil, err
+	if cfg.Targets == "" {
+		cfg.Targets = "auto"
+	}
+	if len(cfg.Exectrails) == 0 {
+		cfg.Exectrails = []string{"bin/exectrail"}
 	}
 	res := &Results{
-		Date:      time.Now().UTC().Format(time.RFC3339),
-		CPUs:      runtime.NumCPU(),
-		CPUModel:  cpuModel(),
-		Kernel:    strings.TrimSpace(output("uname", "-r")),
-		GoVersion: strings.TrimPrefix(strings.TrimSpace(output(goTool(), "env", "GOVERSION")), "go"),
-		Runs:      cfg.Runs,
-		PidMax:    pidMax(),
-		Workloads: []Workload{},
+		Date:       time.Now().UTC().Format(time.RFC3339),
+		CPUs:       runtime.NumCPU(),
+		CPUModel:   cpuModel(),
+		Kernel:     strings.TrimSpace(output("uname", "-r")),
+		GoVersion:  strings.TrimPrefix(strings.TrimSpace(output(goTool(), "env", "GOVERSION")), "go"),
+		Runs:       cfg.Runs,
+		PidMax:     pidMax(),
+		LoadAvg:    loadAvg(),
+		Workloads:  []Workload{},
+		Saturation: []Saturation{},
+		Targets:    []Target{},
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		res.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
-	}
-	res.Exectrail = strings.TrimSpace(output(et, "version"))
-
-	all := []config{
-		{"native", func(_ string, a []string) []string { return a }},
-		{"notify", func(o string, a []string) []string {
-			return append([]string{et, "run", "--backend", "notify", "-o", o, "--"}, a...)
-		}},
-		{"ptrace", func(o string, a []string) []string {
-			return append([]string{et, "run", "--backend", "ptrace", "-o", o, "--"}, a...)
-		}},
-	}
-	// notify with --otlp, against a sink on loopback that takes every
-	// OTLP/HTTP request and answers it with an empty (valid) response:
-	// the cost of the export in exectrail, not a Collector's.
-	sink, err := otlpSink()
-	if err != nil {
-		return nil, err
-	}
-	defer sink.Close()
-	all = append(all, config{"notify+otlp", func(o string, a []string) []string {
-		return append([]string{et, "run", "--backend", "notify", "--otlp", "http://" + sink.Addr().String(), "-o", o, "--"}, a...)
-	}})
-	if st, err := exec.LookPath("strace"); err == nil {
-		res.Strace = strings.TrimSpace(strings.SplitN(output(st, "-V"), "\n", 2)[0])
-		all = append(all, config{"strace", func(_ string, a []string) []string {
-			return append([]string{st, "-f", "--seccomp-bpf", "-e", "trace=execve", "-o", "/dev/null"}, a...)
-		}})
-	} else {
-		res.Skipped = append(res.Skipped, "strace: not installed")
-	}
-	var configs []config
-	for _, c := range all {
-		if c.name == "native" || cfg.Configs == "" || slices.Contains(strings.Split(cfg.Configs, ","), c.name) {
-			configs = append(configs, c)
+	for _, spec := range cfg.Exectrails {
+		label, path, ok := strings.Cut(spec, "=")
+		if !ok {
+			label, path = "", spec
 		}
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		if label == "" && len(cfg.Exectrails) > 1 {
+			label = filepath.Base(path)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("-exectrail %s: %v", spec, err)
+		}
+		for _, b := range res.Binaries {
+			if b.Label == label {
+				return nil, fmt.Errorf("-exectrail: label %q twice (name them LABEL=PATH)", label)
+			}
+		}
+		ver, _, _ := strings.Cut(strings.TrimSpace(output(abs, "version")), "\n")
+		res.Binaries = append(res.Binaries, Binary{Label: label, Path: abs, Version: ver})
 	}
-	for _, c := range configs {
-		res.Configs = append(res.Configs, c.name)
-	}
+	res.Exectrail = res.Binaries[0].Version
+	et := res.Binaries[0].Path
 
 	dir, err := os.MkdirTemp("", "exectrail-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	recs := filepath.Join(dir, "records.json")
 
+	want := func(name string) bool {
+		if cfg.Configs == "" {
+			return name != "notify+otlp"
+		}
+		return name == "native" || slices.Contains(strings.Split(cfg.Configs, ","), name)
+	}
+	for _, c := range strings.Split(cfg.Configs, ",") {
+		if c != "" && !slices.Contains(baseConfigs, c) {
+			return nil, fmt.Errorf("-configs: unknown configuration %q (known: %s)", c, strings.Join(baseConfigs, ","))
+		}
+	}
+	var configs []config
+	add := func(c config) {
+		configs = append(configs, c)
+		res.Configs = append(res.Configs, c.name)
+	}
+	skip := func(msg string) {
+		fmt.Fprintln(cfg.Log, "bench: skipping", msg)
+		res.Skipped = append(res.Skipped, msg)
+	}
+	for _, name := range baseConfigs {
+		if !want(name) {
+			continue
+		}
+		switch name {
+		case "native":
+			add(config{name: "native", kind: "native", wrap: func(_ string, a []string) []string { return a }})
+		case "auto", "notify", "ptrace", "notify+otlp":
+			var extra []string
+			switch name {
+			case "notify", "ptrace":
+				extra = []string{"--backend", name}
+			case "notify+otlp":
+				// against a sink on loopback that takes every OTLP/HTTP
+				// request and answers it with an empty (valid) response:
+				// the cost of the export in exectrail, not a Collector's.
+				sink, err := otlpSink()
+				if err != nil {
+					return nil, err
+				}
+				defer sink.Close()
+				extra = []string{"--backend", "notify", "--otlp", "http://" + sink.Addr().String()}
+			}
+			for i, b := range res.Binaries {
+				cname := name
+				if b.Label != "" {
+					cname = b.Label + "/" + name
+				}
+				add(config{name: cname, kind: "exectrail", backend: name, bin: i, wrap: func(o string, a []string) []string {
+					return append(append(append([]string{b.Path, "run"}, extra...), "-o", o, "--"), a...)
+				}})
+			}
+		case "strace":
+			st, err := exec.LookPath("strace")
+			if err != nil {
+				skip("strace: not installed")
+				continue
+			}
+			res.Strace = strings.TrimSpace(strings.SplitN(output(st, "-V"), "\n", 2)[0])
+			add(config{name: "strace", kind: "strace", wrap: func(_ string, a []string) []string {
+				return append([]string{st, "-f", "--seccomp-bpf", "-e", "trace=execve", "-o", "/dev/null"}, a...)
+			}})
+		case "floor-notify", "floor-ptrace":
+			src := floorNotifyC
+			if name == "floor-ptrace" {
+				src = floorPtraceC
+			}
+			if err := cc(dir, name, src, "-Wall"); err != nil {
+				skip(fmt.Sprintf("%s: cannot build: %v", name, err))
+				continue
+			}
+			bin := filepath.Join(dir, name)
+			add(config{name: name, kind: "floor", wrap: func(o string, a []string) []string {
+				return append([]string{bin, o, "--"}, a...)
+			}})
+		}
+	}
+	if _, err := zombieCPU(os.Getpid()); err != nil {
+		skip(fmt.Sprintf("supervisor CPU: %v", err))
+	}
+
+	only := func(name string) bool {
+		return cfg.Only == "" || slices.Contains(strings.Split(cfg.Only, ","), name)
+	}
 	for _, w := range workloads(cfg.Scale) {
-		if cfg.Only != "" && !slices.Contains(strings.Split(cfg.Only, ","), w.name) {
+		if !only(w.name) {
 			continue
 		}
 		if w.setup != nil {
 			if err := w.setup(dir); err != nil {
-				msg := fmt.Sprintf("%s: cannot set up: %v", w.name, err)
-				fmt.Fprintln(cfg.Log, "bench: skipping", msg)
-				res.Skipped = append(res.Skipped, msg)
+				skip(fmt.Sprintf("%s: cannot set up: %v", w.name, err))
 				continue
 			}
 		}
-		fmt.Fprintf(cfg.Log, "== %s (%s), %d runs × %s\n", w.name, w.desc, cfg.Runs, strings.Join(res.Configs, " "))
-		times := make([][]float64, len(configs)) // [config][round], NaN-free: failed runs are -1
-		var rss = make([]int, len(configs))
-		wl := Workload{Name: w.name, Desc: w.desc, Size: w.size}
-		for round := 0; round < cfg.Runs; round++ {
-			for ci, c := range configs {
-				if w.prepare != nil {
-					if err := w.prepare(dir); err != nil {
-						return nil, fmt.Errorf("%s: prepare: %v", w.name, err)
-					}
-				}
-				os.Remove(recs)
-				argv := c.wrap(recs, w.argv(dir))
-				d, hwm, err := timeRun(argv, dir, w.env)
-				if err != nil {
-					fmt.Fprintf(cfg.Log, "bench: %s under %s, run %d: %v\n", w.name, c.name, round+1, err)
-					times[ci] = append(times[ci], -1)
-					continue
-				}
-				times[ci] = append(times[ci], d.Seconds()*1000)
-				rss[ci] = max(rss[ci], hwm)
-				if c.name == "notify" && wl.Execs == 0 {
-					wl.Execs = countExecs(recs)
-				}
-			}
-			fmt.Fprint(cfg.Log, ".")
+		res.Workloads = append(res.Workloads, runWorkload(cfg, w, configs, dir))
+	}
+	if len(cfg.Workers) > 0 && only("saturation") {
+		if err := runSaturation(cfg, configs, dir, res); err != nil {
+			skip(fmt.Sprintf("saturation: %v", err))
 		}
-		fmt.Fprintln(cfg.Log)
-		var nativeMed float64
-		for ci, c := range configs {
-			cell := Cell{Config: c.name, RunsMS: round3(times[ci])}
-			var ok, ratios []float64
-			for r, t := range times[ci] {
-				if t < 0 {
-					cell.FailedRounds++
-					continue
-				}
-				ok = append(ok, t)
-				if n := times[0][r]; n > 0 {
-					ratios = append(ratios, t/n)
-				}
-			}
-			cell.MedianMS = r3(median(ok))
-			cell.RatioMedian = r3(median(ratios))
-			if ci == 0 {
-				nativeMed = cell.MedianMS
-			}
-			if c.name == "notify" || c.name == "ptrace" {
-				cell.PeakRSSKiB = rss[ci]
-			}
-			if w.execs && wl.Execs > 0 && cell.MedianMS > 0 {
-				cell.USPerExec = r3(cell.MedianMS * 1000 / float64(wl.Execs))
-				if ci > 0 {
-					cell.AddedUSExec = r3((cell.MedianMS - nativeMed) * 1000 / float64(wl.Execs))
-				}
-			}
-			wl.Results = append(wl.Results, cell)
-		}
-		res.Workloads = append(res.Workloads, wl)
 	}
 	if cfg.MemoryExecs > 0 {
 		if err := runMemory(cfg, et, dir, res); err != nil {
 			return nil, err // interrupted: no results written
 		}
 	}
+	res.LoadAvgEnd = loadAvg()
+	res.Seconds = r3(time.Since(began).Seconds())
+	judgeTargets(cfg, res, configs)
 	if cfg.Out != "" {
 		if err := os.MkdirAll(filepath.Dir(cfg.Out), 0o755); err != nil {
 			return nil, err
@@ -398,18 +537,155 @@ func Run(cfg Config) (*Results, error) {
 	return res, nil
 }
 
-// timeRun runs argv with stdout and stderr discarded and returns its wall
-// time and the highest VmHWM seen for the process it started (the
-// supervisor, under exectrail).
-func timeRun(argv []string, dir string, env []string) (time.Duration, int, error) {
+// runWorkload runs w cfg.Runs times under each configuration, alternating.
+func runWorkload(cfg Config, w *workload, configs []config, dir string) Workload {
+	names := make([]string, len(configs))
+	for i, c := range configs {
+		names[i] = c.name
+	}
+	fmt.Fprintf(cfg.Log, "== %s (%s), %d runs × %s\n", w.name, w.desc, cfg.Runs, strings.Join(names, " "))
+	recs := filepath.Join(dir, "records.json")
+	times := make([][]float64, len(configs)) // [config][round]; failed runs are -1
+	cpus := make([][]CPUUse, len(configs))
+	rss := make([]int, len(configs))
+	wl := Workload{Name: w.name, Desc: w.desc, Size: w.size}
+	for round := 0; round < cfg.Runs; round++ {
+		for ci, c := range configs {
+			if w.prepare != nil {
+				if err := w.prepare(dir); err != nil {
+					fmt.Fprintf(cfg.Log, "bench: %s: prepare: %v\n", w.name, err)
+					times[ci] = append(times[ci], -1)
+					continue
+				}
+			}
+			os.Remove(recs)
+			r, err := timeRun(c.wrap(recs, w.argv(dir)), dir, w.env, c.kind != "native", false)
+			if err != nil {
+				fmt.Fprintf(cfg.Log, "bench: %s under %s, run %d: %v\n", w.name, c.name, round+1, err)
+				times[ci] = append(times[ci], -1)
+				continue
+			}
+			times[ci] = append(times[ci], r.d.Seconds()*1000)
+			if r.cpuOK {
+				cpus[ci] = append(cpus[ci], r.cpu)
+			}
+			if c.kind == "exectrail" {
+				rss[ci] = max(rss[ci], r.hwm)
+			}
+			if wl.Execs == 0 && (c.kind == "exectrail" || c.kind == "floor") {
+				wl.Execs = countExecs(recs)
+			}
+		}
+		fmt.Fprint(cfg.Log, ".")
+	}
+	fmt.Fprintln(cfg.Log)
+	var nativeMed float64
+	for ci, c := range configs {
+		cell := Cell{Config: c.name, RunsMS: round3(times[ci])}
+		var ok, ratios []float64
+		for r, t := range times[ci] {
+			if t < 0 {
+				cell.FailedRounds++
+				continue
+			}
+			ok = append(ok, t)
+			if n := times[0][r]; n > 0 {
+				ratios = append(ratios, t/n)
+			}
+		}
+		cell.MedianMS = r3(median(ok))
+		cell.RatioMedian = r3(median(ratios))
+		if ci == 0 {
+			nativeMed = cell.MedianMS
+			wl.Noise = r3(noise(ok))
+		}
+		cell.PeakRSSKiB = rss[ci]
+		if w.execs && wl.Execs > 0 && cell.MedianMS > 0 {
+			cell.USPerExec = r3(cell.MedianMS * 1000 / float64(wl.Execs))
+			if ci > 0 {
+				cell.AddedUSExec = r3((cell.MedianMS - nativeMed) * 1000 / float64(wl.Execs))
+			}
+		}
+		perExec := 0 // CPU per exec record only where execs are the work
+		if w.execs {
+			perExec = wl.Execs
+		}
+		cell.CPUMS, cell.CPUUSPerExec, cell.SwitchesPerExc, cell.RunsCPUMS = cpuStats(cpus[ci], perExec)
+		wl.Results = append(wl.Results, cell)
+	}
+	return wl
+}
+
+// cpuStats is the median CPU time per run (ms), the median CPU per exec
+// record (µs) and context switches per exec record over runs of execs
+// records each (0: per-exec figures not given), and the runs' CPU times.
+func cpuStats(us []CPUUse, execs int) (ms, usPerExec, swPerExec float64, runs []float64) {
+	if len(us) == 0 {
+		return 0, 0, 0, nil
+	}
+	var cpu, sw []float64
+	for _, u := range us {
+		cpu = append(cpu, float64(u.NS)/1e6)
+		sw = append(sw, float64(u.Switches))
+	}
+	ms = r3(median(cpu))
+	if execs > 0 {
+		usPerExec = r3(median(cpu) * 1000 / float64(execs))
+		swPerExec = r3(median(sw) / float64(execs))
+	}
+	return ms, usPerExec, swPerExec, round3(cpu)
+}
+
+// noise is twice the interquartile range of v over its median, at least
+// 0.02.
+func noise(v []float64) float64 {
+	if len(v) < 2 {
+		return 0.02
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	q := func(p float64) float64 {
+		x := p * float64(len(s)-1)
+		i := int(x)
+		if i+1 >= len(s) {
+			return s[len(s)-1]
+		}
+		return s[i] + (x-float64(i))*(s[i+1]-s[i])
+	}
+	m := median(s)
+	if m <= 0 {
+		return 0.02
+	}
+	return max(0.02, 2*(q(0.75)-q(0.25))/m)
+}
+
+// runResult is what timeRun measured of one run.
+type runResult struct {
+	d      time.Duration
+	hwm    int    // the highest VmHWM seen of the process started (KiB)
+	cpu    CPUUse // its own CPU use, when cpuOK
+	cpuOK  bool
+	stdout string // when asked for
+}
+
+// timeRun runs argv with stderr kept for errors (and stdout discarded, or
+// returned when keepStdout) and returns its wall time, the highest VmHWM
+// seen for the process it started (the supervisor, but for native) and,
+// when withCPU, that process's own CPU use, read once it has exited and
+// before it is reaped (zombieCPU).
+func timeRun(argv []string, dir string, env []string, withCPU, keepStdout bool) (runResult, error) {
+	var r runResult
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
+	var stderr, stdout bytes.Buffer
 	cmd.Stderr = &stderr
+	if keepStdout {
+		cmd.Stdout = &stdout
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+		return r, err
 	}
 	done := make(chan struct{})
 	hwmc := make(chan int, 1)
@@ -428,18 +704,36 @@ func timeRun(argv []string, dir string, env []string) (time.Duration, int, error
 			}
 		}
 	}()
-	err := cmd.Wait()
-	d := time.Since(start)
+	werr := waitExit(cmd.Process.Pid)
+	r.d = time.Since(start)
+	if werr == nil && withCPU {
+		var cerr error
+		r.cpu, cerr = zombieCPU(cmd.Process.Pid)
+		r.cpuOK = cerr == nil
+	}
 	close(done)
-	hwm := <-hwmc
+	r.hwm = <-hwmc
+	err := cmd.Wait()
+	r.stdout = stdout.String()
+	if err == nil {
+		err = werr
+	}
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		if len(msg) > 300 {
 			msg = msg[len(msg)-300:]
 		}
-		return d, hwm, fmt.Errorf("%v: %s", err, msg)
+		return r, fmt.Errorf("%v: %s", err, msg)
 	}
-	return d, hwm, nil
+	return r, nil
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
 func vmHWM(status string) int {
@@ -469,7 +763,8 @@ func countExecs(path string) int {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
 	for sc.Scan() {
-		if bytes.Contains(sc.Bytes(), []byte(`"event":"exec"`)) {
+		// exectrail's records, or the floors' lines
+		if bytes.Contains(sc.Bytes(), []byte(`"event":"exec"`)) || bytes.HasPrefix(sc.Bytes(), []byte("exec ")) {
 			n++
 		}
 	}
@@ -513,122 +808,6 @@ func cpuModel() string {
 	return ""
 }
 
-func printTable(w io.Writer, r *Results) {
-	fmt.Fprintf(w, "exectrail bench — %s; %d CPUs (%s); Linux %s; Go %s; %s; %d runs each, alternating; load at start %s\n",
-		r.Date, r.CPUs, r.CPUModel, r.Kernel, r.GoVersion, r.Exectrail, r.Runs, r.LoadAvg)
-	if r.Strace != "" {
-		fmt.Fprintf(w, "strace: %s\n", r.Strace)
-	}
-	if len(r.Workloads) > 0 {
-		printWorkloads(w, r)
-	}
-	if len(r.Memory) > 0 {
-		printMemory(w, r)
-	}
-	for _, s := range r.Skipped {
-		fmt.Fprintln(w, "skipped:", s)
-	}
-}
-
-func printWorkloads(w io.Writer, r *Results) {
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "| workload | execs |")
-	for _, c := range r.Configs {
-		fmt.Fprintf(w, " %s |", c)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprint(w, "|---|---|")
-	for range r.Configs {
-		fmt.Fprint(w, "---|")
-	}
-	fmt.Fprintln(w)
-	for _, wl := range r.Workloads {
-		ex := "–"
-		if wl.Execs > 0 {
-			ex = strconv.Itoa(wl.Execs)
-		}
-		fmt.Fprintf(w, "| %s | %s |", wl.Desc, ex)
-		for _, c := range wl.Results {
-			if c.Config == "native" {
-				fmt.Fprintf(w, " %.0f ms", c.MedianMS)
-				if c.USPerExec > 0 {
-					fmt.Fprintf(w, " (%.0f µs/exec)", c.USPerExec)
-				}
-			} else {
-				fmt.Fprintf(w, " %.0f ms, %.2f×", c.MedianMS, c.RatioMedian)
-				if c.AddedUSExec != 0 {
-					fmt.Fprintf(w, " (%+.0f µs/exec)", c.AddedUSExec)
-				}
-			}
-			if c.FailedRounds > 0 {
-				fmt.Fprintf(w, " [%d failed]", c.FailedRounds)
-			}
-			fmt.Fprint(w, " |")
-		}
-		fmt.Fprintln(w)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "median wall time, median of pair-by-pair ratios to native; µs/exec: native per exec, or added per exec from the medians")
-	var rss []string
-	for _, wl := range r.Workloads {
-		for _, c := range wl.Results {
-			if c.PeakRSSKiB > 0 {
-				rss = append(rss, fmt.Sprintf("%s/%s %d", wl.Name, c.Config, c.PeakRSSKiB/1024))
-			}
-		}
-	}
-	if len(rss) > 0 {
-		fmt.Fprintf(w, "supervisor peak RSS (MiB): %s\n", strings.Join(rss, ", "))
-	}
-}
-
-func printMemory(w io.Writer, r *Results) {
-	ms := r.Memory
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| backend | execs | time | execs/s | RSS at 1% / 10% / 50% / 100% (MiB) | median RSS baseline → last 10% (MiB) | fds at 10% → 100% | peak (VmHWM) | flat |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
-	medianRSS := func(kib *int, samples int) string {
-		if kib == nil {
-			return "? (no sample)"
-		}
-		return fmt.Sprintf("%.1f (%d)", mib(*kib), samples)
-	}
-	for _, m := range ms {
-		var rss []string
-		for _, c := range m.Checkpoints {
-			rss = append(rss, fmt.Sprintf("%.1f", mib(c.RSSKiB)))
-		}
-		fl := "no"
-		switch {
-		case m.Flat:
-			fl = "yes"
-		case m.BaselineRSSKiB == nil || m.FinalRSSKiB == nil:
-			fl = "unknown"
-		}
-		fmt.Fprintf(w, "| %s | %d × %s | %.1f s | %.0f | %s | %s → %s | %d → %d | %.1f MiB | %s |\n",
-			m.Config, m.Execs, m.Program, m.Seconds, m.ExecsPerSecond, strings.Join(rss, " / "),
-			medianRSS(m.BaselineRSSKiB, m.BaselineSamples), medianRSS(m.FinalRSSKiB, m.FinalSamples),
-			m.checkpoint(10).FDs, m.checkpoint(100).FDs, mib(m.PeakRSSKiB), fl)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "supervisor (exectrail process) VmRSS and open fds (/proc/PID/fd) sampled every 250 ms; each RSS and fds column is the first sample at or past that share of the execs, 100%: after the last child was reaped; peak: the highest VmHWM read")
-	fmt.Fprintln(w, "flat: the median VmRSS of the samples in the last 10% of the execs (before the 100% sample) at most max(5%, 1 MiB) above the median VmRSS of the baseline window (5% to 15% of the execs, but ending within the first half pid cycle; in parentheses: how many samples), and at most 2 more open fds at 100% than at 10%; unknown: a window without samples (too short a run)")
-	for _, m := range ms {
-		fmt.Fprintf(w, "%s: baseline window %d–%d execs", m.Config, m.BaselineFromExecs, m.BaselineToExecs)
-		if m.FlatReason != "" {
-			fmt.Fprintf(w, "; not flat: %s", m.FlatReason)
-		}
-		fmt.Fprintln(w)
-	}
-	if r.PidMax > 0 {
-		n := ms[0].Execs // the same for all backends
-		fmt.Fprintf(w, "pid_max %d: pids are reused, so per-pid state that exectrail failed to drop would be bounded by pid_max entries and stop growing after one pid cycle, which is why the baseline window ends within the first; %d execs cover %.2f pid cycles (more if other processes took pids meanwhile)\n",
-			r.PidMax, n, float64(n)/float64(r.PidMax))
-	} else {
-		fmt.Fprintln(w, "pid_max unknown (/proc/sys/kernel/pid_max unreadable): the baseline window is 5% to 15% of the execs")
-	}
-}
-
 var errNoCC = errors.New("no C compiler (gcc)")
 
 // cc compiles src into dir/name.
@@ -658,8 +837,9 @@ func genMake(dir string, n int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	// n C files: main.c and n-1 others.
 	var objs, protos, calls strings.Builder
-	for i := range n {
+	for i := range max(n-1, 0) {
 		src := fmt.Sprintf("int f%d(int x) { int s = 0; for (int i = 0; i < x; i++) s += i * %d; return s; }\n", i, i+1)
 		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%d.c", i)), []byte(src), 0o644); err != nil {
 			return err
