@@ -525,8 +525,20 @@ func printable(s string) bool {
 // changes, so the command does not inherit anything.
 func LockWriterThread() {
 	runtime.LockOSThread()
+	BlockSIGTTOU(true)
+}
+
+// BlockSIGTTOU blocks SIGTTOU on the calling thread, or unblocks it
+// (block false). Only that thread's mask changes: call it on a goroutine
+// locked to its thread (exectrail run --record does, to set the terminal's
+// modes).
+func BlockSIGTTOU(block bool) {
 	var set unix.Sigset_t
 	sig := uint(unix.SIGTTOU) - 1
 	set.Val[sig/64] |= 1 << (sig % 64)
-	_ = unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil)
+	how := unix.SIG_BLOCK
+	if !block {
+		how = unix.SIG_UNBLOCK
+	}
+	_ = unix.PthreadSigmask(how, &set, nil)
 }

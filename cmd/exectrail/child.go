@@ -34,6 +34,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -425,4 +426,10 @@ func errorf(format string, args ...any) {
 
 func warnf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "exectrail: warning: "+format+"\n", args...)
+}
+
+// warnTo prints msg as a warning to w (package session's stderr, which
+// knows when the terminal is raw).
+func warnTo(w io.Writer, msg string) {
+	fmt.Fprintf(w, "exectrail: warning: %s\n", msg)
 }

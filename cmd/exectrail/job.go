@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/session"
 	"github.com/exectrail/exectrail/procfs"
 	"github.com/exectrail/exectrail/supervisor"
 	"golang.org/x/sys/unix"
@@ -24,7 +25,7 @@ type job struct {
 	// job was stopped and the status is 125 whatever the job's.
 	setupFailed bool
 	start       time.Time
-	rec         *recorder // --record (record.go); nil without
+	rec         *session.Session // --record; nil without
 
 	// sock is exectrail's end of the child stage's socket, on which it
 	// says why its exec of COMMAND failed ('X' and the error).
@@ -92,32 +93,31 @@ func run(opt *options) int {
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{PidFD: &j.pidfd},
 	}
-	if opt.record != nil {
-		// --record (record.go): the job's 0, 1, 2 become a pty or pipes.
-		if j.rec, err = newRecorder(opt, attr); err != nil {
-			errorf("%v", err)
-			return exitSetup
-		}
+	// --record: the job's 0, 1, 2 become a pty or pipes.
+	if j.rec, err = session.Prepare(opt.record, session.Config{Argv: opt.argv, Redactor: opt.redactor,
+		KillGrace: opt.killGrace, Warn: warnTo}, attr); err != nil {
+		errorf("%v", err)
+		return exitSetup
 	}
 	start := time.Now()
 	j.start = start
 	pid, err := syscall.ForkExec("/proc/self/exe", append([]string{os.Args[0]}, ca.encode()...), attr)
 	unix.Close(sp[1])
-	j.rec.started(pid, err) // --record (record.go)
+	j.rec.Started(pid, err)
 	if err != nil {
 		startErrorf("starting the child stage: %v", err)
 		return exitSetup
 	}
 	j.pid = pid
 
-	// --record (record.go): records on the terminal it made raw get
-	// \r\n, and every exec record becomes a marker in the cast.
-	j.writer = supervisor.NewWriter(j.rec.sink(opt.outFD), opt.format)
+	// --record: records on the terminal it made raw get \r\n, and
+	// every exec record becomes a marker in the cast.
+	j.writer = supervisor.NewWriter(j.rec.Output(opt.outFD), opt.format)
 	j.writer.SetRedactor(opt.redactor) // redact.go
 	if opt.foldMisses {
 		j.writer.FoldPathMisses()
 	}
-	j.rec.observe(j.writer)
+	j.rec.Observe(j.writer)
 	opt.report.attach(j.writer) // --report (report.go)
 	opt.otlp.attach(j.writer)   // --otlp (otlp.go)
 	h := supervisor.NewHandler("/proc")
@@ -311,8 +311,8 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, failed <-chan error, sigs <-
 				}
 			}
 		case s := <-sigs:
-			if s, handled = j.rec.onSignal(s); handled {
-				continue // --record (record.go): SIGWINCH resized the pty
+			if s.code, handled = j.rec.Signal(s.sig, s.code); handled {
+				continue // --record: SIGWINCH resized the pty
 			}
 			if s.code == siKernel && !(s.sig == unix.SIGHUP && isSessionLeader()) {
 				// Sent by the terminal to the whole process group:
@@ -367,9 +367,9 @@ done:
 		fatal = err
 		errorf("%v", err)
 	}
-	// --record (record.go): the rest of the output, then the terminal
-	// restored, before exectrail exits or dies of COMMAND's signal.
-	j.rec.finish()
+	// --record: the rest of the output, then the terminal restored,
+	// before exectrail exits or dies of COMMAND's signal.
+	j.rec.Finish()
 	if fatal == nil {
 		j.printExecError()
 	}

@@ -66,7 +66,7 @@ func playMain(args []string) int {
 		defer f.Close()
 		in = f
 	}
-	if err := play(in, supervisor.FDWriter(1), *speed, limit, time.Sleep); err != nil {
+	if err := play(in, supervisor.FDWriter(1), *speed, limit, sleepUntil(time.Now())); err != nil {
 		errorf("play: %s: %v", name, err)
 		return 1
 	}
@@ -84,10 +84,21 @@ func parseSeconds(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
+// sleepUntil returns a function that sleeps until d after start.
+func sleepUntil(start time.Time) func(d time.Duration) {
+	return func(d time.Duration) {
+		if left := d - time.Since(start); left > 0 {
+			time.Sleep(left)
+		}
+	}
+}
+
 // play writes the output events of a cast to out at their times, divided
 // by speed, with pauses longer than limit (when not zero; else the file's
-// idle_time_limit) cut to limit. Other events are skipped.
-func play(in io.Reader, out io.Writer, speed float64, limit time.Duration, sleep func(time.Duration)) error {
+// idle_time_limit) cut to limit. Other events are skipped. wait(at)
+// returns when an event due at offset at from the start of the playing
+// may be written.
+func play(in io.Reader, out io.Writer, speed float64, limit time.Duration, wait func(at time.Duration)) error {
 	r, err := cast.NewReader(in)
 	if err != nil {
 		return err
@@ -95,7 +106,6 @@ func play(in io.Reader, out io.Writer, speed float64, limit time.Duration, sleep
 	if limit == 0 && r.Header.IdleTimeLimit > 0 {
 		limit = time.Duration(r.Header.IdleTimeLimit * float64(time.Second))
 	}
-	start := time.Now()
 	var prev, at time.Duration // file time of the last output; its time on screen
 	for {
 		ev, err := r.Next()
@@ -115,9 +125,7 @@ func play(in io.Reader, out io.Writer, speed float64, limit time.Duration, sleep
 			gap = limit
 		}
 		at += time.Duration(float64(gap) / speed)
-		if d := at - time.Since(start); d > 0 {
-			sleep(d)
-		}
+		wait(at)
 		if _, err := io.WriteString(out, ev.Data); err != nil {
 			return fmt.Errorf("writing: %w", err)
 		}

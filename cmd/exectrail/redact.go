@@ -3,7 +3,7 @@ package main
 // exectrail run's redaction flags (--no-redact, --redact, --redact-env,
 // --redact-key) and --env. The masking itself is package redact; the
 // Writer applies it to every record (supervisor/writer_redact.go) and the
-// recorder to the cast (record.go).
+// session recorder to the cast (package session).
 
 import (
 	"errors"

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/session"
 	"github.com/exectrail/exectrail/supervisor"
 	"github.com/exectrail/exectrail/supervisor/redact"
 	"github.com/rs/zerolog"
@@ -33,8 +34,8 @@ type runFlags struct {
 	user        string           // --user (user.go)
 	extras      reportExtraFlags // --report-file, --step-summary, --baseline (summary.go)
 
-	// --record, --record-input (record.go)
-	rec recordFlags
+	// --record, --record-input (package session)
+	rec session.Flags
 	// --sign-key (trail.go)
 	trail trailFlags
 	// --no-redact, --redact, --redact-env, --redact-key, --env (redact.go)
@@ -60,7 +61,7 @@ func newRunFlags() *runFlags {
 	fs.StringVar(&f.otlp, "otlp", "", "also send every record to the OpenTelemetry Collector at URL (OTLP/HTTP, e.g. http://127.0.0.1:4318): log records, and a trace with a span per process")
 	fs.StringVar(&f.user, "user", "", "as root: run COMMAND as USER[:GROUP] (a name or a number), out of the job's reach (see README Security)")
 	f.extras.define(fs) // --report-file, --step-summary, --baseline (summary.go)
-	f.rec.define(fs)    // --record, --record-input (record.go)
+	f.rec.Define(fs)    // --record, --record-input (package session)
 	f.trail.define(fs)  // --sign-key (trail.go)
 	f.red.define(fs)    // --no-redact, --redact, --redact-env, --redact-key, --env (redact.go)
 	fs.Usage = func() {}
@@ -88,8 +89,8 @@ type options struct {
 	// (not with -v).
 	foldMisses bool
 
-	// --record (record.go); nil without
-	record *recordOptions
+	// --record (package session); nil without
+	record *session.Options
 	// run id, --sign-key (trail.go)
 	trail *trailOptions
 
@@ -204,7 +205,7 @@ func (f *runFlags) validate() (*options, error) {
 		return nil, err
 	}
 	opt.report = rep
-	if opt.record, err = f.rec.options(); err != nil { // --record (record.go)
+	if opt.record, err = f.rec.Open(); err != nil { // --record (package session)
 		return nil, err
 	}
 	if opt.trail, err = f.trail.options(f); err != nil { // --sign-key (trail.go)

@@ -1,11 +1,9 @@
-package main
+package session
 
 import (
-	"bytes"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/exectrail/exectrail/supervisor/record"
 	"golang.org/x/sys/unix"
@@ -61,42 +59,5 @@ func TestCRLFWriter(t *testing.T) {
 	n, _ := unix.Read(p[0], buf)
 	if got := string(buf[:n]); got != "a\nb\na\r\nb\r\n" {
 		t.Errorf("wrote %q", got)
-	}
-}
-
-// play waits between output events as recorded, divided by the speed,
-// with pauses cut to the idle limit (the file's, unless given).
-func TestPlaySchedule(t *testing.T) {
-	cast := `{"version": 2, "width": 80, "height": 24, "idle_time_limit": 2}
-[1.0, "o", "a"]
-[1.0, "m", "exec /bin/true"]
-[1.5, "o", "b"]
-[11.5, "o", "c"]
-[11.75, "i", "x"]
-[12.0, "o", "d"]
-`
-	for _, tc := range []struct {
-		speed float64
-		limit time.Duration
-		want  time.Duration // when the last event is due
-	}{
-		{1, 0, 1*time.Second + 500*time.Millisecond + 2*time.Second + 500*time.Millisecond},
-		{2, 0, 2 * time.Second},
-		{1, 250 * time.Millisecond, time.Second},
-	} {
-		var out bytes.Buffer
-		var last time.Duration
-		// The fake sleep lets no time pass: each wait is then the
-		// whole delay from the start, and the last one the total.
-		err := play(strings.NewReader(cast), &out, tc.speed, tc.limit, func(d time.Duration) { last = d })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.String() != "abcd" {
-			t.Errorf("played %q", out.String())
-		}
-		if d := last - tc.want; d > 50*time.Millisecond || d < -50*time.Millisecond {
-			t.Errorf("speed %v, limit %v: last output due at %v, want %v", tc.speed, tc.limit, last, tc.want)
-		}
 	}
 }
