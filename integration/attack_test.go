@@ -5,7 +5,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -15,57 +14,6 @@ import (
 	"testing"
 	"time"
 )
-
-// atRun runs `exectrail run FLAGS -- argv...` as cred (nil: as the test),
-// bounded by timeout, and parses the records like runTrail.
-func atRun(t *testing.T, cred *syscall.Credential, flags []string, timeout time.Duration, argv ...string) *Run {
-	t.Helper()
-	bin := exectrail
-	dir := t.TempDir()
-	if cred != nil {
-		bin = nobodyBinary(t)
-		for _, d := range []string{filepath.Dir(dir), dir} {
-			if err := os.Chmod(d, 0o777); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	out := filepath.Join(dir, "records.jsonl")
-	args := []string{"run", "-o", out, "--format", "json"}
-	if !hasBackendFlag(flags) {
-		args = append(args, "--backend", backend)
-	}
-	args = append(append(append(args, flags...), "--"), argv...)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = "/"
-	if cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("exectrail %q did not finish within %v; stderr: %s", argv, timeout, e.String())
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("running exectrail: %v", err)
-	}
-	r := &Run{Stdout: o.String(), Stderr: e.String()}
-	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() {
-		r.ExitCode, r.Signal = -1, ws.Signal()
-	} else {
-		r.ExitCode = ws.ExitStatus()
-	}
-	data, err := os.ReadFile(out)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	r.Records = parseRecords(t, data)
-	return r
-}
 
 // atReachable makes the directory of a compiled helper, and the one above
 // it, searchable by nobody (t.TempDir's parent is root's, 0700).
@@ -187,7 +135,7 @@ func TestAttackUserfaultfdStall(t *testing.T) {
 	}
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		r := atRun(t, nil, nil, waitTimeout, helper)
+		r := runTrail(t, Opts{Timeout: waitTimeout, Dir: "/"}, helper)
 		if r.ExitCode != 0 {
 			t.Fatalf("exit %d (signal %v), want 0; stdout %q stderr %q", r.ExitCode, r.Signal, r.Stdout, r.Stderr)
 		}
@@ -353,7 +301,7 @@ func TestAttackHiddenPath(t *testing.T) {
 					requireRoot(t)
 					cred = nobody
 				}
-				r := atRun(t, cred, nil, waitTimeout, helper, mode)
+				r := runTrail(t, Opts{Cred: cred, Timeout: waitTimeout, Dir: "/"}, helper, mode)
 				noPanic(t, r.Stderr)
 				execs := r.Execs()
 				if len(execs) != 2 {
@@ -450,7 +398,7 @@ func TestAttackDeepCwd(t *testing.T) {
 					}
 				}
 			}
-			r := atRun(t, cred, nil, waitTimeout, helper, top)
+			r := runTrail(t, Opts{Cred: cred, Timeout: waitTimeout, Dir: "/"}, helper, top)
 			noPanic(t, r.Stderr)
 			if r.ExitCode != 0 {
 				t.Fatalf("exit %d, want 0; stderr %q", r.ExitCode, r.Stderr)
@@ -513,7 +461,7 @@ printf XYZMAGIC > "$1/f" && chmod 755 "$1/f" && "$1/f"`
 	if out, err := probe.CombinedOutput(); err != nil {
 		skipf(t, "an unprivileged binfmt_misc in a user namespace (Linux 6.7): %v %s", err, out)
 	}
-	r := atRun(t, nobody, nil, waitTimeout, "unshare", "-rm", "sh", "-c", script, "sh", dir)
+	r := runTrail(t, Opts{Cred: nobody, Timeout: waitTimeout, Dir: "/"}, "unshare", "-rm", "sh", "-c", script, "sh", dir)
 	noPanic(t, r.Stderr)
 	f := filepath.Join(dir, "f")
 	if r.ExitCode != 0 || !strings.Contains(r.Stdout, f) {
@@ -689,7 +637,7 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 					if policy {
 						flags = []string{"--allow", "/usr/bin/*", "--allow", pivot, "--allow", nodump}
 					}
-					r := atRun(t, cred, flags, waitTimeout, argv...)
+					r := runTrail(t, Opts{Cred: cred, Flags: flags, Timeout: waitTimeout, Dir: "/"}, argv...)
 					noPanic(t, r.Stderr)
 					var x *Record
 					for i, e := range r.Execs() {

@@ -53,7 +53,7 @@ func TestDiffRealBuilds(t *testing.T) {
 	fetch := runBuild(t, dir, "FETCH=1")
 
 	// Two runs of the unchanged build: nothing to say, exit 0.
-	out, errOut, code := runReport(t, "diff", base.LogPath, same.LogPath)
+	out, errOut, code := runCLI(t, "diff", base.LogPath, same.LogPath)
 	if code != 0 || !strings.Contains(out, "no change") || errOut != "" {
 		t.Errorf("diff of two unchanged builds: exit %d, want 0 and \"no change\"\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
@@ -62,7 +62,7 @@ func TestDiffRealBuilds(t *testing.T) {
 	fetchSh := dir + "/fetch.sh #!/usr/bin/dash"
 	// Text: the new programs, the new edges, and the chain of ancestors
 	// of the curl edge, outermost first.
-	out, errOut, code = runReport(t, "diff", base.LogPath, fetch.LogPath)
+	out, errOut, code = runCLI(t, "diff", base.LogPath, fetch.LogPath)
 	if code != 1 {
 		t.Fatalf("diff with curl added: exit %d, want 1\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
@@ -87,7 +87,7 @@ func TestDiffRealBuilds(t *testing.T) {
 	}
 
 	// Markdown.
-	md, _, code := runReport(t, "diff", "--markdown", base.LogPath, fetch.LogPath)
+	md, _, code := runCLI(t, "diff", "--markdown", base.LogPath, fetch.LogPath)
 	for _, want := range []string{
 		"### exectrail diff", "#### New programs (2)", "- <code>/usr/bin/curl</code> (1 exec)",
 		"#### New edges (2)", "- <code>" + fetchSh + "</code> → <code>/usr/bin/curl</code> (1 exec)",
@@ -102,7 +102,7 @@ func TestDiffRealBuilds(t *testing.T) {
 	}
 
 	// JSON, field by field.
-	js, _, code := runReport(t, "diff", "--format", "json", base.LogPath, fetch.LogPath)
+	js, _, code := runCLI(t, "diff", "--format", "json", base.LogPath, fetch.LogPath)
 	if code != 1 {
 		t.Errorf("diff --format json: exit %d, want 1", code)
 	}
@@ -170,11 +170,11 @@ func TestDiffRealBuilds(t *testing.T) {
 	}
 
 	// Only removals: exit 0, unless --fail-on-removed.
-	out, _, code = runReport(t, "diff", fetch.LogPath, base.LogPath)
+	out, _, code = runCLI(t, "diff", fetch.LogPath, base.LogPath)
 	if code != 0 || !strings.Contains(out, "Programs gone (2)") || !strings.Contains(out, "  - /usr/bin/curl") {
 		t.Errorf("diff NEW BASE: exit %d, want 0 and the gone programs:\n%s", code, out)
 	}
-	if _, _, code = runReport(t, "diff", "--fail-on-removed", fetch.LogPath, base.LogPath); code != 1 {
+	if _, _, code = runCLI(t, "diff", "--fail-on-removed", fetch.LogPath, base.LogPath); code != 1 {
 		t.Errorf("diff --fail-on-removed NEW BASE: exit %d, want 1", code)
 	}
 }
@@ -185,25 +185,25 @@ func TestDiffNormalizeAndCounts(t *testing.T) {
 	t.Parallel()
 	a, b := buildCheckout(t), buildCheckout(t)
 	ra, rb := runBuild(t, a), runBuild(t, b)
-	out, _, code := runReport(t, "diff", ra.LogPath, rb.LogPath)
+	out, _, code := runCLI(t, "diff", ra.LogPath, rb.LogPath)
 	if code != 1 || !strings.Contains(out, "  + "+b+"/hello") || !strings.Contains(out, "  - "+a+"/hello") {
 		t.Errorf("two checkouts: exit %d, want 1 with %s/hello new and %s/hello gone:\n%s", code, b, a, out)
 	}
 	norm := `/tmp/exectrail-checkout-[0-9]+=/CHECKOUT`
-	out, errOut, code := runReport(t, "diff", "--normalize", norm, ra.LogPath, rb.LogPath)
+	out, errOut, code := runCLI(t, "diff", "--normalize", norm, ra.LogPath, rb.LogPath)
 	if code != 0 {
 		t.Errorf("two checkouts, normalised: exit %d, want 0\n%s%s", code, out, errOut)
 	}
 
 	five := runBuild(t, a, "N=5")
-	if out, _, code = runReport(t, "diff", ra.LogPath, five.LogPath); code != 0 {
+	if out, _, code = runCLI(t, "diff", ra.LogPath, five.LogPath); code != 0 {
 		t.Errorf("hello 5 times instead of once, no --count-factor: exit %d, want 0\n%s", code, out)
 	}
-	out, _, code = runReport(t, "diff", "--count-factor", "3", ra.LogPath, five.LogPath)
+	out, _, code = runCLI(t, "diff", "--count-factor", "3", ra.LogPath, five.LogPath)
 	if code != 1 || !strings.Contains(out, "  + "+a+"/hello  1 → 5\n") {
 		t.Errorf("--count-factor 3: exit %d, want 1 and hello 1 → 5:\n%s", code, out)
 	}
-	out, _, code = runReport(t, "diff", "--count-factor", "3", five.LogPath, ra.LogPath)
+	out, _, code = runCLI(t, "diff", "--count-factor", "3", five.LogPath, ra.LogPath)
 	if code != 0 || !strings.Contains(out, "  - "+a+"/hello  5 → 1\n") {
 		t.Errorf("--count-factor 3, fewer: exit %d, want 0 and hello 5 → 1:\n%s", code, out)
 	}
@@ -233,7 +233,7 @@ func TestDiffToleratesOtherRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{base.LogPath, other}, {other, base.LogPath}} {
-		out, errOut, code := runReport(t, append([]string{"diff"}, args...)...)
+		out, errOut, code := runCLI(t, append([]string{"diff"}, args...)...)
 		if code != 0 || errOut != "" {
 			t.Errorf("diff %v: exit %d, want 0\n%s%s", args, code, out, errOut)
 		}
@@ -261,7 +261,7 @@ func TestDiffTrouble(t *testing.T) {
 		{"diff", "--normalize", "([=x", notLog, notLog},
 		{"diff", "--bogus", notLog, notLog},
 	} {
-		out, errOut, code := runReport(t, args...)
+		out, errOut, code := runCLI(t, args...)
 		if code != 2 {
 			t.Errorf("exectrail %q: exit %d, want 2\n%s%s", args, code, out, errOut)
 		}
@@ -275,7 +275,7 @@ func TestPolicyLearnRoundTrip(t *testing.T) {
 	t.Parallel()
 	dir := buildCheckout(t)
 	first := runBuild(t, dir)
-	policy, errOut, code := runReport(t, "policy", "learn", first.LogPath)
+	policy, errOut, code := runCLI(t, "policy", "learn", first.LogPath)
 	if code != 0 {
 		t.Fatalf("policy learn: exit %d\n%s", code, errOut)
 	}
@@ -336,7 +336,7 @@ func TestPolicyLearnRoundTrip(t *testing.T) {
 	// --normalize writes the replacement as a glob: the policy learned
 	// in one checkout admits the build in another.
 	other := buildCheckout(t)
-	policy, _, code = runReport(t, "policy", "learn", "--normalize", `/tmp/exectrail-checkout-[0-9]+=/tmp/exectrail-checkout-*`, first.LogPath)
+	policy, _, code = runCLI(t, "policy", "learn", "--normalize", `/tmp/exectrail-checkout-[0-9]+=/tmp/exectrail-checkout-*`, first.LogPath)
 	if code != 0 || !strings.Contains(policy, "allow /tmp/exectrail-checkout-*/hello  # 1 exec; normalised from "+dir+"/hello\n") {
 		t.Errorf("policy learn --normalize: exit %d\n%s", code, policy)
 	}
@@ -346,12 +346,12 @@ func TestPolicyLearnRoundTrip(t *testing.T) {
 		t.Errorf("the normalised policy refuses the build in another checkout: exit %d\n%s", elsewhere.ExitCode, elsewhere.Stderr)
 	}
 
-	if _, errOut, code := runReport(t, "policy", "learn"); code != 125 {
+	if _, errOut, code := runCLI(t, "policy", "learn"); code != 125 {
 		t.Errorf("policy learn without a log: exit %d, want 125", code)
 	} else {
 		oneErrorLine(t, "policy learn", errOut)
 	}
-	if _, errOut, code := runReport(t, "policy", "learn", "/nonexistent.jsonl"); code != 1 {
+	if _, errOut, code := runCLI(t, "policy", "learn", "/nonexistent.jsonl"); code != 1 {
 		t.Errorf("policy learn of a missing log: exit %d, want 1", code)
 	} else {
 		oneErrorLine(t, "policy learn missing", errOut)

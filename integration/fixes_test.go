@@ -16,7 +16,7 @@ func TestUnprivilegedMagicLinkDenied(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
 	const p = "/proc/1/root/usr/bin/true"
-	r := runAs(t, nobody, "sh", "-c", "exec "+p+" 2>/dev/null")
+	r := runTrail(t, Opts{Cred: nobody, Timeout: waitTimeout}, "sh", "-c", "exec "+p+" 2>/dev/null")
 	noPanic(t, r.Stderr)
 	if r.ExitCode == 0 {
 		t.Fatalf("exit 0: the exec of %s as nobody must fail; records:\n%s", p, dump(r.Records))

@@ -382,7 +382,7 @@ func TestHardeningReadError(t *testing.T) {
 
 	t.Run("nobody", func(t *testing.T) {
 		t.Parallel()
-		r := runAs(t, nobody, helper)
+		r := runTrail(t, Opts{Cred: nobody, Timeout: waitTimeout}, helper)
 		x := trueRecord(t, r, 65534)
 		if x.Has("error") || x.Has("error_detail") {
 			t.Errorf("the exec succeeded: the record must have no error (an unreadable process is read_error):\n%s", dump([]Record{x}))

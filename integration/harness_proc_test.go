@@ -1,9 +1,10 @@
 package integration
 
 // The harness's processes: the bound on every wait, exectrail run
-// directly (runRaw, runCmd, runCLI, runReport) or as nobody (runAs),
-// line-by-line pipes, pids, pidfds and process states, and polling a
-// records file while the job runs (waitRecords).
+// directly (runRaw, runCmd, runCLI), the binary nobody can run
+// (nobodyBinary, for runTrail with Opts.Cred), line-by-line pipes, pids,
+// pidfds and process states, and polling a records file while the job
+// runs (waitRecords).
 
 import (
 	"bufio"
@@ -45,24 +46,11 @@ func oneErrorLine(t *testing.T, what, stderr string) {
 	}
 }
 
-// runRaw runs the exectrail binary with exactly args and returns its output
-// and wait status.
+// runRaw runs the exectrail binary with exactly args, bounded by
+// waitTimeout, and returns its output and wait status.
 func runRaw(t *testing.T, args ...string) (stdout, stderr string, ws syscall.WaitStatus) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exectrail, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("exectrail %q did not finish within %v\nstderr: %s", args, waitTimeout, e.String())
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("running exectrail %q: %v", args, err)
-	}
-	return o.String(), e.String(), cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return runCmd(t, exectrail, args...)
 }
 
 // runCmd runs name args..., bounded by waitTimeout, and returns its output
@@ -85,42 +73,14 @@ func runCmd(t *testing.T, name string, args ...string) (stdout, stderr string, w
 	return o.String(), e.String(), cmd.ProcessState.Sys().(syscall.WaitStatus)
 }
 
-// runCLI runs bin/exectrail with args (no job is started by any case
-// here but the -o ones) and returns its stdout, stderr and status.
+// runCLI runs the exectrail binary with exactly args, like runRaw, for
+// the subcommands that start no job (report, diff, version, and run's
+// usage errors), and returns its stdout, stderr and exit status (-1 when
+// a signal killed it).
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(exectrail, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return o.String(), e.String(), code
-}
-
-// runReport runs `exectrail ARGS...` (not run) and returns its stdout,
-// stderr and exit status.
-func runReport(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(exectrail, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return stdout.String(), stderr.String(), 0
-	case errors.As(err, &ee):
-		return stdout.String(), stderr.String(), ee.ExitCode()
-	}
-	t.Fatalf("exectrail %q: %v", args, err)
-	return "", "", 0
+	stdout, stderr, ws := runRaw(t, args...)
+	return stdout, stderr, ws.ExitStatus()
 }
 
 const exitSetupStatus = 125
@@ -361,46 +321,4 @@ func nobodyCopy() (string, error) {
 	}
 	nobodyExectrail = bin
 	return dir, nil
-}
-
-// runAs runs exectrail as cred, with its records in a file cred can
-// write, like runTrail.
-func runAs(t *testing.T, cred *syscall.Credential, argv ...string) *Run {
-	t.Helper()
-	bin := nobodyBinary(t)
-	dir := t.TempDir()
-	// t.TempDir's parent is private to root.
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o777); err != nil {
-			t.Fatal(err)
-		}
-	}
-	out := filepath.Join(dir, "records.jsonl")
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"run", "--backend", backend, "-o", out, "--format", "json", "--"}, argv...)...)
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("exectrail as uid %d did not finish within %v; stderr: %s", cred.Uid, waitTimeout, e.String())
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("running exectrail as uid %d: %v", cred.Uid, err)
-	}
-	r := &Run{Stdout: o.String(), Stderr: e.String()}
-	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() {
-		r.ExitCode, r.Signal = -1, ws.Signal()
-	} else {
-		r.ExitCode = ws.ExitStatus()
-	}
-	data, err := os.ReadFile(out)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	r.Records = parseRecords(t, data)
-	return r
 }

@@ -620,3 +620,59 @@ func kernelAtLeast(t *testing.T, major, minor int) bool {
 	}
 	return ma > major || ma == major && mi >= minor
 }
+
+// checkExit checks that pid has exactly one exit record, that it says
+// want, carries duration_ms >= 0, and comes after every other record of
+// pid (its fork record, its execs).
+func checkExit(t *testing.T, r *Run, pid int, want outcome, what string) {
+	t.Helper()
+	exits := exitsOf(r, pid)
+	if len(exits) != 1 {
+		t.Errorf("%s (pid %d): %d exit records, want exactly 1:\n%s", what, pid, len(exits), dump(exits))
+		return
+	}
+	e := exits[0]
+	var bad []string
+	if want.sig != "" {
+		if e.Signal != want.sig || e.Has("exit_code") {
+			bad = append(bad, fmt.Sprintf("signal %q exit_code present %v, want signal %q and no exit_code", e.Signal, e.Has("exit_code"), want.sig))
+		}
+	} else if e.ExitCode == nil || *e.ExitCode != want.code || e.Has("signal") {
+		bad = append(bad, fmt.Sprintf("exit_code %v signal %q, want exit_code %d and no signal", e.Raw["exit_code"], e.Signal, want.code))
+	}
+	if d, ok := durationMS(e); !ok || d < 0 {
+		bad = append(bad, fmt.Sprintf("duration_ms %v, want a number >= 0", e.Raw["duration_ms"]))
+	}
+	for _, rec := range r.Records {
+		if rec.Seq > e.Seq && (rec.PID == pid || rec.ChildPID == pid) {
+			bad = append(bad, fmt.Sprintf("record seq %d about pid %d comes after its exit record (seq %d)", rec.Seq, pid, e.Seq))
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("%s (pid %d) exit record:\n  %s\n%s", what, pid, strings.Join(bad, "\n  "), dump(exits))
+	}
+}
+
+// outcome is how one process must end: exit code, or signal name.
+type outcome struct {
+	code int
+	sig  string
+}
+
+// exitsOf returns the exit records of pid.
+func exitsOf(r *Run, pid int) []Record {
+	var out []Record
+	for _, rec := range r.Events("exit") {
+		if rec.PID == pid {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// durationMS returns the duration_ms of an exit record and whether it is
+// there as a number.
+func durationMS(r Record) (float64, bool) {
+	d, ok := r.Raw["duration_ms"].(float64)
+	return d, ok
+}

@@ -3,20 +3,21 @@ package integration
 // The ptrace backend (--backend ptrace): what it adds over the notifier —
 // fork records with child_pid, exit records for every process, exec
 // records verified at PTRACE_EVENT_EXEC and failures with the kernel's own
-// errno — and what it must not break: job control (PTRACE_LISTEN),
-// fail-closed on exectrail's death (PTRACE_O_EXITKILL), execs from
+// errno — and what it must not break: fail-closed on exectrail's death
+// (PTRACE_O_EXITKILL), execs from
 // threads, the path-flipping race a held exec cannot see, and a parent
 // killed before it could report its fork (KERNEL-FACTS 1, 13, 24–28).
 //
 // Every test names --backend ptrace itself, so these run, identically, in
 // both passes of `make integration`; TestPtraceJobCanTrace also runs the
-// other backends, to pin down the choice `auto` makes.
+// other backends, to pin down the choice `auto` makes. Job control
+// (PTRACE_LISTEN, test 5) runs with the backend under test:
+// TestTTYJobControl and TestJobControlSignals.
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -34,24 +35,6 @@ import (
 // ptFlags are the exectrail flags of every run here.
 var ptFlags = []string{"--backend", "ptrace"}
 
-// ptDuration returns the duration_ms of an exit record and whether it is
-// there as a number.
-func ptDuration(r Record) (float64, bool) {
-	d, ok := r.Raw["duration_ms"].(float64)
-	return d, ok
-}
-
-// ptExitsOf returns the exit records of pid.
-func ptExitsOf(r *Run, pid int) []Record {
-	var out []Record
-	for _, rec := range r.Events("exit") {
-		if rec.PID == pid {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
 // ptProcesses returns every process of the job the records know of: the
 // pid of every exec record and the child_pid of every fork record.
 func ptProcesses(r *Run) map[int]bool {
@@ -67,44 +50,6 @@ func ptProcesses(r *Run) map[int]bool {
 		}
 	}
 	return m
-}
-
-// ptOutcome is how one process must end: exit code, or signal name.
-type ptOutcome struct {
-	code int
-	sig  string
-}
-
-// ptCheckExit checks that pid has exactly one exit record, that it says
-// want, carries duration_ms >= 0, and comes after every other record of
-// pid (its fork record, its execs).
-func ptCheckExit(t *testing.T, r *Run, pid int, want ptOutcome, what string) {
-	t.Helper()
-	exits := ptExitsOf(r, pid)
-	if len(exits) != 1 {
-		t.Errorf("%s (pid %d): %d exit records, want exactly 1:\n%s", what, pid, len(exits), dump(exits))
-		return
-	}
-	e := exits[0]
-	var bad []string
-	if want.sig != "" {
-		if e.Signal != want.sig || e.Has("exit_code") {
-			bad = append(bad, fmt.Sprintf("signal %q exit_code present %v, want signal %q and no exit_code", e.Signal, e.Has("exit_code"), want.sig))
-		}
-	} else if e.ExitCode == nil || *e.ExitCode != want.code || e.Has("signal") {
-		bad = append(bad, fmt.Sprintf("exit_code %v signal %q, want exit_code %d and no signal", e.Raw["exit_code"], e.Signal, want.code))
-	}
-	if d, ok := ptDuration(e); !ok || d < 0 {
-		bad = append(bad, fmt.Sprintf("duration_ms %v, want a number >= 0", e.Raw["duration_ms"]))
-	}
-	for _, rec := range r.Records {
-		if rec.Seq > e.Seq && (rec.PID == pid || rec.ChildPID == pid) {
-			bad = append(bad, fmt.Sprintf("record seq %d about pid %d comes after its exit record (seq %d)", rec.Seq, pid, e.Seq))
-		}
-	}
-	if len(bad) > 0 {
-		t.Errorf("%s (pid %d) exit record:\n  %s\n%s", what, pid, strings.Join(bad, "\n  "), dump(exits))
-	}
 }
 
 // ptForksC starts N children at once, a third each with fork(), vfork()
@@ -257,9 +202,9 @@ func TestPtraceForkChildPID(t *testing.T) {
 		t.Errorf("%d exec records of the helper, want %d (itself and each vfork or spawn child)", len(hs), want)
 	}
 	// And each ends once, fork and vfork children as much as the others.
-	ptCheckExit(t, r, root, ptOutcome{code: 0}, "the helper")
+	checkExit(t, r, root, outcome{code: 0}, "the helper")
 	for pid, kind := range said {
-		ptCheckExit(t, r, pid, ptOutcome{code: 0}, kind+" child")
+		checkExit(t, r, pid, outcome{code: 0}, kind+" child")
 	}
 	if got := len(r.Events("exit")); got != n+1 {
 		t.Errorf("%d exit records, want %d (the helper and its children)", got, n+1)
@@ -374,11 +319,11 @@ func TestPtraceExitRecords(t *testing.T) {
 	if r.ExitCode != 3 {
 		t.Fatalf("exit %d (signal %v), want the helper's 3 (4: a child did not end as planned)\nstderr: %s\nstdout: %s\nrecords:\n%s", r.ExitCode, r.Signal, r.Stderr, r.Stdout, dump(r.Records))
 	}
-	want := map[int]ptOutcome{}
+	want := map[int]outcome{}
 	label := map[int]string{}
 	tids := map[int]bool{}
 	var threads []int
-	outcomes := map[string]ptOutcome{
+	outcomes := map[string]outcome{
 		"exit0": {code: 0}, "exit7": {code: 7},
 		"kill-early": {sig: "SIGKILL"}, "kill-running": {sig: "SIGKILL"},
 		"segv": {sig: "SIGSEGV"}, "threads-parent": {code: 5},
@@ -418,7 +363,7 @@ func TestPtraceExitRecords(t *testing.T) {
 		t.Fatalf("the first record is not the helper's exec:\n%s", dump(r.Records))
 	}
 	root := execs[0].PID
-	want[root], label[root] = ptOutcome{code: 3}, "the root"
+	want[root], label[root] = outcome{code: 3}, "the root"
 
 	procs := ptProcesses(r)
 	for pid := range want {
@@ -432,7 +377,7 @@ func TestPtraceExitRecords(t *testing.T) {
 			t.Errorf("the records name a process %d the helper did not create:\n%s", pid, dump(r.Records))
 			continue
 		}
-		ptCheckExit(t, r, pid, o, label[pid])
+		checkExit(t, r, pid, o, label[pid])
 	}
 	for _, e := range r.Events("exit") {
 		if tids[e.PID] {
@@ -509,7 +454,7 @@ func TestPtraceVerifiedScriptAndFailures(t *testing.T) {
 			t.Errorf("%s: empty error_detail", c.what)
 		}
 	}
-	ptCheckExit(t, r, drv.PID, ptOutcome{code: 0}, "the driver, then the script")
+	checkExit(t, r, drv.PID, outcome{code: 0}, "the driver, then the script")
 }
 
 func prefixAll(p string, ss []string) []string {
@@ -701,167 +646,6 @@ func TestPtraceExecRaceVerified(t *testing.T) {
 	t.Logf("ran A %d times, B %d times; %d records' argv[1] differs from what the program received", count[progA], count[progB], argvStale)
 }
 
-// ptEchoC answers each line on stdin with "pong LINE" and exits 0 at EOF.
-const ptEchoC = `
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-
-int main(void) {
-	char line[256];
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("ready %d\n", (int)getpid());
-	while (fgets(line, sizeof line, stdin)) printf("pong %s", line);
-	return 0;
-}
-`
-
-// ptStopped reports whether a /proc state letter means stopped: T, or t
-// for a tracee — a group-stopped tracee waits in PTRACE_LISTEN, which
-// /proc shows as "tracing stop".
-func ptStopped(state string) bool { return state == "T" || state == "t" }
-
-// 5. Job control of a traced job: Ctrl-Z and fg on a terminal; SIGSTOP or
-// SIGTSTP and SIGCONT sent to a job process directly (KERNEL-FACTS 26:
-// the tracer must leave a group-stop with PTRACE_LISTEN).
-func TestPtraceJobControl(t *testing.T) {
-	t.Parallel()
-	t.Run("tty", func(t *testing.T) {
-		t.Parallel()
-		requireBash(t)
-		out := filepath.Join(t.TempDir(), "records")
-		cmd := exec.Command("bash", "--norc", "--noprofile", "-i")
-		cmd.Env = shellEnv("ET="+exectrail, "OUT="+out)
-		cmd.Dir = "/"
-		master, screen := startOnPTY(t, cmd, 24, 120)
-		screen.waitFor(t, shellPrompt)
-
-		typeKeys(t, master, "\"$ET\" run --backend ptrace -o \"$OUT\" --format json -- sleep 1000\r")
-		var sleepRec Record
-		recs := waitRecords(t, out, "the exec of sleep", func(r []Record) bool {
-			for _, rec := range r {
-				if rec.Event == "exec" && rec.Executable == "/usr/bin/sleep" {
-					sleepRec = rec
-					return true
-				}
-			}
-			return false
-		})
-		killLater(t, recs, "/usr/bin/sleep")
-		sleepPID := sleepRec.PID
-		if v := sleepRec.Verified; v == nil || !*v {
-			t.Fatalf("the sleep's exec record is not verified: is this the ptrace backend?\n%s", dump(recs))
-		}
-
-		typeKeys(t, master, "\x1a")
-		screen.waitFor(t, "Stopped")
-		screen.waitFor(t, shellPrompt)
-		waitUntil(t, "the traced sleep to stop after Ctrl-Z", func() bool { return ptStopped(procState(sleepPID)) })
-
-		typeKeys(t, master, "fg\r")
-		screen.waitFor(t, "sleep 1000\r\n")
-		jobPgrp, err := unix.Getpgid(sleepPID)
-		if err != nil {
-			t.Fatalf("getpgid(sleep): %v", err)
-		}
-		waitUntil(t, "the traced sleep to run again in the foreground after fg", func() bool {
-			fg, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPGRP)
-			return err == nil && fg == jobPgrp && procState(sleepPID) == "S"
-		})
-
-		typeKeys(t, master, "\x03")
-		screen.waitFor(t, shellPrompt)
-		typeKeys(t, master, "echo status=$?\r")
-		screen.waitFor(t, "status=130")
-		screen.waitFor(t, shellPrompt)
-		typeKeys(t, master, "exit 0\r")
-		waitCmd(t, cmd)
-		screen.mu.Lock()
-		all := string(screen.buf)
-		screen.mu.Unlock()
-		noPanic(t, all)
-		if strings.Contains(all, "exectrail:") {
-			t.Errorf("exectrail wrote to the terminal:\n%q", all)
-		}
-
-		data, _ := os.ReadFile(out)
-		r := &Run{Records: parseRecords(t, data)}
-		ptCheckExit(t, r, sleepPID, ptOutcome{sig: "SIGINT"}, "sleep after Ctrl-C")
-	})
-
-	t.Run("signals", func(t *testing.T) {
-		t.Parallel()
-		helper := compileC(t, "echo", ptEchoC)
-		out := filepath.Join(t.TempDir(), "records")
-		cmd := exec.Command(exectrail, "run", "--backend", "ptrace", "-o", out, "--format", "json", "--", helper)
-		// A process group of its own, whose leader's parent (this test)
-		// is in another group of the same session: never an orphaned
-		// group, where the kernel discards SIGTSTP (only SIGSTOP would
-		// stop it), whatever group and session the test runs in.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		stdin, lines, stderr := startPiped(t, cmd)
-		line, _ := lines.next(t)
-		var pid int
-		if _, err := fmt.Sscanf(line, "ready %d", &pid); err != nil {
-			t.Fatalf("helper said %q, want ready PID; stderr: %s", line, stderr.String())
-		}
-		ping := func(msg string) {
-			t.Helper()
-			if _, err := io.WriteString(stdin, msg+"\n"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		ping("hello")
-		if l, _ := lines.next(t); l != "pong hello" {
-			t.Fatalf("helper said %q, want pong hello", l)
-		}
-		for _, sig := range []unix.Signal{unix.SIGSTOP, unix.SIGTSTP, unix.SIGSTOP} {
-			if err := unix.Kill(pid, sig); err != nil {
-				t.Fatal(err)
-			}
-			waitUntil(t, fmt.Sprintf("the traced helper to stop after %v", sig), func() bool { return ptStopped(procState(pid)) })
-			// Stopped means stopped: a line now stays unanswered, and the
-			// process is stopped at the end. (A tracer that resumed the
-			// group-stop with PTRACE_CONT lets it run on and answer within
-			// microseconds.) The state alone is not checked on the way:
-			// the first "t" seen may be the signal-delivery stop, after
-			// which the tracer re-injects the signal and the process runs
-			// for an instant before it enters the group-stop.
-			ping("while-stopped")
-			select {
-			case l := <-lines.ch:
-				t.Fatalf("after %v the helper still answered: %q", sig, l)
-			case <-time.After(300 * time.Millisecond):
-			}
-			if st := procState(pid); !ptStopped(st) {
-				t.Fatalf("after %v the helper left the stop by itself (state %q)", sig, st)
-			}
-			if err := unix.Kill(pid, unix.SIGCONT); err != nil {
-				t.Fatal(err)
-			}
-			if l, ok := lines.next(t); l != "pong while-stopped" {
-				t.Fatalf("after SIGCONT the helper said %q (ok %v), want pong while-stopped", l, ok)
-			}
-			waitUntil(t, "the helper to run on after SIGCONT", func() bool { st := procState(pid); return st == "S" || st == "R" })
-		}
-		stdin.Close()
-		if rest := lines.rest(t); len(rest) != 0 {
-			t.Errorf("helper said %q after EOF", rest)
-		}
-		ws := waitCmd(t, cmd)
-		noPanic(t, stderr.String())
-		if !ws.Exited() || ws.ExitStatus() != 0 {
-			t.Errorf("exectrail: %v, want exit 0; stderr: %s", ws, stderr.String())
-		}
-		data, _ := os.ReadFile(out)
-		r := &Run{Records: parseRecords(t, data)}
-		ptCheckExit(t, r, pid, ptOutcome{code: 0}, "the helper")
-		if n := len(r.Records); n != 2 {
-			t.Errorf("%d records, want 2 (exec, exit): stops and continues are no events\n%s", n, dump(r.Records))
-		}
-	})
-}
-
 // ptDebuggerC stands in for gdb and strace: it forks a child and
 // PTRACE_ATTACHes to it, and forks another that asks PTRACE_TRACEME, and
 // says how each went: "attach OK|ERRNO", "traceme OK|ERRNO".
@@ -935,7 +719,7 @@ func TestPtraceJobCanTrace(t *testing.T) {
 			}
 			if tc.backend == "ptrace" {
 				for pid := range ptProcesses(r) {
-					if len(ptExitsOf(r, pid)) != 1 {
+					if len(exitsOf(r, pid)) != 1 {
 						t.Errorf("pid %d: want one exit record\n%s", pid, dump(r.Records))
 					}
 				}
@@ -1056,7 +840,7 @@ func TestPtraceThreadExec(t *testing.T) {
 	if fs := r.Events("fork"); len(fs) != 0 {
 		t.Errorf("threads produced fork records:\n%s", dump(fs))
 	}
-	ptCheckExit(t, r, pid, ptOutcome{code: 1}, "the process after the thread's exec")
+	checkExit(t, r, pid, outcome{code: 1}, "the process after the thread's exec")
 	for _, e := range r.Events("exit") {
 		if e.PID != pid {
 			t.Errorf("exit record for %d (threads are %d and %d): only the process has one\n%s", e.PID, tid, other, dump([]Record{e}))
@@ -1149,7 +933,7 @@ func TestPtraceForkerKilledMidFork(t *testing.T) {
 			// gets exectrail's orphan SIGTERM.
 			add("died of an unexpected signal", "%s", strings.TrimSpace(dump(es)))
 		}
-		if d, ok := ptDuration(e); !ok || d < 0 {
+		if d, ok := durationMS(e); !ok || d < 0 {
 			add("no duration_ms", "%s", strings.TrimSpace(dump(es)))
 		}
 	}

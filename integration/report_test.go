@@ -74,7 +74,7 @@ func TestReportTreeAndTrace(t *testing.T) {
 	}
 	log := writeLog(t, r.Records)
 
-	stdout, stderr, code := runReport(t, "report", "--width", "0", log)
+	stdout, stderr, code := runCLI(t, "report", "--width", "0", log)
 	if code != 0 {
 		t.Fatalf("report: exit %d\n%s", code, stderr)
 	}
@@ -95,7 +95,7 @@ func TestReportTreeAndTrace(t *testing.T) {
 	}
 
 	trace := filepath.Join(t.TempDir(), "trace.json")
-	_, stderr, code = runReport(t, "report", "--trace-out", trace, log)
+	_, stderr, code = runCLI(t, "report", "--trace-out", trace, log)
 	if code != 0 || !strings.Contains(stderr, "written to "+trace) {
 		t.Fatalf("report --trace-out: exit %d\n%s", code, stderr)
 	}
@@ -174,7 +174,7 @@ func checkNesting(t *testing.T, data []byte) map[int][2]float64 {
 // With the records on stderr as text, --report keeps a JSON copy of its
 // own and reports after the records.
 func TestRunReportTextOutput(t *testing.T) {
-	_, stderr, code := runReport(t, "run", "--backend", backend, "--format", "text", "--report=tree", "--", "sh", "-c", "ls / >/dev/null")
+	_, stderr, code := runCLI(t, "run", "--backend", backend, "--format", "text", "--report=tree", "--", "sh", "-c", "ls / >/dev/null")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -204,7 +204,7 @@ func TestReportErrors(t *testing.T) {
 		{[]string{"report", garbage + ".missing"}, 1, "no such file or directory"},
 		{[]string{"run", "--report=pie", "--", "true"}, 125, `exectrail: run: unknown --report "pie"`},
 	} {
-		stdout, stderr, code := runReport(t, c.args...)
+		stdout, stderr, code := runCLI(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 || stdout != "" {
 			t.Errorf("exectrail %q: exit %d, stdout %q, stderr %q; want exit %d and one line with %q", c.args, code, stdout, stderr, c.code, c.want)
 		}

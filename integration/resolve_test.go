@@ -57,6 +57,27 @@ func resolveRunExecer(t *testing.T, helper, dir string, wantFail []string, ops .
 	return first, execs[1:]
 }
 
+// byDriver completes w for an exec the driver drv made itself: by its
+// process (pid and parent), with argv [argv0, "exectrail-test"], as the
+// driver passes it.
+func byDriver(drv Record, argv0 string, w execWant) execWant {
+	w.PID, w.PPID = drv.PID, drv.PPID
+	w.Argv = []string{argv0, "exectrail-test"}
+	return w
+}
+
+// driveOne runs the driver with ops in a fresh directory, wants exactly
+// one exec record after the driver's, and checks it against w made
+// complete by byDriver, with that directory as its cwd.
+func driveOne(t *testing.T, helper, what, argv0 string, w execWant, ops ...string) {
+	t.Helper()
+	cwd := t.TempDir()
+	drv, rest := resolveRunExecer(t, helper, cwd, nil, ops...)
+	wantN(t, rest, 1, "exec records after the driver's")
+	w.Cwd = canon(t, cwd)
+	checkExec(t, what, rest[0], byDriver(drv, argv0, w))
+}
+
 // 1. execveat with a directory fd: the name resolves against the dirfd.
 func TestResolveExecveatDirfd(t *testing.T) {
 	helper := execer(t)
@@ -66,18 +87,8 @@ func TestResolveExecveatDirfd(t *testing.T) {
 		{"dotdot-from-dirfd", "/usr/share", "../bin/true"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cwd := t.TempDir()
-			drv, rest := resolveRunExecer(t, helper, cwd, nil, "dirfd", c.dir, c.file)
-			wantN(t, rest, 1, "exec records after the driver's")
-			checkExec(t, "execveat(dirfd)", rest[0], execWant{
-				Path:       c.file,
-				Executable: "/usr/bin/true",
-				Argv:       []string{c.file, "exectrail-test"},
-				Cwd:        canon(t, cwd),
-				Syscall:    "execveat",
-				PID:        drv.PID,
-				PPID:       drv.PPID,
-			})
+			driveOne(t, helper, "execveat(dirfd)", c.file, execWant{Path: c.file, Executable: "/usr/bin/true", Syscall: "execveat"},
+				"dirfd", c.dir, c.file)
 		})
 	}
 }
@@ -92,18 +103,8 @@ func TestResolveExecveatEmptyPath(t *testing.T) {
 		{"glibc-fexecve", "fexecve", "/usr/bin/true"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cwd := t.TempDir()
-			drv, rest := resolveRunExecer(t, helper, cwd, nil, c.op, c.file)
-			wantN(t, rest, 1, "exec records after the driver's")
-			checkExec(t, c.op, rest[0], execWant{
-				Path:       "",
-				Executable: "/usr/bin/true",
-				Argv:       []string{c.file, "exectrail-test"},
-				Cwd:        canon(t, cwd),
-				Syscall:    "execveat",
-				PID:        drv.PID,
-				PPID:       drv.PPID,
-			})
+			driveOne(t, helper, c.op, c.file, execWant{Path: "", Executable: "/usr/bin/true", Syscall: "execveat"},
+				c.op, c.file)
 		})
 	}
 }
@@ -137,14 +138,7 @@ func TestResolveProcSelfFd(t *testing.T) {
 			if strings.Contains(path, "%d") {
 				path = fmt.Sprintf(path, drv.PID)
 			}
-			checkExec(t, "exec of "+c.fmt, rest[0], execWant{
-				Path:       path,
-				Executable: "/usr/bin/true",
-				Argv:       []string{path, "exectrail-test"},
-				Cwd:        wantCwd,
-				PID:        drv.PID,
-				PPID:       drv.PPID,
-			})
+			checkExec(t, "exec of "+c.fmt, rest[0], byDriver(drv, path, execWant{Path: path, Executable: "/usr/bin/true", Cwd: wantCwd}))
 		})
 	}
 }
@@ -152,25 +146,29 @@ func TestResolveProcSelfFd(t *testing.T) {
 // 4. A memfd executable has no path; it shows as /memfd:NAME (deleted).
 func TestResolveMemfd(t *testing.T) {
 	helper := execer(t)
-	cwd := t.TempDir()
-	drv, rest := resolveRunExecer(t, helper, cwd, nil, "memfd", "/usr/bin/true", "payload")
-	wantN(t, rest, 1, "exec records after the driver's")
-	checkExec(t, "fexecve(memfd)", rest[0], execWant{
-		Path:       "",
-		Executable: "/memfd:payload",
-		ExePrefix:  true,
-		Argv:       []string{"payload", "exectrail-test"},
-		Cwd:        canon(t, cwd),
-		Syscall:    "execveat",
-		PID:        drv.PID,
-		PPID:       drv.PPID,
-	})
+	driveOne(t, helper, "fexecve(memfd)", "payload", execWant{Path: "", Executable: "/memfd:payload", ExePrefix: true, Syscall: "execveat"},
+		"memfd", "/usr/bin/true", "payload")
 }
 
-// resolveShellChild checks that rec was made by sh itself (exec without fork)
-// or by a child of sh.
-func resolveShellChild(t *testing.T, sh, rec Record) {
+// runSh runs sh -c script under exectrail, wants exit status 0 and n
+// exec records (what names them; sh's own is the first), and returns them.
+func runSh(t *testing.T, o Opts, script string, n int, what string) []Record {
 	t.Helper()
+	r := runTrail(t, o, "sh", "-c", script)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d, stderr %s\n%s", r.ExitCode, r.Stderr, dump(r.Records))
+	}
+	execs := r.Execs()
+	wantN(t, execs, n, what)
+	return execs
+}
+
+// checkShellChild checks rec, sh's exec of the command path: its path,
+// executable, argv [path] and cwd, and that it was made by sh itself
+// (exec without fork) or by a child of sh.
+func checkShellChild(t *testing.T, what string, sh, rec Record, path, executable, cwd string) {
+	t.Helper()
+	checkExec(t, what, rec, execWant{Path: path, Executable: executable, Argv: []string{path}, Cwd: cwd})
 	if !(rec.PPID == sh.PID || (rec.PID == sh.PID && rec.PPID == sh.PPID)) {
 		t.Errorf("record is neither sh (pid %d) nor its child:\n%s", sh.PID, dump([]Record{rec}))
 	}
@@ -189,19 +187,8 @@ func TestResolveSymlinkRelative(t *testing.T) {
 	if err := os.Symlink("../link1", filepath.Join(dir, "sub", "mytrue")); err != nil {
 		t.Fatal(err)
 	}
-	r := runTrail(t, Opts{}, "sh", "-c", "cd "+dir+" && ./sub/mytrue")
-	if r.ExitCode != 0 {
-		t.Fatalf("exit %d, stderr %s", r.ExitCode, r.Stderr)
-	}
-	execs := r.Execs()
-	wantN(t, execs, 2, "exec records (sh, mytrue)")
-	checkExec(t, "exec of the symlink", execs[1], execWant{
-		Path:       "./sub/mytrue",
-		Executable: "/usr/bin/true",
-		Argv:       []string{"./sub/mytrue"},
-		Cwd:        canon(t, dir),
-	})
-	resolveShellChild(t, execs[0], execs[1])
+	execs := runSh(t, Opts{}, "cd "+dir+" && ./sub/mytrue", 2, "exec records (sh, mytrue)")
+	checkShellChild(t, "exec of the symlink", execs[0], execs[1], "./sub/mytrue", "/usr/bin/true", canon(t, dir))
 }
 
 // 6. #! scripts: one record for the script with its interpreter; with
@@ -212,61 +199,49 @@ func TestResolveShebang(t *testing.T) {
 	// A fixed PATH: env's execvp then makes exactly one attempt.
 	environ := []string{"PATH=/usr/bin"}
 
-	t.Run("bin-sh", func(t *testing.T) {
-		dir := t.TempDir()
-		writeExe(t, filepath.Join(dir, "script"), "#!/bin/sh\nexit 0\n")
-		r := runTrail(t, Opts{Dir: dir, Env: environ}, "./script", "a1")
-		if r.ExitCode != 0 {
-			t.Fatalf("exit %d, stderr %s", r.ExitCode, r.Stderr)
-		}
-		execs := r.Execs()
-		wantN(t, execs, 1, "exec record (the script; the kernel loads its interpreter without an exec)")
-		checkExec(t, "script", execs[0], execWant{
-			Path:        "./script",
-			Executable:  canon(t, filepath.Join(dir, "script")),
-			Argv:        []string{"./script", "a1"},
-			Cwd:         canon(t, dir),
-			Interpreter: sh,
+	for _, c := range []struct {
+		name, line, interp string
+		n                  int
+		what               string
+	}{
+		{"bin-sh", "#!/bin/sh", sh, 1, "exec record (the script; the kernel loads its interpreter without an exec)"},
+		{"usr-bin-env", "#!/usr/bin/env sh", env, 2, "exec records (the script, then env's exec of sh)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeExe(t, filepath.Join(dir, "script"), c.line+"\nexit 0\n")
+			r := runTrail(t, Opts{Dir: dir, Env: environ}, "./script", "a1")
+			if r.ExitCode != 0 {
+				t.Fatalf("exit %d, stderr %s", r.ExitCode, r.Stderr)
+			}
+			execs := r.Execs()
+			wantN(t, execs, c.n, c.what)
+			checkExec(t, "script", execs[0], execWant{
+				Path:        "./script",
+				Executable:  canon(t, filepath.Join(dir, "script")),
+				Argv:        []string{"./script", "a1"},
+				Cwd:         canon(t, dir),
+				Interpreter: c.interp,
+			})
+			if c.n == 2 {
+				checkExec(t, "env's exec of sh", execs[1], execWant{
+					Path:       "/usr/bin/sh",
+					Executable: sh,
+					Argv:       []string{"sh", "./script", "a1"},
+					Cwd:        canon(t, dir),
+					PID:        execs[0].PID,
+					PPID:       execs[0].PPID,
+				})
+			}
 		})
-	})
-
-	t.Run("usr-bin-env", func(t *testing.T) {
-		dir := t.TempDir()
-		writeExe(t, filepath.Join(dir, "script"), "#!/usr/bin/env sh\nexit 0\n")
-		r := runTrail(t, Opts{Dir: dir, Env: environ}, "./script", "a1")
-		if r.ExitCode != 0 {
-			t.Fatalf("exit %d, stderr %s", r.ExitCode, r.Stderr)
-		}
-		execs := r.Execs()
-		wantN(t, execs, 2, "exec records (the script, then env's exec of sh)")
-		checkExec(t, "script", execs[0], execWant{
-			Path:        "./script",
-			Executable:  canon(t, filepath.Join(dir, "script")),
-			Argv:        []string{"./script", "a1"},
-			Cwd:         canon(t, dir),
-			Interpreter: env,
-		})
-		checkExec(t, "env's exec of sh", execs[1], execWant{
-			Path:       "/usr/bin/sh",
-			Executable: sh,
-			Argv:       []string{"sh", "./script", "a1"},
-			Cwd:        canon(t, dir),
-			PID:        execs[0].PID,
-			PPID:       execs[0].PPID,
-		})
-	})
+	}
 }
 
 // 7. A missing program, then a real one: the first record has ENOENT and
 // no executable, the second no error field at all.
 func TestResolveMissingThenReal(t *testing.T) {
 	cwd := t.TempDir()
-	r := runTrail(t, Opts{Dir: cwd}, "sh", "-c", "/nonexistent/prog; /usr/bin/true")
-	if r.ExitCode != 0 {
-		t.Fatalf("exit %d, stderr %s", r.ExitCode, r.Stderr)
-	}
-	execs := r.Execs()
-	wantN(t, execs, 3, "exec records (sh, /nonexistent/prog, /usr/bin/true)")
+	execs := runSh(t, Opts{Dir: cwd}, "/nonexistent/prog; /usr/bin/true", 3, "exec records (sh, /nonexistent/prog, /usr/bin/true)")
 	checkExec(t, "missing program", execs[1], execWant{
 		Path:  "/nonexistent/prog",
 		Argv:  []string{"/nonexistent/prog"},
@@ -274,13 +249,7 @@ func TestResolveMissingThenReal(t *testing.T) {
 		Error: "ENOENT",
 		PPID:  execs[0].PID,
 	})
-	checkExec(t, "real program", execs[2], execWant{
-		Path:       "/usr/bin/true",
-		Executable: "/usr/bin/true",
-		Argv:       []string{"/usr/bin/true"},
-		Cwd:        canon(t, cwd),
-	})
-	resolveShellChild(t, execs[0], execs[2])
+	checkShellChild(t, "real program", execs[0], execs[2], "/usr/bin/true", "/usr/bin/true", canon(t, cwd))
 }
 
 // 8. execvp through missing PATH directories: one ENOENT record per miss,
@@ -291,23 +260,9 @@ func TestResolvePathSearch(t *testing.T) {
 	drv, rest := resolveRunExecer(t, helper, cwd, nil, "setpath", "/nonexist1:/nonexist2:/usr/bin", "execvp", "true")
 	wantN(t, rest, 3, "exec attempts by execvp")
 	for i, dir := range []string{"/nonexist1", "/nonexist2"} {
-		checkExec(t, "attempt in "+dir, rest[i], execWant{
-			Path:  dir + "/true",
-			Argv:  []string{"true", "exectrail-test"},
-			Cwd:   canon(t, cwd),
-			Error: "ENOENT",
-			PID:   drv.PID,
-			PPID:  drv.PPID,
-		})
+		checkExec(t, "attempt in "+dir, rest[i], byDriver(drv, "true", execWant{Path: dir + "/true", Cwd: canon(t, cwd), Error: "ENOENT"}))
 	}
-	checkExec(t, "attempt in /usr/bin", rest[2], execWant{
-		Path:       "/usr/bin/true",
-		Executable: "/usr/bin/true",
-		Argv:       []string{"true", "exectrail-test"},
-		Cwd:        canon(t, cwd),
-		PID:        drv.PID,
-		PPID:       drv.PPID,
-	})
+	checkExec(t, "attempt in /usr/bin", rest[2], byDriver(drv, "true", execWant{Path: "/usr/bin/true", Executable: "/usr/bin/true", Cwd: canon(t, cwd)}))
 	ok := 0
 	for _, rec := range append([]Record{drv}, rest...) {
 		if rec.Has("error") {
@@ -352,33 +307,12 @@ func TestResolveExecErrors(t *testing.T) {
 		{sub, cdir + "/subdir", "EACCES"},
 		{plain, cdir + "/plain", "ENOEXEC"},
 	} {
-		checkExec(t, "exec of "+filepath.Base(c.path), rest[i], execWant{
-			Path:        c.path,
-			Executable:  c.canon,
-			ExeOptional: true,
-			Argv:        []string{c.path, "exectrail-test"},
-			Cwd:         cdir,
-			Error:       c.errno,
-			PID:         drv.PID,
-			PPID:        drv.PPID,
-		})
+		checkExec(t, "exec of "+filepath.Base(c.path), rest[i], byDriver(drv, c.path, execWant{
+			Path: c.path, Executable: c.canon, ExeOptional: true, Cwd: cdir, Error: c.errno,
+		}))
 	}
-	checkExec(t, "file with a trailing slash", rest[3], execWant{
-		Path:  "/usr/bin/true/",
-		Argv:  []string{"/usr/bin/true/", "exectrail-test"},
-		Cwd:   cdir,
-		Error: "ENOTDIR",
-		PID:   drv.PID,
-		PPID:  drv.PPID,
-	})
-	checkExec(t, "final exec", rest[4], execWant{
-		Path:       "/usr/bin/true",
-		Executable: "/usr/bin/true",
-		Argv:       []string{"/usr/bin/true", "exectrail-test"},
-		Cwd:        cdir,
-		PID:        drv.PID,
-		PPID:       drv.PPID,
-	})
+	checkExec(t, "file with a trailing slash", rest[3], byDriver(drv, "/usr/bin/true/", execWant{Path: "/usr/bin/true/", Cwd: cdir, Error: "ENOTDIR"}))
+	checkExec(t, "final exec", rest[4], byDriver(drv, "/usr/bin/true", execWant{Path: "/usr/bin/true", Executable: "/usr/bin/true", Cwd: cdir}))
 }
 
 // 10. AT_SYMLINK_NOFOLLOW refuses a symlink as the final component
@@ -401,36 +335,17 @@ func TestResolveSymlinkNofollow(t *testing.T) {
 	drv, rest := resolveRunExecer(t, helper, dir, []string{"nofollow " + link + " ELOOP", "execve " + loopA + " ELOOP"},
 		"nofollow", link, "execve", loopA, "nofollow", "/bin/true")
 	wantN(t, rest, 3, "exec attempts")
-	checkExec(t, "NOFOLLOW on a symlink", rest[0], execWant{
+	checkExec(t, "NOFOLLOW on a symlink", rest[0], byDriver(drv, link, execWant{
 		Path: link,
 		// Nothing runs: naming the link itself is acceptable, naming
 		// its target is not.
-		Executable:  canon(t, dir) + "/lnk",
-		ExeOptional: true,
-		Argv:        []string{link, "exectrail-test"},
-		Cwd:         canon(t, dir),
-		Error:       "ELOOP",
-		Syscall:     "execveat",
-		PID:         drv.PID,
-		PPID:        drv.PPID,
-	})
-	checkExec(t, "symlink loop", rest[1], execWant{
-		Path:  loopA,
-		Argv:  []string{loopA, "exectrail-test"},
-		Cwd:   canon(t, dir),
-		Error: "ELOOP",
-		PID:   drv.PID,
-		PPID:  drv.PPID,
-	})
-	checkExec(t, "NOFOLLOW through a directory symlink", rest[2], execWant{
-		Path:       "/bin/true",
-		Executable: "/usr/bin/true",
-		Argv:       []string{"/bin/true", "exectrail-test"},
-		Cwd:        canon(t, dir),
-		Syscall:    "execveat",
-		PID:        drv.PID,
-		PPID:       drv.PPID,
-	})
+		Executable: canon(t, dir) + "/lnk", ExeOptional: true,
+		Cwd: canon(t, dir), Error: "ELOOP", Syscall: "execveat",
+	}))
+	checkExec(t, "symlink loop", rest[1], byDriver(drv, loopA, execWant{Path: loopA, Cwd: canon(t, dir), Error: "ELOOP"}))
+	checkExec(t, "NOFOLLOW through a directory symlink", rest[2], byDriver(drv, "/bin/true", execWant{
+		Path: "/bin/true", Executable: "/usr/bin/true", Cwd: canon(t, dir), Syscall: "execveat",
+	}))
 }
 
 // 11. ".." after a symlinked directory goes up from the physical
@@ -456,13 +371,7 @@ func TestResolveDotDotAfterSymlinkedCwd(t *testing.T) {
 	execs := r.Execs()
 	wantN(t, execs, 3, "exec records (sh, two progs)")
 	for i, p := range []string{"../bin/prog", ".././sub/..//bin/./prog"} {
-		checkExec(t, "exec of "+p, execs[1+i], execWant{
-			Path:       p,
-			Executable: cdir + "/b/bin/prog",
-			Argv:       []string{p},
-			Cwd:        cdir + "/b/sub",
-		})
-		resolveShellChild(t, execs[0], execs[1+i])
+		checkShellChild(t, "exec of "+p, execs[0], execs[1+i], p, cdir+"/b/bin/prog", cdir+"/b/sub")
 	}
 }
 
@@ -531,27 +440,9 @@ func TestResolveDeletedCwd(t *testing.T) {
 	if err := os.Mkdir(gone, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r := runTrail(t, Opts{}, "sh", "-c", "cd "+gone+" && /usr/bin/rmdir "+gone+" && /usr/bin/true && ../bin/prog")
-	if r.ExitCode != 0 {
-		t.Fatalf("exit %d, stderr %s\n%s", r.ExitCode, r.Stderr, dump(r.Records))
-	}
+	execs := runSh(t, Opts{}, "cd "+gone+" && /usr/bin/rmdir "+gone+" && /usr/bin/true && ../bin/prog", 4, "exec records (sh, rmdir, true, prog)")
 	cdir := canon(t, dir)
-	execs := r.Execs()
-	wantN(t, execs, 4, "exec records (sh, rmdir, true, prog)")
 	deleted := cdir + "/gone (deleted)"
-	checkExec(t, "absolute exec from a deleted cwd", execs[2], execWant{
-		Path:       "/usr/bin/true",
-		Executable: "/usr/bin/true",
-		Argv:       []string{"/usr/bin/true"},
-		Cwd:        deleted,
-	})
-	checkExec(t, "relative exec from a deleted cwd", execs[3], execWant{
-		Path:       "../bin/prog",
-		Executable: cdir + "/bin/prog",
-		Argv:       []string{"../bin/prog"},
-		Cwd:        deleted,
-	})
-	for _, rec := range execs[2:] {
-		resolveShellChild(t, execs[0], rec)
-	}
+	checkShellChild(t, "absolute exec from a deleted cwd", execs[0], execs[2], "/usr/bin/true", "/usr/bin/true", deleted)
+	checkShellChild(t, "relative exec from a deleted cwd", execs[0], execs[3], "../bin/prog", cdir+"/bin/prog", deleted)
 }

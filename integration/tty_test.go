@@ -96,31 +96,47 @@ func TestTTYInteractiveShell(t *testing.T) {
 	}
 }
 
-// exectrail as a job of an interactive bash: Ctrl-Z stops it, fg resumes
-// it, Ctrl-C kills the command and exectrail reports it as bash expects
-// (death by SIGINT, $? = 130).
+// exectrail as a job of an interactive bash, with the backend under test:
+// Ctrl-Z stops it and the command, fg resumes them in the foreground,
+// Ctrl-C kills the command, which gets an exit record saying SIGINT, and
+// exectrail reports it as bash expects (death by SIGINT, $? = 130, so a
+// shell loop breaks). With ptrace the job's group-stop is left with
+// PTRACE_LISTEN (KERNEL-FACTS 26): a stopped tracee shows "t".
 func TestTTYJobControl(t *testing.T) {
 	t.Parallel()
 	requireBash(t)
 	out := filepath.Join(t.TempDir(), "records")
 	cmd := exec.Command("bash", "--norc", "--noprofile", "-i")
-	cmd.Env = shellEnv("ET="+exectrail, "OUT="+out)
+	cmd.Env = shellEnv("ET="+exectrail, "OUT="+out, "BACKEND="+backend)
 	cmd.Dir = "/"
 	master, screen := startOnPTY(t, cmd, 24, 120)
 	screen.waitFor(t, shellPrompt)
 
-	typeKeys(t, master, "\"$ET\" run -o \"$OUT\" --format json -- sleep 1000\r")
-	var sleepPID int
-	recs := waitRecords(t, out, "the exec of sleep", func(r []Record) bool {
-		for _, rec := range r {
-			if rec.Event == "exec" && rec.Executable == "/usr/bin/sleep" {
-				sleepPID = rec.PID
-				return true
+	awaitSleep := func(what, out string) Record {
+		t.Helper()
+		var sleep Record
+		recs := waitRecords(t, out, what, func(r []Record) bool {
+			for _, rec := range r {
+				if rec.Event == "exec" && rec.Executable == "/usr/bin/sleep" {
+					sleep = rec
+					return true
+				}
 			}
+			return false
+		})
+		killLater(t, recs, "/usr/bin/sleep")
+		if v := sleep.Verified; backend == "ptrace" && (v == nil || !*v) {
+			t.Fatalf("the sleep's exec record is not verified: is this the ptrace backend?\n%s", dump(recs))
 		}
-		return false
-	})
-	killLater(t, recs, "/usr/bin/sleep")
+		return sleep
+	}
+	stopped := func(pid int) bool {
+		st := procState(pid)
+		return st == "T" || backend == "ptrace" && st == "t"
+	}
+
+	typeKeys(t, master, "\"$ET\" run --backend \"$BACKEND\" -o \"$OUT\" --format json -- sleep 1000\r")
+	sleepPID := awaitSleep("the exec of sleep", out).PID
 	// The record is written while the exec is still held; a Ctrl-Z in that
 	// window would stop exectrail before it lets the exec go on, and the
 	// held (killable-only) exec would take the stop only after fg. Wait
@@ -135,7 +151,7 @@ func TestTTYJobControl(t *testing.T) {
 	typeKeys(t, master, "\x1a")
 	screen.waitFor(t, "Stopped")
 	screen.waitFor(t, shellPrompt)
-	waitUntil(t, "the command (sleep) to stop after Ctrl-Z", func() bool { return procState(sleepPID) == "T" })
+	waitUntil(t, "the command (sleep) to stop after Ctrl-Z", func() bool { return stopped(sleepPID) })
 
 	typeKeys(t, master, "fg\r")
 	screen.waitFor(t, "sleep 1000\r\n") // bash names the job it resumes
@@ -145,9 +161,9 @@ func TestTTYJobControl(t *testing.T) {
 	if err != nil {
 		t.Fatalf("getpgid(sleep): %v", err)
 	}
-	waitUntil(t, "the job to be resumed in the foreground after fg", func() bool {
+	waitUntil(t, "the job to run again in the foreground after fg", func() bool {
 		fg, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPGRP)
-		return err == nil && fg == jobPgrp && procState(sleepPID) != "T"
+		return err == nil && fg == jobPgrp && procState(sleepPID) == "S"
 	})
 
 	typeKeys(t, master, "\x03")
@@ -155,20 +171,17 @@ func TestTTYJobControl(t *testing.T) {
 	typeKeys(t, master, "echo status=$?\r")
 	screen.waitFor(t, "status=130")
 	screen.waitFor(t, shellPrompt)
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExit(t, &Run{Records: parseRecords(t, data)}, sleepPID, outcome{sig: "SIGINT"}, "sleep after Ctrl-C")
 
 	// Death by SIGINT, not exit 130: an interactive bash then breaks out
 	// of a loop (KERNEL-FACTS 33).
 	out2 := filepath.Join(t.TempDir(), "records")
-	typeKeys(t, master, "for i in 1 2; do \"$ET\" run -o "+out2+" -- sleep 1000; echo iter$i; done\r")
-	recs = waitRecords(t, out2, "the exec of sleep in the loop", func(r []Record) bool {
-		for _, rec := range r {
-			if rec.Event == "exec" && rec.Executable == "/usr/bin/sleep" {
-				return true
-			}
-		}
-		return false
-	})
-	killLater(t, recs, "/usr/bin/sleep")
+	typeKeys(t, master, "for i in 1 2; do \"$ET\" run --backend \"$BACKEND\" -o "+out2+" -- sleep 1000; echo iter$i; done\r")
+	awaitSleep("the exec of sleep in the loop", out2)
 	typeKeys(t, master, "\x03")
 	if got := screen.waitForAny(t, shellPrompt, "iter1"); got != shellPrompt {
 		t.Fatalf("Ctrl-C did not break the shell loop: exectrail must die of SIGINT, not exit 130")
@@ -181,6 +194,9 @@ func TestTTYJobControl(t *testing.T) {
 	all := string(screen.buf)
 	screen.mu.Unlock()
 	noPanic(t, all)
+	if strings.Contains(all, "exectrail:") {
+		t.Errorf("exectrail wrote to the terminal:\n%q", all)
+	}
 	if !pidGone(sleepPID) {
 		t.Errorf("sleep (pid %d) survived Ctrl-C", sleepPID)
 	}
