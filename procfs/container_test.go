@@ -28,140 +28,127 @@ func TestCgroupAttribution(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		data string
+		v2   string // a v2-only file: data is "0::V2\n", want.V2Path V2
 		want CgroupInfo
 	}{
 		// v2, systemd cgroup driver
 		{
 			name: "v2, docker, systemd driver",
-			data: "0::/system.slice/docker-" + hex64 + ".scope\n",
-			want: CgroupInfo{V2Path: "/system.slice/docker-" + hex64 + ".scope", HasV2: true,
-				Container: Container{ID: hex64, Runtime: RuntimeDocker}},
+			v2:   "/system.slice/docker-" + hex64 + ".scope",
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimeDocker}},
 		},
 		{
 			name: "v2, kubepods burstable, containerd",
-			data: "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + podUScore + ".slice/cri-containerd-" + hex64 + ".scope\n",
-			want: CgroupInfo{V2Path: "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + podUScore + ".slice/cri-containerd-" + hex64 + ".scope", HasV2: true,
-				Container: Container{ID: hex64, Runtime: RuntimeContainerd, PodUID: podUID}},
+			v2:   "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + podUScore + ".slice/cri-containerd-" + hex64 + ".scope",
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimeContainerd, PodUID: podUID}},
 		},
 		{
 			name: "v2, kubepods besteffort, cri-o",
-			data: "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + podUScore + ".slice/crio-" + hex64 + ".scope\n",
-			want: CgroupInfo{V2Path: "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + podUScore + ".slice/crio-" + hex64 + ".scope", HasV2: true,
-				Container: Container{ID: hex64, Runtime: RuntimeCRIO, PodUID: podUID}},
+			v2:   "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + podUScore + ".slice/crio-" + hex64 + ".scope",
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimeCRIO, PodUID: podUID}},
 		},
 		{
 			name: "v2, kubepods guaranteed (no qos slice), cri-o",
-			data: "0::/kubepods.slice/kubepods-pod" + podUScore + ".slice/crio-" + hex64 + ".scope\n",
-			want: CgroupInfo{V2Path: "/kubepods.slice/kubepods-pod" + podUScore + ".slice/crio-" + hex64 + ".scope", HasV2: true,
-				Container: Container{ID: hex64, Runtime: RuntimeCRIO, PodUID: podUID}},
+			v2:   "/kubepods.slice/kubepods-pod" + podUScore + ".slice/crio-" + hex64 + ".scope",
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimeCRIO, PodUID: podUID}},
 		},
 		{
 			name: "v2, cri-o's conmon: the pod, but no container",
-			data: "0::/kubepods.slice/kubepods-pod" + podUScore + ".slice/crio-conmon-" + hex64 + ".scope\n",
-			want: CgroupInfo{V2Path: "/kubepods.slice/kubepods-pod" + podUScore + ".slice/crio-conmon-" + hex64 + ".scope", HasV2: true,
-				Container: Container{PodUID: podUID}},
+			v2:   "/kubepods.slice/kubepods-pod" + podUScore + ".slice/crio-conmon-" + hex64 + ".scope",
+			want: CgroupInfo{Container: Container{PodUID: podUID}},
 		},
 		{
 			name: "v2, static pod (hash uid), containerd",
-			data: "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + staticPod + ".slice/cri-containerd-" + hex64b + ".scope\n",
-			want: CgroupInfo{V2Path: "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + staticPod + ".slice/cri-containerd-" + hex64b + ".scope", HasV2: true,
-				Container: Container{ID: hex64b, Runtime: RuntimeContainerd, PodUID: staticPod}},
+			v2:   "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + staticPod + ".slice/cri-containerd-" + hex64b + ".scope",
+			want: CgroupInfo{Container: Container{ID: hex64b, Runtime: RuntimeContainerd, PodUID: staticPod}},
 		},
 		{
 			name: "v2, kind node (kubelet cgroup root /kubelet)",
-			data: "0::/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod" + podUScore + ".slice/cri-containerd-" + hex64 + ".scope\n",
-			want: CgroupInfo{V2Path: "/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod" + podUScore + ".slice/cri-containerd-" + hex64 + ".scope", HasV2: true,
-				Container: Container{ID: hex64, Runtime: RuntimeContainerd, PodUID: podUID}},
+			v2:   "/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod" + podUScore + ".slice/cri-containerd-" + hex64 + ".scope",
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimeContainerd, PodUID: podUID}},
 		},
 		{
 			name: "v2, kubepods, dockershim",
-			data: "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + podUScore + ".slice/docker-" + hex64 + ".scope\n",
-			want: CgroupInfo{V2Path: "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + podUScore + ".slice/docker-" + hex64 + ".scope", HasV2: true,
-				Container: Container{ID: hex64, Runtime: RuntimeDocker, PodUID: podUID}},
+			v2:   "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + podUScore + ".slice/docker-" + hex64 + ".scope",
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimeDocker, PodUID: podUID}},
 		},
 		{
 			name: "v2, podman, systemd",
-			data: "0::/machine.slice/libpod-" + hex64 + ".scope\n",
-			want: CgroupInfo{V2Path: "/machine.slice/libpod-" + hex64 + ".scope", HasV2: true,
-				Container: Container{ID: hex64, Runtime: RuntimePodman}},
+			v2:   "/machine.slice/libpod-" + hex64 + ".scope",
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimePodman}},
 		},
 		{
 			name: "v2, podman, container sub-cgroup",
-			data: "0::/machine.slice/libpod-" + hex64 + ".scope/container\n",
-			want: CgroupInfo{V2Path: "/machine.slice/libpod-" + hex64 + ".scope/container", HasV2: true,
-				Container: Container{ID: hex64, Runtime: RuntimePodman}},
+			v2:   "/machine.slice/libpod-" + hex64 + ".scope/container",
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimePodman}},
 		},
 		{
 			name: "v2, rootless podman",
-			data: "0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + hex64 + ".scope\n",
-			want: CgroupInfo{V2Path: "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + hex64 + ".scope", HasV2: true,
-				Container: Container{ID: hex64, Runtime: RuntimePodman}},
+			v2:   "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" + hex64 + ".scope",
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimePodman}},
 		},
 		{
 			name: "v2, podman's conmon is not the container",
-			data: "0::/machine.slice/libpod-conmon-" + hex64 + ".scope\n",
-			want: CgroupInfo{V2Path: "/machine.slice/libpod-conmon-" + hex64 + ".scope", HasV2: true},
+			v2:   "/machine.slice/libpod-conmon-" + hex64 + ".scope",
+			want: CgroupInfo{},
 		},
 		// v2, cgroupfs driver
 		{
 			name: "v2, docker, cgroupfs driver",
-			data: "0::/docker/" + hex64 + "\n",
-			want: CgroupInfo{V2Path: "/docker/" + hex64, HasV2: true, Container: Container{ID: hex64, Runtime: RuntimeDocker}},
+			v2:   "/docker/" + hex64,
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimeDocker}},
 		},
 		{
 			name: "v2, kubepods cgroupfs driver",
-			data: "0::/kubepods/besteffort/pod" + podUID + "/" + hex64 + "\n",
-			want: CgroupInfo{V2Path: "/kubepods/besteffort/pod" + podUID + "/" + hex64, HasV2: true,
-				Container: Container{ID: hex64, PodUID: podUID}},
+			v2:   "/kubepods/besteffort/pod" + podUID + "/" + hex64,
+			want: CgroupInfo{Container: Container{ID: hex64, PodUID: podUID}},
 		},
 		{
 			name: "v2, kubepods cgroupfs driver, guaranteed",
-			data: "0::/kubepods/pod" + podUID + "/" + hex64 + "\n",
-			want: CgroupInfo{V2Path: "/kubepods/pod" + podUID + "/" + hex64, HasV2: true,
-				Container: Container{ID: hex64, PodUID: podUID}},
+			v2:   "/kubepods/pod" + podUID + "/" + hex64,
+			want: CgroupInfo{Container: Container{ID: hex64, PodUID: podUID}},
 		},
 		{
 			name: "v2, kubepods cgroupfs driver, cri-o",
-			data: "0::/kubepods/burstable/pod" + podUID + "/crio-" + hex64 + "\n",
-			want: CgroupInfo{V2Path: "/kubepods/burstable/pod" + podUID + "/crio-" + hex64, HasV2: true,
-				Container: Container{ID: hex64, Runtime: RuntimeCRIO, PodUID: podUID}},
+			v2:   "/kubepods/burstable/pod" + podUID + "/crio-" + hex64,
+			want: CgroupInfo{Container: Container{ID: hex64, Runtime: RuntimeCRIO, PodUID: podUID}},
 		},
 		{
 			name: "v2, kubepods cgroupfs driver, the pod cgroup itself",
-			data: "0::/kubepods/burstable/pod" + podUID + "\n",
-			want: CgroupInfo{V2Path: "/kubepods/burstable/pod" + podUID, HasV2: true, Container: Container{PodUID: podUID}},
+			v2:   "/kubepods/burstable/pod" + podUID,
+			want: CgroupInfo{Container: Container{PodUID: podUID}},
 		},
 		{
 			name: "v2, docker in docker: the inner container",
-			data: "0::/docker/" + hex64 + "/docker/" + hex64b + "\n",
-			want: CgroupInfo{V2Path: "/docker/" + hex64 + "/docker/" + hex64b, HasV2: true, Container: Container{ID: hex64b, Runtime: RuntimeDocker}},
+			v2:   "/docker/" + hex64 + "/docker/" + hex64b,
+			want: CgroupInfo{Container: Container{ID: hex64b, Runtime: RuntimeDocker}},
 		},
 		// cgroup namespaces
 		{
 			name: "inside a container's cgroup namespace",
-			data: "0::/\n",
-			want: CgroupInfo{V2Path: "/", HasV2: true},
+			v2:   "/",
+			want: CgroupInfo{},
 		},
 		{
 			name: "another container's process, seen from a cgroup namespace",
-			data: "0::/../docker-" + hex64b + ".scope\n",
-			want: CgroupInfo{V2Path: "/../docker-" + hex64b + ".scope", HasV2: true, Container: Container{ID: hex64b, Runtime: RuntimeDocker}},
+			v2:   "/../docker-" + hex64b + ".scope",
+			want: CgroupInfo{Container: Container{ID: hex64b, Runtime: RuntimeDocker}},
 		},
 		{
 			name: "outside the cgroup namespace, unnamed",
-			data: "0::/../..\n",
-			want: CgroupInfo{V2Path: "/../..", HasV2: true},
+			v2:   "/../..",
+			want: CgroupInfo{},
 		},
 		// not containers
 		{
 			name: "systemd service",
-			data: "0::/system.slice/docker.service\n",
-			want: CgroupInfo{V2Path: "/system.slice/docker.service", HasV2: true},
+			v2:   "/system.slice/docker.service",
+			want: CgroupInfo{},
 		},
 		{
 			name: "user session",
-			data: "0::/user.slice/user-1000.slice/session-2.scope\n",
-			want: CgroupInfo{V2Path: "/user.slice/user-1000.slice/session-2.scope", HasV2: true},
+			v2:   "/user.slice/user-1000.slice/session-2.scope",
+			want: CgroupInfo{},
 		},
 		{
 			name: "this machine: a sandbox id in a v1 line is not a container",
@@ -170,38 +157,38 @@ func TestCgroupAttribution(t *testing.T) {
 		},
 		{
 			name: "id too short",
-			data: "0::/system.slice/docker-" + hex64[:63] + ".scope\n",
-			want: CgroupInfo{V2Path: "/system.slice/docker-" + hex64[:63] + ".scope", HasV2: true},
+			v2:   "/system.slice/docker-" + hex64[:63] + ".scope",
+			want: CgroupInfo{},
 		},
 		{
 			name: "upper-case id",
-			data: "0::/docker/" + strings.ToUpper(hex64) + "\n",
-			want: CgroupInfo{V2Path: "/docker/" + strings.ToUpper(hex64), HasV2: true},
+			v2:   "/docker/" + strings.ToUpper(hex64),
+			want: CgroupInfo{},
 		},
 		{
 			name: "bare id under an unknown parent",
-			data: "0::/custom/" + hex64 + "\n",
-			want: CgroupInfo{V2Path: "/custom/" + hex64, HasV2: true},
+			v2:   "/custom/" + hex64,
+			want: CgroupInfo{},
 		},
 		{
 			name: "pod<uid> without a kubepods ancestor",
-			data: "0::/pods/pod" + podUID + "/" + hex64 + "\n",
-			want: CgroupInfo{V2Path: "/pods/pod" + podUID + "/" + hex64, HasV2: true},
+			v2:   "/pods/pod" + podUID + "/" + hex64,
+			want: CgroupInfo{},
 		},
 		{
 			name: "pod slice without kubepods",
-			data: "0::/kubelet.slice/foo-pod" + podUScore + ".slice\n",
-			want: CgroupInfo{V2Path: "/kubelet.slice/foo-pod" + podUScore + ".slice", HasV2: true},
+			v2:   "/kubelet.slice/foo-pod" + podUScore + ".slice",
+			want: CgroupInfo{},
 		},
 		{
 			name: "pod uid of the wrong shape",
-			data: "0::/kubepods.slice/kubepods-pod" + podUScore[:35] + ".slice\n",
-			want: CgroupInfo{V2Path: "/kubepods.slice/kubepods-pod" + podUScore[:35] + ".slice", HasV2: true},
+			v2:   "/kubepods.slice/kubepods-pod" + podUScore[:35] + ".slice",
+			want: CgroupInfo{},
 		},
 		{
 			name: "suffix after the id",
-			data: "0::/system.slice/docker-" + hex64 + ".scopex\n",
-			want: CgroupInfo{V2Path: "/system.slice/docker-" + hex64 + ".scopex", HasV2: true},
+			v2:   "/system.slice/docker-" + hex64 + ".scopex",
+			want: CgroupInfo{},
 		},
 		// v1 and hybrid
 		{
@@ -256,6 +243,9 @@ func TestCgroupAttribution(t *testing.T) {
 			want: CgroupInfo{},
 		},
 	} {
+		if c.v2 != "" {
+			c.data, c.want.V2Path, c.want.HasV2 = "0::"+c.v2+"\n", c.v2, true
+		}
 		t.Run(c.name, func(t *testing.T) {
 			lines, err := ParseCgroup([]byte(c.data))
 			if err != nil {
@@ -348,11 +338,7 @@ func TestNamespaceInodeFixture(t *testing.T) {
 	must0(os.MkdirAll(root+"/77/ns", 0o755))
 	must0(os.Symlink("pid:[4026532281]", root+"/77/ns/pid"))
 	must0(os.Symlink("net:[4026531840]", root+"/77/ns/mnt"))
-	task, err := OpenTask(root, 77)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer task.Close()
+	task := openTask(t, root, 77)
 	if ino, err := NamespaceInode(task, "pid"); err != nil || ino != 4026532281 {
 		t.Errorf("pid: %d, %v", ino, err)
 	}

@@ -98,3 +98,15 @@ func must0(err error) {
 		panic(err)
 	}
 }
+
+// openTask opens pid's task under the proc root, failing the test when it
+// cannot, and closes it when the test ends.
+func openTask(tb testing.TB, root string, pid int) *Task {
+	tb.Helper()
+	task, err := OpenTask(root, pid)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { task.Close() })
+	return task
+}

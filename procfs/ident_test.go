@@ -79,11 +79,7 @@ func TestIdentMatchesStatus(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := startSleep(t, tc.setpriv...)
 			pid := cmd.Process.Pid
-			task, err := OpenTask("/proc", pid)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer task.Close()
+			task := openTask(t, "/proc", pid)
 			st, err := task.Status()
 			if err != nil {
 				t.Fatal(err)
@@ -118,11 +114,7 @@ func TestIdentMatchesStatus(t *testing.T) {
 // Without PIDFD_GET_INFO, Ident reads status, groups included.
 func TestIdentStatusFallback(t *testing.T) {
 	cmd := startSleep(t)
-	task, err := OpenTask("/proc", cmd.Process.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer task.Close()
+	task := openTask(t, "/proc", cmd.Process.Pid)
 	pidfdInfoAvailable()
 	saved := pidfdAvailable
 	pidfdAvailable = false

@@ -78,98 +78,83 @@ func TestReadString(t *testing.T) {
 	const page = 0x10 * PageSize
 	for _, c := range []struct {
 		name    string
-		setup   func(m *fakeMem) uint64 // returns the address to read
+		addr    uint64 // the address to read
+		data    []byte // written at addr first, unless nil
 		max     int
 		want    string
 		wantErr error // EFAULT or ErrTooLong
 		errAddr uint64
 	}{
-		{name: "simple", setup: func(m *fakeMem) uint64 { m.write(page, cstr("hello")); return page }, max: 100, want: "hello"},
-		{name: "empty", setup: func(m *fakeMem) uint64 { m.write(page, cstr("")); return page }, max: 100, want: ""},
+		{name: "simple", addr: page, data: cstr("hello"), max: 100, want: "hello"},
+		{name: "empty", addr: page, data: cstr(""), max: 100, want: ""},
 		{
 			name: "across a page boundary",
-			setup: func(m *fakeMem) uint64 {
-				m.write(page+PageSize-5, cstr("0123456789"))
-				return page + PageSize - 5
-			},
+			addr: page + PageSize - 5, data: cstr("0123456789"),
 			max: 100, want: "0123456789",
 		},
 		{
 			name: "across three pages",
-			setup: func(m *fakeMem) uint64 {
-				m.write(page+PageSize-5, cstr(strings.Repeat("z", 2*PageSize+10)))
-				return page + PageSize - 5
-			},
+			addr: page + PageSize - 5, data: cstr(strings.Repeat("z", 2*PageSize+10)),
 			max: 3 * PageSize, want: strings.Repeat("z", 2*PageSize+10),
 		},
 		{
 			name: "NUL is the last byte of the page, next page unmapped",
-			setup: func(m *fakeMem) uint64 {
-				m.write(page+PageSize-4, cstr("abc"))
-				return page + PageSize - 4
-			},
+			addr: page + PageSize - 4, data: cstr("abc"),
 			max: 100, want: "abc",
 		},
 		{
 			name: "string runs to the page end, next page unmapped",
-			setup: func(m *fakeMem) uint64 {
-				m.write(page+PageSize-3, []byte("abc"))
-				return page + PageSize - 3
-			},
+			addr: page + PageSize - 3, data: []byte("abc"),
 			max: 100, want: "abc", wantErr: unix.EFAULT, errAddr: page + PageSize,
 		},
 		{
-			name:  "unmapped",
-			setup: func(m *fakeMem) uint64 { return page + 12 },
-			max:   100, wantErr: unix.EFAULT, errAddr: page + 12,
+			name: "unmapped",
+			addr: page + 12,
+			max:  100, wantErr: unix.EFAULT, errAddr: page + 12,
 		},
-		{name: "NULL", setup: func(m *fakeMem) uint64 { return 0 }, max: 100, wantErr: unix.EFAULT, errAddr: 0},
+		{name: "NULL", addr: 0, max: 100, wantErr: unix.EFAULT, errAddr: 0},
 		{
-			name:  "exactly max",
-			setup: func(m *fakeMem) uint64 { m.write(page, cstr(strings.Repeat("m", 300))); return page },
-			max:   300, want: strings.Repeat("m", 300),
+			name: "exactly max",
+			addr: page, data: cstr(strings.Repeat("m", 300)),
+			max: 300, want: strings.Repeat("m", 300),
 		},
 		{
-			name:  "one over max",
-			setup: func(m *fakeMem) uint64 { m.write(page, cstr(strings.Repeat("m", 301))); return page },
-			max:   300, want: strings.Repeat("m", 300), wantErr: ErrTooLong,
+			name: "one over max",
+			addr: page, data: cstr(strings.Repeat("m", 301)),
+			max: 300, want: strings.Repeat("m", 300), wantErr: ErrTooLong,
 		},
 		{
 			name: "over max across pages",
-			setup: func(m *fakeMem) uint64 {
-				m.write(page+100, cstr(strings.Repeat("m", PathMax+1)))
-				return page + 100
-			},
+			addr: page + 100, data: cstr(strings.Repeat("m", PathMax+1)),
 			max: PathMax, want: strings.Repeat("m", PathMax), wantErr: ErrTooLong,
 		},
 		{
-			name:  "max zero, empty",
-			setup: func(m *fakeMem) uint64 { m.write(page, cstr("")); return page },
-			max:   0, want: "",
+			name: "max zero, empty",
+			addr: page, data: cstr(""),
+			max: 0, want: "",
 		},
 		{
-			name:  "max zero, not empty",
-			setup: func(m *fakeMem) uint64 { m.write(page, cstr("x")); return page },
-			max:   0, want: "", wantErr: ErrTooLong,
+			name: "max zero, not empty",
+			addr: page, data: cstr("x"),
+			max: 0, want: "", wantErr: ErrTooLong,
 		},
 		{
-			name:  "negative max",
-			setup: func(m *fakeMem) uint64 { m.write(page, cstr("x")); return page },
-			max:   -5, want: "", wantErr: ErrTooLong,
+			name: "negative max",
+			addr: page, data: cstr("x"),
+			max: -5, want: "", wantErr: ErrTooLong,
 		},
 		{
 			name: "top of the address space",
-			setup: func(m *fakeMem) uint64 {
-				m.write(^uint64(0)-9, bytes.Repeat([]byte{'t'}, 10))
-				return ^uint64(0) - 9
-			},
+			addr: ^uint64(0) - 9, data: bytes.Repeat([]byte{'t'}, 10),
 			max: 100, want: strings.Repeat("t", 10), wantErr: unix.EFAULT,
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m := newFakeMem()
-			addr := c.setup(m)
-			got, err := ReadString(m, addr, c.max, "path")
+			if c.data != nil {
+				m.write(c.addr, c.data)
+			}
+			got, err := ReadString(m, c.addr, c.max, "path")
 			if string(got) != c.want {
 				t.Errorf("got %q (%d bytes), want %q (%d bytes)", trunc(got), len(got), trunc([]byte(c.want)), len(c.want))
 			}

@@ -16,11 +16,7 @@ func BenchmarkResolve(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Chdir("/bin")
-	task, err := OpenTask("/proc", os.Getpid())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer task.Close()
+	task := openTask(b, "/proc", os.Getpid())
 	id, err := task.Ident()
 	if err != nil {
 		b.Fatal(err)

@@ -19,11 +19,7 @@ import (
 
 func selfTask(t *testing.T) (*Task, Cred) {
 	t.Helper()
-	task, err := OpenTask("/proc", os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { task.Close() })
+	task := openTask(t, "/proc", os.Getpid())
 	id, err := task.Ident()
 	if err != nil {
 		t.Fatal(err)
@@ -272,11 +268,7 @@ func TestTaskFixtureTree(t *testing.T) {
 	big := strings.Repeat("x", 2*maxProcFile+10)
 	writeFile(t, pdir+"/big", big, 0o444)
 
-	task, err := OpenTask(root, pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer task.Close()
+	task := openTask(t, root, pid)
 	st, err := task.Status()
 	if err != nil {
 		t.Fatal(err)
@@ -316,11 +308,7 @@ func TestTaskFixtureTree(t *testing.T) {
 	}
 	// A status file missing a field fails to parse, through the Task too.
 	writeFile(t, pdir+"/status", "Name:\tx\nTgid:\t1\n", 0o444)
-	task2, err := OpenTask(root, pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer task2.Close()
+	task2 := openTask(t, root, pid)
 	if _, err := task2.Status(); !errors.Is(err, errNoField) {
 		t.Errorf("Status of a truncated file: %v", err)
 	}
