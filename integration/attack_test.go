@@ -296,11 +296,7 @@ func TestAttackHiddenPath(t *testing.T) {
 		for _, mode := range []string{"secret", "vvar"} {
 			t.Run(who+"/"+mode, func(t *testing.T) {
 				t.Parallel()
-				var cred *syscall.Credential
-				if who == "nobody" {
-					requireRoot(t)
-					cred = nobody
-				}
+				cred := credOf(t, who)
 				r := runTrail(t, Opts{Cred: cred, Timeout: waitTimeout, Dir: "/"}, helper, mode)
 				noPanic(t, r.Stderr)
 				execs := r.Execs()
@@ -387,11 +383,9 @@ func TestAttackDeepCwd(t *testing.T) {
 	for _, who := range []string{"root", "nobody"} {
 		t.Run(who, func(t *testing.T) {
 			t.Parallel()
-			var cred *syscall.Credential
+			cred := credOf(t, who)
 			top := t.TempDir()
-			if who == "nobody" {
-				requireRoot(t)
-				cred = nobody
+			if cred != nil {
 				for _, d := range []string{top, filepath.Dir(top)} {
 					if err := os.Chmod(d, 0o777); err != nil {
 						t.Fatal(err)
@@ -616,10 +610,7 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 				}
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
-					var cred *syscall.Credential
-					if who == "nobody" {
-						cred = nobody
-					}
+					cred := credOf(t, who)
 					argv := bind
 					if attack == "bind-nodump" {
 						argv = bindNoDump

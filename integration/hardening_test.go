@@ -557,9 +557,7 @@ func TestHardeningTTYTostop(t *testing.T) {
 	if got := screen.waitForAny(t, "done-42 status=0", "done-42 status="); got != "done-42 status=0" {
 		t.Errorf("exectrail did not exit 0 after the inner shell's exit (stopped: status 150)")
 	}
-	screen.mu.Lock()
-	all := string(screen.buf)
-	screen.mu.Unlock()
+	all, _ := screen.shown()
 	noPanic(t, all)
 	if strings.Contains(all, "Stopped") {
 		t.Errorf("the outer shell reported a stopped job:\n%q", all)

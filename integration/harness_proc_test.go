@@ -121,6 +121,14 @@ func (l *lineReader) rest(t *testing.T) []string {
 // when the test ends.
 func startPiped(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, *lineReader, *bytes.Buffer) {
 	t.Helper()
+	stdin, stdout, stderr := startPipes(t, cmd)
+	return stdin, readLines(stdout), stderr
+}
+
+// startPipes starts cmd with its stdin and stdout as pipes held by the
+// test and its stderr collected, and kills it when the test ends.
+func startPipes(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, io.ReadCloser, *bytes.Buffer) {
+	t.Helper()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +143,7 @@ func startPiped(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, *lineReader, *byte
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	return stdin, readLines(stdout), stderr
+	return stdin, stdout, stderr
 }
 
 func readLines(r io.Reader) *lineReader {
@@ -265,6 +273,17 @@ func killLater(t *testing.T, recs []Record, exe string) {
 // nobody is the credential of the unprivileged runs: uid and gid 65534,
 // no supplementary groups (os/exec sets an empty list for nil Groups).
 var nobody = &syscall.Credential{Uid: 65534, Gid: 65534}
+
+// credOf is the credential of a subtest run as who: nil for "root" (the
+// test's own), nobody for "nobody", which needs root to switch to.
+func credOf(t *testing.T, who string) *syscall.Credential {
+	t.Helper()
+	if who != "nobody" {
+		return nil
+	}
+	requireRoot(t)
+	return nobody
+}
 
 // nobodyBinary returns a path of the binary under test that nobody
 // can execute: exectrail itself when every directory above it is

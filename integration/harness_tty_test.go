@@ -70,6 +70,25 @@ func (s *termScreen) waitForAny(t *testing.T, wants ...string) string {
 	}
 }
 
+// shown returns everything the terminal has shown, and whether it has
+// closed.
+func (s *termScreen) shown() (all string, eof bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.buf), s.eof
+}
+
+// quiet checks that exectrail wrote nothing of its own to the terminal:
+// neither a Go crash nor an "exectrail:" message.
+func (s *termScreen) quiet(t *testing.T) {
+	t.Helper()
+	all, _ := s.shown()
+	noPanic(t, all)
+	if strings.Contains(all, "exectrail:") {
+		t.Errorf("exectrail wrote to the terminal:\n%q", all)
+	}
+}
+
 // waitFor waits, bounded by waitTimeout, until want appears after the
 // previous match, and consumes the screen up to its end.
 func (s *termScreen) waitFor(t *testing.T, want string) {
@@ -287,22 +306,7 @@ func (s *recordSession) start(t *testing.T, flags ...string) {
 func (s *recordSession) wait(t *testing.T) (syscall.WaitStatus, string) {
 	t.Helper()
 	ws := waitCmd(t, s.cmd)
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		s.screen.mu.Lock()
-		eof, all := s.screen.eof, string(s.screen.buf)
-		s.screen.mu.Unlock()
-		if eof {
-			return ws, all
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the terminal did not close within %v after exectrail exited", waitTimeout)
-		}
-		select {
-		case <-s.screen.changed:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return ws, s.drain(t)
 }
 
 // drain waits for the screen to close and returns all it showed.
@@ -310,10 +314,7 @@ func (s *recordSession) drain(t *testing.T) string {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for {
-		s.screen.mu.Lock()
-		eof, all := s.screen.eof, string(s.screen.buf)
-		s.screen.mu.Unlock()
-		if eof {
+		if all, eof := s.screen.shown(); eof {
 			return all
 		}
 		if time.Now().After(deadline) {

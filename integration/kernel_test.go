@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bufio"
-	"bytes"
 	"os"
 	"os/exec"
 	"path"
@@ -48,19 +47,7 @@ func TestCgroupIDOutsideNamespace(t *testing.T) {
 	cmd := exec.Command("sh", "-c",
 		`echo $$ > "$1" && exec unshare -C "$2" run -o "$3" --format json --backend "$4" -- sh -c 'echo $$; read x; exec /usr/bin/true'`,
 		"sh", procsFile(mnt, a), exectrail, out, backend)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout, stderr := startPipes(t, cmd)
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		_ = cmd.Process.Kill()

@@ -535,20 +535,8 @@ func TestRecordLargeOutput(t *testing.T) {
 	// memory can be read while it is still running.
 	cmd := exec.CommandContext(ctx, exectrail, "run", "--backend", backend, "-o", filepath.Join(dir, "records"), "--record", castFile, "--",
 		"sh", "-c", "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c "+strconv.Itoa(size)+"; cat >/dev/null")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout, stderr := startPipes(t, cmd)
 	n, err := io.CopyN(io.Discard, stdout, size)
 	if err != nil {
 		t.Fatalf("read %d bytes of the job's output: %v\n%s", n, err, stderr.String())
