@@ -132,15 +132,7 @@ const hostileSrc = `
 
 extern char **environ;
 
-// twoPages maps two pages and unmaps the second: the first ends right at
-// an unmapped page.
-static char *twoPages(void) {
-	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) { perror("mmap"); _exit(2); }
-	if (munmap(p + 4096, 4096) != 0) { perror("munmap"); _exit(2); }
-	return p;
-}
-
+` + twoPagesC + `
 int main(int argc, char **argv) {
 	if (argc != 2) return 2;
 	const char *mode = argv[1];

@@ -15,17 +15,6 @@ import (
 	"time"
 )
 
-// atReachable makes the directory of a compiled helper, and the one above
-// it, searchable by nobody (t.TempDir's parent is root's, 0700).
-func atReachable(t *testing.T, bin string) {
-	t.Helper()
-	for _, d := range []string{filepath.Dir(bin), filepath.Dir(filepath.Dir(bin))} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // atUffdC execs a path in a userfaultfd page that nobody ever serves, from
 // a second thread, and meanwhile (once that thread is inside execve) runs
 // /usr/bin/true from the main thread. "forever" repeats the stalled exec
@@ -284,8 +273,7 @@ int main(int argc, char **argv) {
 // was loaded: /proc/PID/exe, and argv from the new program's cmdline.
 func TestAttackHiddenPath(t *testing.T) {
 	t.Parallel()
-	helper := compileC(t, "hide", atHideC)
-	atReachable(t, helper)
+	helper := compileForNobody(t, "hide", atHideC)
 	for _, mode := range []string{"secret", "vvar"} {
 		if out, err := exec.Command(helper, mode, "probe").CombinedOutput(); err != nil {
 			skipf(t, "%s: %v %s", mode, err, out)
@@ -378,19 +366,14 @@ int main(int argc, char **argv) {
 // climbing the directories, and no error.
 func TestAttackDeepCwd(t *testing.T) {
 	t.Parallel()
-	helper := compileC(t, "deep", atDeepC)
-	atReachable(t, helper)
+	helper := compileForNobody(t, "deep", atDeepC)
 	for _, who := range []string{"root", "nobody"} {
 		t.Run(who, func(t *testing.T) {
 			t.Parallel()
 			cred := credOf(t, who)
 			top := t.TempDir()
 			if cred != nil {
-				for _, d := range []string{top, filepath.Dir(top)} {
-					if err := os.Chmod(d, 0o777); err != nil {
-						t.Fatal(err)
-					}
-				}
+				chmodAll(t, 0o777, top, filepath.Dir(top))
 			}
 			r := runTrail(t, Opts{Cred: cred, Timeout: waitTimeout, Dir: "/"}, helper, top)
 			noPanic(t, r.Stderr)
@@ -440,11 +423,7 @@ func TestAttackBinfmtMiscUserns(t *testing.T) {
 		if err := os.Mkdir(filepath.Join(dir, "bm"), 0o777); err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range []string{dir, filepath.Join(dir, "bm"), filepath.Dir(dir)} {
-			if err := os.Chmod(d, 0o777); err != nil {
-				t.Fatal(err)
-			}
-		}
+		chmodAll(t, 0o777, dir, filepath.Join(dir, "bm"), filepath.Dir(dir))
 		return dir
 	}
 	dir := mkdir()
@@ -581,10 +560,8 @@ int main(int argc, char **argv) {
 func TestAttackMountNamespaceLie(t *testing.T) {
 	t.Parallel()
 	requireRoot(t) // to run exectrail as nobody too
-	evil := compileC(t, "evil", atEvilC, "-static")
-	pivot := compileC(t, "pivot", atPivotC)
-	atReachable(t, evil)
-	atReachable(t, pivot)
+	evil := compileForNobody(t, "evil", atEvilC, "-static")
+	pivot := compileForNobody(t, "pivot", atPivotC)
 	var est syscall.Stat_t
 	if err := syscall.Stat(evil, &est); err != nil {
 		t.Fatal(err)
@@ -592,8 +569,7 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 	if out, err := exec.Command("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "-rm", "true").CombinedOutput(); err != nil {
 		skipf(t, "unprivileged user namespaces: %v %s", err, out)
 	}
-	nodump := compileC(t, "nodump-exec", atNoDumpExecC)
-	atReachable(t, nodump)
+	nodump := compileForNobody(t, "nodump-exec", atNoDumpExecC)
 	bind := []string{"unshare", "-rm", "sh", "-c", `mount --bind "$1" /usr/bin/true && exec /usr/bin/true`, "sh", evil}
 	// The same, through a non-dumpable process: nothing of the caller can
 	// be read when exectrail is not root.
@@ -617,11 +593,7 @@ func TestAttackMountNamespaceLie(t *testing.T) {
 					}
 					if attack == "pivot_root" {
 						dir := t.TempDir()
-						for _, d := range []string{dir, filepath.Dir(dir)} {
-							if err := os.Chmod(d, 0o777); err != nil {
-								t.Fatal(err)
-							}
-						}
+						chmodAll(t, 0o777, dir, filepath.Dir(dir))
 						argv = []string{pivot, evil, dir}
 					}
 					var flags []string

@@ -353,13 +353,7 @@ int main(void) {
 func TestHardeningReadError(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
-	helper := compileC(t, "nodump", hwNoDumpC)
-	// nobody must reach the helper (t.TempDir's parent is root's, 0700).
-	for _, d := range []string{filepath.Dir(helper), filepath.Dir(filepath.Dir(helper))} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	helper := compileForNobody(t, "nodump", hwNoDumpC)
 	// trueRecord checks the records of the run and returns the record of
 	// the helper's exec of true.
 	trueRecord := func(t *testing.T, r *Run, uid int) Record {

@@ -435,3 +435,14 @@ func (r *doctorReport) want(t *testing.T, id, status string, reasons ...string) 
 }
 
 const reportRule = "── exectrail report ──"
+
+// twoPagesC is C for the hostile-memory helpers (after <stdio.h>,
+// <sys/mman.h> and <unistd.h>): twoPages maps two pages and unmaps the
+// second, so that the first ends right at an unmapped page.
+const twoPagesC = `static char *twoPages(void) {
+	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) { perror("mmap"); _exit(2); }
+	if (munmap(p + 4096, 4096) != 0) { perror("munmap"); _exit(2); }
+	return p;
+}
+`

@@ -285,6 +285,26 @@ func credOf(t *testing.T, who string) *syscall.Credential {
 	return nobody
 }
 
+// compileForNobody compiles a C helper (compileC) that user nobody can
+// run too: its directory and the one above it (t.TempDir's parent is
+// root's, 0700) become searchable by others.
+func compileForNobody(t *testing.T, name, src string, flags ...string) string {
+	t.Helper()
+	bin := compileC(t, name, src, flags...)
+	chmodAll(t, 0o755, filepath.Dir(bin), filepath.Dir(filepath.Dir(bin)))
+	return bin
+}
+
+// chmodAll sets the mode of every path, failing the test when it cannot.
+func chmodAll(t *testing.T, mode os.FileMode, paths ...string) {
+	t.Helper()
+	for _, p := range paths {
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // nobodyBinary returns a path of the binary under test that nobody
 // can execute: exectrail itself when every directory above it is
 // searchable by others, else the copy TestMain made (nobodyCopy).

@@ -221,11 +221,7 @@ func runTrail(t *testing.T, o Opts, argv ...string) *Run {
 	if o.Cred != nil {
 		// The unprivileged exectrail must be able to write its output.
 		// t.TempDir's parent is 0700 and root's: open both for nobody.
-		for _, d := range []string{filepath.Dir(dir), dir} {
-			if err := os.Chmod(d, 0o777); err != nil {
-				t.Fatal(err)
-			}
-		}
+		chmodAll(t, 0o777, filepath.Dir(dir), dir)
 	}
 	args := []string{"run", "-o", out, "--format", "json"}
 	if !hasBackendFlag(o.Flags) {

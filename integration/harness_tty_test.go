@@ -301,6 +301,13 @@ func (s *recordSession) start(t *testing.T, flags ...string) {
 	s.screen.waitFor(t, shellPrompt)
 }
 
+// exit types exit to the session's shell and waits (wait).
+func (s *recordSession) exit(t *testing.T) (syscall.WaitStatus, string) {
+	t.Helper()
+	typeKeys(t, s.master, "exit\r")
+	return s.wait(t)
+}
+
 // wait waits for exectrail to exit and for the terminal to show all it
 // wrote, and returns the status and everything the terminal showed.
 func (s *recordSession) wait(t *testing.T) (syscall.WaitStatus, string) {

@@ -92,8 +92,7 @@ func TestRecordPTYSession(t *testing.T) {
 	typeKeys(t, s.master, "echo status=$?\r")
 	s.screen.waitFor(t, "status=130")
 	s.screen.waitFor(t, shellPrompt)
-	typeKeys(t, s.master, "exit\r")
-	ws, screen := s.wait(t)
+	ws, screen := s.exit(t)
 	if !ws.Exited() || ws.ExitStatus() != 0 {
 		t.Errorf("exectrail: status %v, want exit 0 (bash's)", ws)
 	}
@@ -212,23 +211,31 @@ func TestRecordMarkerOrderPTY(t *testing.T) {
 	typeKeys(t, s.master, "for i in $(seq 200); do echo line$i; /bin/true; done; echo done$((1+1))\r")
 	s.screen.waitFor(t, "done2")
 	s.screen.waitFor(t, shellPrompt)
-	typeKeys(t, s.master, "exit\r")
-	s.wait(t)
+	s.exit(t)
+	_, k := markersAfterLines(t, parseCast(t, s.cast), "\r\n")
+	if k != 200 {
+		t.Errorf("%d markers of true, want 200", k)
+	}
+}
+
+// markersAfterLines checks the cast of a loop that echoes lineN and runs
+// /usr/bin/true: the Nth marker "exec /usr/bin/true" comes right after
+// the output "lineN" eol. It returns the output and the number of markers.
+func markersAfterLines(t *testing.T, c *asciicast, eol string) (output string, markers int) {
+	t.Helper()
 	sofar, k := "", 0
-	for _, ev := range parseCast(t, s.cast).Events {
+	for _, ev := range c.Events {
 		switch {
 		case ev.Type == "o":
 			sofar += ev.Data
 		case ev.Type == "m" && ev.Data == "exec /usr/bin/true":
 			k++
-			if want := fmt.Sprintf("line%d\r\n", k); !strings.HasSuffix(sofar, want) {
+			if want := fmt.Sprintf("line%d%s", k, eol); !strings.HasSuffix(sofar, want) {
 				t.Fatalf("marker %d of true: the output before it ends %q, want …%q", k, sofar[max(0, len(sofar)-20):], want)
 			}
 		}
 	}
-	if k != 200 {
-		t.Errorf("%d markers of true, want 200", k)
-	}
+	return sofar, k
 }
 
 // asciinema's own player reads the cast and reproduces the output.
@@ -245,8 +252,7 @@ func TestRecordAsciinemaCat(t *testing.T) {
 	typeKeys(t, s.master, "cd /bin && ./ls -d /\r")
 	s.screen.waitFor(t, "\n/\r\n")
 	s.screen.waitFor(t, shellPrompt)
-	typeKeys(t, s.master, "exit\r")
-	s.wait(t)
+	s.exit(t)
 	c := parseCast(t, s.cast)
 	want := c.output()
 
@@ -343,8 +349,7 @@ func TestRecordInput(t *testing.T) {
 			typeKeys(t, s.master, "hunter2\r")
 			s.screen.waitFor(t, "len=7")
 			s.screen.waitFor(t, shellPrompt)
-			typeKeys(t, s.master, "exit\r")
-			s.wait(t)
+			s.exit(t)
 			data, err := os.ReadFile(s.cast)
 			if err != nil {
 				t.Fatal(err)
@@ -461,18 +466,7 @@ func TestRecordNoTTY(t *testing.T) {
 	if ws.ExitStatus() != 0 || stderr != "" {
 		t.Fatalf("loop: status %v stderr %q", ws, stderr)
 	}
-	sofar, k := "", 0
-	for _, ev := range parseCast(t, castFile).Events {
-		switch {
-		case ev.Type == "o":
-			sofar += ev.Data
-		case ev.Type == "m" && ev.Data == "exec /usr/bin/true":
-			k++
-			if want := fmt.Sprintf("line%d\n", k); !strings.HasSuffix(sofar, want) {
-				t.Fatalf("marker %d of true: the output before it ends %q, want …%q", k, sofar[max(0, len(sofar)-20):], want)
-			}
-		}
-	}
+	sofar, k := markersAfterLines(t, parseCast(t, castFile), "\n")
 	if k != 300 || sofar != stdout {
 		t.Errorf("%d markers of true, want 300; output recorded %d bytes, written %d", k, len(sofar), len(stdout))
 	}

@@ -344,13 +344,7 @@ const hostileEnvSrc = `
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static char *twoPages(void) {
-	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) { perror("mmap"); _exit(2); }
-	if (munmap(p + 4096, 4096) != 0) { perror("munmap"); _exit(2); }
-	return p;
-}
-
+` + twoPagesC + `
 int main(int argc, char **argv) {
 	char *args[] = {"/usr/bin/true", NULL};
 	long r;
@@ -427,8 +421,7 @@ func TestRedactTypedInputPTY(t *testing.T) {
 	typeKeys(t, s.master, "echo pin-123456 $PW\r")
 	s.screen.waitFor(t, tok)
 	s.screen.waitFor(t, shellPrompt)
-	typeKeys(t, s.master, "exit\r")
-	s.wait(t)
+	s.exit(t)
 	data, err := os.ReadFile(s.cast)
 	if err != nil {
 		t.Fatal(err)

@@ -225,27 +225,11 @@ int main(int argc, char **argv) {
 }
 `
 
-// atHelper compiles a C helper that user nobody can run too.
-func atHelper(t *testing.T, name, src string) string {
-	t.Helper()
-	bin := compileC(t, name, src)
-	for _, d := range []string{filepath.Dir(bin), filepath.Dir(filepath.Dir(bin))} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return bin
-}
-
 // atMarkerDir returns a directory every user can create files in.
 func atMarkerDir(t *testing.T) string {
 	t.Helper()
 	d := t.TempDir()
-	for _, p := range []string{filepath.Dir(d), d} {
-		if err := os.Chmod(p, 0o777); err != nil {
-			t.Fatal(err)
-		}
-	}
+	chmodAll(t, 0o777, filepath.Dir(d), d)
 	return d
 }
 
@@ -278,7 +262,7 @@ func atLines(out string) map[string]string {
 func TestAttackSupervisor(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
-	helper := atHelper(t, "attack", atAttackC)
+	helper := compileForNobody(t, "attack", atAttackC)
 	for _, who := range atWho {
 		t.Run(who.name, func(t *testing.T) {
 			t.Parallel()
@@ -327,7 +311,7 @@ func TestAttackSupervisor(t *testing.T) {
 func TestAttackSupervisorRootJob(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
-	helper := atHelper(t, "attack", atAttackC)
+	helper := compileForNobody(t, "attack", atAttackC)
 	r := runTrail(t, Opts{Timeout: waitTimeout}, helper)
 	got := atLines(r.Stdout)
 	listener := "listener=0"
@@ -439,7 +423,7 @@ func atWaitState(t *testing.T, pid int, states string) {
 func TestAttackStopSupervisor(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
-	helper := atHelper(t, "stopper", atStopC)
+	helper := compileForNobody(t, "stopper", atStopC)
 	for _, who := range []struct {
 		name string
 		cred *syscall.Credential
@@ -523,7 +507,7 @@ func TestAttackStopSupervisor(t *testing.T) {
 func TestAttackEscapeTracer(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
-	helper := atHelper(t, "escape", atEscapeC)
+	helper := compileForNobody(t, "escape", atEscapeC)
 	for _, who := range []struct {
 		name string
 		cred *syscall.Credential
