@@ -543,37 +543,6 @@ func TestNestedExectrail(t *testing.T) {
 	}
 }
 
-// The classic example, run by an unprivileged user.
-func TestUnprivilegedClassic(t *testing.T) {
-	t.Parallel()
-	requireRoot(t)
-	r := runTrail(t, Opts{Cred: nobody, Timeout: waitTimeout}, "sh", "-c", "cd /bin && ./ls >/dev/null")
-	noPanic(t, r.Stderr)
-	if r.ExitCode != 0 {
-		t.Fatalf("exit %d, stderr %s", r.ExitCode, r.Stderr)
-	}
-	execs := r.Execs()
-	if len(execs) != 2 {
-		t.Fatalf("want 2 exec records (sh, ls), got %d:\n%s", len(execs), dump(r.Records))
-	}
-	sh, ls := execs[0], execs[1]
-	if len(sh.Argv) == 0 || sh.Argv[0] != "sh" || sh.Error != "" {
-		t.Errorf("first exec should be the command itself:\n%s", dump([]Record{sh}))
-	}
-	wantExec(t, ls, "./ls", "/usr/bin/ls", "/usr/bin")
-	if ls.Error != "" || ls.PPID != sh.PID {
-		t.Errorf("ls: error %q ppid %d (sh is %d):\n%s", ls.Error, ls.PPID, sh.PID, dump([]Record{ls}))
-	}
-	for _, e := range execs {
-		if e.UID == nil || *e.UID != 65534 {
-			t.Errorf("uid %v, want 65534:\n%s", e.UID, dump([]Record{e}))
-		}
-	}
-	if len(r.Events("fork")) == 0 {
-		t.Errorf("no fork record:\n%s", dump(r.Records))
-	}
-}
-
 // Root runs the command without no_new_privs (setuid works); others with
 // it.
 func TestNoNewPrivs(t *testing.T) {
