@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,16 +30,7 @@ func TestCgroupContainerAttribution(t *testing.T) {
 	probeMove(t, mnt, self, docker)
 	probeMove(t, mnt, self, kube)
 
-	script := fmt.Sprintf("set -e; /usr/bin/true; echo $$ > %s; /usr/bin/true; echo $$ > %s; /usr/bin/true; echo $$ > %s",
-		procsFile(mnt, docker), procsFile(mnt, kube), procsFile(mnt, self))
-	r := runTrail(t, Opts{}, "sh", "-c", script)
-	if r.ExitCode != 0 {
-		t.Fatalf("exit %d: the shell could not move itself\nstderr: %s\n%s", r.ExitCode, r.Stderr, dump(r.Records))
-	}
-	trues := r.ExecsOf("/usr/bin/true")
-	if len(trues) != 3 {
-		t.Fatalf("%d exec records of /usr/bin/true, want 3:\n%s", len(trues), dump(r.Records))
-	}
+	r, trues := trueThenMove(t, procsFile(mnt, docker), procsFile(mnt, kube), procsFile(mnt, self))
 	pidns, mntns := ownNamespace(t, "pid"), ownNamespace(t, "mnt")
 	for _, rec := range append([]Record{r.Execs()[0]}, trues...) {
 		if rec.PidNS != pidns || rec.MntNS != mntns {
@@ -87,16 +77,7 @@ func TestCgroupV1HybridContainer(t *testing.T) {
 	makeCgroup(t, v1, self1, docker, id)
 	probeMove(t, v1, self1, docker)
 
-	script := fmt.Sprintf("set -e; /usr/bin/true; echo $$ > %s; /usr/bin/true; echo $$ > %s",
-		procsFile(v1, docker), procsFile(v1, self1))
-	r := runTrail(t, Opts{}, "sh", "-c", script)
-	if r.ExitCode != 0 {
-		t.Fatalf("exit %d\nstderr: %s\n%s", r.ExitCode, r.Stderr, dump(r.Records))
-	}
-	trues := r.ExecsOf("/usr/bin/true")
-	if len(trues) != 2 {
-		t.Fatalf("%d exec records of /usr/bin/true, want 2:\n%s", len(trues), dump(r.Records))
-	}
+	_, trues := trueThenMove(t, procsFile(v1, docker), procsFile(v1, self1))
 	wantCgroup(t, trues[0], mnt, self2)
 	if trues[0].Has("container_id") || trues[0].Has("cgroup_v1") {
 		t.Errorf("container fields before the move:\n%s", dump(trues[:1]))
@@ -150,4 +131,25 @@ func ownNamespace(t *testing.T, name string) uint64 {
 func randUUID(t *testing.T) string {
 	h := randHex(t, 16)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// trueThenMove runs a job whose shell, for each of procs in turn, runs
+// /usr/bin/true and then moves itself into that cgroup.procs file. It
+// wants exit 0 (the shell could move itself) and one exec record of true
+// per move, and returns the run and those records.
+func trueThenMove(t *testing.T, procs ...string) (*Run, []Record) {
+	t.Helper()
+	script := "set -e"
+	for _, p := range procs {
+		script += "; /usr/bin/true; echo $$ > " + p
+	}
+	r := runTrail(t, Opts{}, "sh", "-c", script)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d: the shell could not move itself\nstderr: %s\n%s", r.ExitCode, r.Stderr, dump(r.Records))
+	}
+	trues := r.ExecsOf("/usr/bin/true")
+	if len(trues) != len(procs) {
+		t.Fatalf("%d exec records of /usr/bin/true, want %d:\n%s", len(trues), len(procs), dump(r.Records))
+	}
+	return r, trues
 }
