@@ -24,8 +24,9 @@ GO_BUILD   := $(GO) build -trimpath -buildvcs=auto -tags '$(GO_TAGS)' -ldflags '
 # tests check that its player reads exectrail's casts; busybox-static: the
 # static binary is tested in a root filesystem of nothing but itself and a
 # static busybox, and the kernel test guests run busybox too;
-# qemu-system-x86: the kernel test guests, see test-kernels).
-DEB_PKGS := libseccomp-dev gcc libc6-dev pkg-config asciinema busybox-static qemu-system-x86
+# qemu-system-x86: the kernel test guests, see test-kernels; strace: a
+# tracer inside the job, TestDefaultStraceInJob).
+DEB_PKGS := libseccomp-dev gcc libc6-dev pkg-config asciinema busybox-static qemu-system-x86 strace
 
 .PHONY: all deps build binary dist install demo test vet staticcheck fmt-check unit race fuzz-seed integration test-kernels fuzz bench clean
 

@@ -63,12 +63,12 @@ func under(t *testing.T, backend string) []string {
 }
 
 // TestDoctor: on these machines (root, Linux 6.18) every check that can
-// fail passes, both backends work and auto picks notify.
+// fail passes, both backends work and auto picks ptrace.
 func TestDoctor(t *testing.T) {
 	requireRoot(t)
 	r, code := doctorJSON(t, nil, nil)
-	if code != 0 || !r.OK || !r.Notify.Works || !r.Ptrace.Works || r.Auto != "notify" {
-		t.Errorf("exit %d, ok %v, notify %v, ptrace %v, auto %q; want 0, everything working, auto notify", code, r.OK, r.Notify.Works, r.Ptrace.Works, r.Auto)
+	if code != 0 || !r.OK || !r.Notify.Works || !r.Ptrace.Works || r.Auto != "ptrace" {
+		t.Errorf("exit %d, ok %v, notify %v, ptrace %v, auto %q; want 0, everything working, auto ptrace", code, r.OK, r.Notify.Works, r.Ptrace.Works, r.Auto)
 	}
 	for _, id := range []string{"kernel", "seccomp", "listener", "wait_killable_recv", "user_notif", "ptrace", "tracer",
 		"no_new_privs", "proc"} {
@@ -117,7 +117,7 @@ func TestDoctor(t *testing.T) {
 			t.Errorf("line %d %q, want %s %s …", i+1, lines[i], sym, c.ID)
 		}
 	}
-	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "--backend auto would pick notify") {
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "--backend auto would pick ptrace") {
 		t.Errorf("last line %q, want the backend auto would pick", last)
 	}
 }
@@ -218,6 +218,11 @@ func TestDoctorSeccompDeniesPtrace(t *testing.T) {
 	if code != 0 || !r.Notify.Works || r.Ptrace.Works || r.Auto != "notify" {
 		t.Errorf("exit %d, notify %v, ptrace %v, auto %q; want 0, notify working, ptrace broken, auto notify", code, r.Notify.Works, r.Ptrace.Works, r.Auto)
 	}
+	// And run agrees: auto falls back to notify and says what it gives up.
+	code, stderr := runStatus(t, deny, "ptrace", exectrail, "run", "-o", os.DevNull, "--backend", "auto", "--", "true")
+	if code != 0 || !strings.HasPrefix(stderr, "exectrail: warning: ") || !strings.Contains(stderr, "using --backend notify") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("run --backend auto where ptrace is refused: exit %d, stderr %q; want 0 and one warning that it uses notify", code, stderr)
+	}
 }
 
 // TestDoctorSeccompDeniesSeccomp: under a profile that refuses seccomp
@@ -244,8 +249,8 @@ func TestDoctorUnprivileged(t *testing.T) {
 	r, code := doctorJSON(t, nil, nobody)
 	r.want(t, "no_new_privs", "fail", "not root (uid 65534)")
 	r.want(t, "seccomp", "ok", "with no_new_privs")
-	if code != 0 || !r.Notify.Works || !r.Ptrace.Works || r.Auto != "notify" {
-		t.Errorf("exit %d, notify %v, ptrace %v, auto %q; want 0, both working, auto notify", code, r.Notify.Works, r.Ptrace.Works, r.Auto)
+	if code != 0 || !r.Notify.Works || !r.Ptrace.Works || r.Auto != "ptrace" {
+		t.Errorf("exit %d, notify %v, ptrace %v, auto %q; want 0, both working, auto ptrace", code, r.Notify.Works, r.Ptrace.Works, r.Auto)
 	}
 }
 
@@ -317,17 +322,17 @@ func runStatus(t *testing.T, argv ...string) (int, string) {
 
 // TestDoctorNoWaitKillableRecv: where seccomp() refuses
 // WAIT_KILLABLE_RECV (as kernels before 5.19 do), doctor says notify
-// cannot work and that auto would fail, and run agrees: auto and notify
-// fail to start, ptrace works.
+// cannot work and that auto takes ptrace, and run agrees: notify fails
+// to start, auto and ptrace work.
 func TestDoctorNoWaitKillableRecv(t *testing.T) {
 	deny := compileC(t, "deny", denySrc)
 	r, code := doctorJSON(t, []string{deny, "killable"}, nil)
 	r.want(t, "wait_killable_recv", "fail", "refuses SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
 	r.want(t, "user_notif", "ok", "without WAIT_KILLABLE_RECV")
-	if code != 0 || r.Notify.Works || !r.Ptrace.Works || r.Auto != "" || !strings.Contains(r.AutoWhy, "use --backend ptrace") {
-		t.Errorf("exit %d, notify %v, ptrace %v, auto %q (%s); want 0, only ptrace working, auto failing", code, r.Notify.Works, r.Ptrace.Works, r.Auto, r.AutoWhy)
+	if code != 0 || r.Notify.Works || !r.Ptrace.Works || r.Auto != "ptrace" {
+		t.Errorf("exit %d, notify %v, ptrace %v, auto %q (%s); want 0, only ptrace working, auto ptrace", code, r.Notify.Works, r.Ptrace.Works, r.Auto, r.AutoWhy)
 	}
-	for b, want := range map[string]int{"auto": 125, "notify": 125, "ptrace": 0} {
+	for b, want := range map[string]int{"auto": 0, "notify": 125, "ptrace": 0} {
 		code, stderr := runStatus(t, deny, "killable", exectrail, "run", "-o", os.DevNull, "--backend", b, "--", "true")
 		if code != want {
 			t.Errorf("run --backend %s under the filter: exit %d, want %d\n%s", b, code, want, stderr)
@@ -345,8 +350,8 @@ func TestDoctorNoPidfd(t *testing.T) {
 	r, code := doctorJSON(t, []string{deny, "pidfd"}, nil)
 	r.want(t, "pidfd_get_info", "fail", "pidfd_open(PIDFD_THREAD)", "/proc/PID/status instead")
 	r.want(t, "pidfd_thread", "fail", "ENOSYS")
-	if code != 0 || !r.Notify.Works || r.Auto != "notify" {
-		t.Errorf("exit %d, notify %v, auto %q; want 0, notify working", code, r.Notify.Works, r.Auto)
+	if code != 0 || !r.Notify.Works || r.Auto != "ptrace" {
+		t.Errorf("exit %d, notify %v, auto %q; want 0, notify working, auto ptrace", code, r.Notify.Works, r.Auto)
 	}
 	if code, stderr := runStatus(t, deny, "pidfd", exectrail, "run", "-o", os.DevNull, "--backend", backend, "--", "true"); code != 0 {
 		t.Errorf("run under the filter: exit %d\n%s", code, stderr)

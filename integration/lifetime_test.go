@@ -478,27 +478,27 @@ func ltFailClosed(t *testing.T, argv, want []string, wantErr string) {
 	}
 }
 
-// exectrail under exectrail: the inner one cannot get a listener (EBUSY)
-// and says so in one line.
 // exectrail under exectrail, all backend pairs. Only one seccomp listener
 // may exist per filter tree (KERNEL-FACTS 5) and only one tracer per
 // process: notify in notify and ptrace in ptrace fail with one clear line
-// and 125; auto falls back to whichever works.
+// and 125. auto takes ptrace, and falls back to notify (with one warning
+// line saying what that gives up) when the job is traced already.
 func TestNestedExectrail(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		outer, inner string
 		fails        string // words the inner error must contain, or "" for success
+		warns        bool   // the inner exectrail warns that it fell back to notify
 	}{
-		{"notify", "notify", "listener"},
-		{"notify", "ptrace", ""},
-		{"notify", "auto", ""},
-		{"ptrace", "notify", ""},
-		{"ptrace", "ptrace", "traced"},
-		{"ptrace", "auto", ""},
-		{"auto", "notify", "listener"},
-		{"auto", "ptrace", ""},
-		{"auto", "auto", ""},
+		{"notify", "notify", "listener", false},
+		{"notify", "ptrace", "", false},
+		{"notify", "auto", "", false},
+		{"ptrace", "notify", "", false},
+		{"ptrace", "ptrace", "traced", false},
+		{"ptrace", "auto", "", true},
+		{"auto", "notify", "", false},
+		{"auto", "ptrace", "traced", false},
+		{"auto", "auto", "", true},
 	} {
 		t.Run(tc.outer+"/"+tc.inner, func(t *testing.T) {
 			t.Parallel()
@@ -525,7 +525,11 @@ func TestNestedExectrail(t *testing.T) {
 				}
 				return
 			}
-			if r.ExitCode != 0 || r.Stderr != "" {
+			if tc.warns {
+				if r.ExitCode != 0 || !strings.HasPrefix(r.Stderr, "exectrail: warning: ") || !strings.Contains(r.Stderr, "using --backend notify") || strings.Count(r.Stderr, "\n") != 1 {
+					t.Fatalf("exit %d, stderr %q; want 0 and one warning that the inner exectrail uses notify", r.ExitCode, r.Stderr)
+				}
+			} else if r.ExitCode != 0 || r.Stderr != "" {
 				t.Fatalf("exit %d, stderr %q; want 0 and silence", r.ExitCode, r.Stderr)
 			}
 			for name, recs := range map[string][]Record{"outer": r.Records, "inner": inner} {

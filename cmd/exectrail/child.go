@@ -12,17 +12,18 @@ package main
 //	 1   | socketpair; the child's end is the one  |
 //	     | fd without CLOEXEC; start the child      |
 //	 2   | close the child's end; wait on recvmsg   | find COMMAND on PATH (exit 127 / 126)
-//	 3   |                                          | notify/auto: no_new_privs unless root;
-//	     |                                          | load the notify filter (NEW_LISTENER|
-//	     |                                          | TSYNC|WAIT_KILLABLE_RECV); send "L" with
-//	     |                                          | the listener fd (SCM_RIGHTS)
-//	 3'  |                                          | ptrace, or auto when step 3 got EBUSY:
-//	     |                                          | send "T" and wait for an answer
+//	 3   |                                          | notify (or auto after "N" in 5'): no_new_
+//	     |                                          | privs unless root; load the notify filter
+//	     |                                          | (NEW_LISTENER|TSYNC|WAIT_KILLABLE_RECV);
+//	     |                                          | send "L" with the listener fd (SCM_RIGHTS)
+//	 3'  |                                          | ptrace or auto: send "T" and wait for an
+//	     |                                          | answer
 //	 4'  | on "T": PTRACE_SEIZE the child from the  |
-//	     | tracer thread; answer "G" (or "E" and    |
-//	     | report why)                              |
+//	     | tracer thread; answer "G" (or, failing:  |
+//	     | "N" for auto, else "E" and report why)   |
 //	 5'  |                                          | on "G": load the trace filter (TSYNC);
-//	     |                                          | on anything else exit 125
+//	     |                                          | on "N" (auto): step 3; on anything else
+//	     |                                          | exit 125
 //	 6   | serve the listener, or trace; EOF        | close the socket, restore inherited
 //	     | instead of a message means the child     | signal dispositions and mask;
 //	     | exited: report its status                | execve(COMMAND) — held until the
@@ -244,24 +245,14 @@ func ensureStdFDs() {
 }
 
 // setupFilter installs the filter for the chosen backend and hands the
-// supervisor what it needs (steps 3 to 5' of the handshake).
+// supervisor what it needs (steps 3 to 5' of the handshake). auto asks
+// to be traced first (README "The default backend": ptrace is the one
+// backend that is invisible to the job and says what ran); when the
+// supervisor cannot attach it answers "N" and the child stage installs
+// the notify filter instead.
 func setupFilter(a childArgs) error {
-	if a.mode != "trace" {
-		listener, err := installFilter(filter.Notify, a.nnp)
-		if err == nil {
-			defer unix.Close(listener)
-			if err := unix.Sendmsg(a.sockFD, []byte{'L'}, unix.UnixRights(listener), nil, 0); err != nil {
-				return fmt.Errorf("handing the seccomp listener to the supervisor: %w", err)
-			}
-			return nil
-		}
-		if a.mode != "auto" || !errors.Is(err, filter.ErrListenerBusy) {
-			if errors.Is(err, filter.ErrListenerBusy) {
-				return errors.New("cannot install a seccomp listener: this process is already supervised by one (exectrail under exectrail, or a container's seccomp agent); use --backend ptrace or auto")
-			}
-			return err
-		}
-		// auto: a listener exists above us; fall back to ptrace.
+	if a.mode == "notify" {
+		return sendListener(a, false)
 	}
 	if _, err := unix.Write(a.sockFD, []byte{'T'}); err != nil {
 		return fmt.Errorf("asking the supervisor to trace: %w", err)
@@ -272,6 +263,10 @@ func setupFilter(a childArgs) error {
 		if err == unix.EINTR {
 			continue
 		}
+		if err == nil && n == 1 && b[0] == 'N' && a.mode == "auto" {
+			// auto: ptrace is not available; fall back to notify.
+			return sendListener(a, true)
+		}
 		if err != nil || n != 1 || b[0] != 'G' {
 			// The supervisor could not attach and says why itself.
 			return errSilent
@@ -280,6 +275,26 @@ func setupFilter(a childArgs) error {
 	}
 	_, err := installFilter(filter.Trace, a.nnp)
 	return err
+}
+
+// sendListener installs the notify filter and sends its listener to the
+// supervisor. fallback: auto, after ptrace failed.
+func sendListener(a childArgs, fallback bool) error {
+	listener, err := installFilter(filter.Notify, a.nnp)
+	if err != nil {
+		if errors.Is(err, filter.ErrListenerBusy) {
+			if fallback {
+				return errors.New("cannot trace the job (ptrace failed) nor install a seccomp listener (this process is already supervised by one: exectrail under exectrail, or a container's seccomp agent)")
+			}
+			return errors.New("cannot install a seccomp listener: this process is already supervised by one (exectrail under exectrail, or a container's seccomp agent); use --backend ptrace or auto")
+		}
+		return err
+	}
+	defer unix.Close(listener)
+	if err := unix.Sendmsg(a.sockFD, []byte{'L'}, unix.UnixRights(listener), nil, 0); err != nil {
+		return fmt.Errorf("handing the seccomp listener to the supervisor: %w", err)
+	}
+	return nil
 }
 
 // dropCapSysPtrace removes CAP_SYS_PTRACE from the calling thread — the

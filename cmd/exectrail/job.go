@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -125,6 +126,20 @@ func run(opt *options) int {
 	h.ReadTimeout = opt.readTimeout
 	h.Env = opt.env // --env
 	kind, listener, err := receiveFromChild(sp[0])
+	if err == nil && kind == 'T' && opt.mode == "auto" {
+		// auto asks to be traced first. When the child stage cannot be
+		// traced (it is traced already: exectrail under exectrail
+		// --backend ptrace, gdb, strace; or ptrace is refused here) it
+		// falls back to notify, saying what that gives up. Decided before
+		// the start record, which names the backend.
+		if perr := probeTrace(pid); perr != nil {
+			_, _ = unix.Write(sp[0], []byte{'N'})
+			kind, listener, err = receiveFromChild(sp[0])
+			if err == nil && kind == 'L' {
+				warnf("cannot trace the job (%v): using --backend notify, whose exec records are predictions and whose trapped calls can fail with EINTR under signals (see README \"The default backend\")", perr)
+			}
+		}
+	}
 	// The start record (trail.go) is seq 1: nothing of the job has been
 	// served yet.
 	if serr := j.writeStart(kind); serr != nil {
@@ -174,6 +189,36 @@ func run(opt *options) int {
 	j.sock = sp[0]
 	defer unix.Close(sp[0])
 	return j.wait(reaped, failed, sigs)
+}
+
+// probeTrace tells whether the child stage pid (waiting for its answer,
+// its filter not loaded yet) can be traced: it attaches from a thread of
+// its own, stops the child, and detaches again. Whether the wait shows
+// the stop or the child's death, the event is left for the backend's
+// reaper (WNOWAIT).
+func probeTrace(pid int) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // ptrace calls from one thread; dies with it
+		if err := unix.PtraceSeize(pid); err != nil {
+			done <- os.NewSyscallError("ptrace", err)
+			return
+		}
+		if err := unix.PtraceInterrupt(pid); err != nil {
+			done <- nil // attached: that is the answer
+			return
+		}
+		var si unix.Siginfo
+		for {
+			err := unix.Waitid(unix.P_PID, pid, &si, unix.WSTOPPED|unix.WEXITED|unix.WALL|unix.WNOWAIT, nil)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		_ = unix.PtraceDetach(pid)
+		done <- nil
+	}()
+	return <-done
 }
 
 // receiveFromChild reads the child stage's message: "L" with the seccomp

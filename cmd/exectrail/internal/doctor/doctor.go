@@ -45,8 +45,8 @@ type Report struct {
 	Checks []Check `json:"checks"`
 	Notify Backend `json:"notify"`
 	Ptrace Backend `json:"ptrace"`
-	// Auto is the backend `--backend auto` would pick without a policy
-	// ("" when it would fail); with a policy auto always takes ptrace.
+	// Auto is the backend `--backend auto` would pick ("" when it would
+	// fail): ptrace when it works, else notify (not with a policy).
 	Auto    string `json:"auto"`
 	AutoWhy string `json:"auto_why"`
 	// OK: at least one backend works (doctor's exit status 0).
@@ -89,16 +89,12 @@ func Run(self string) *Report {
 	}
 
 	switch {
-	case r.Notify.Works:
-		r.Auto, r.AutoWhy = "notify", "the seccomp listener works"
+	case r.Ptrace.Works:
+		r.Auto, r.AutoWhy = "ptrace", "ptrace works (auto takes it first: invisible to the job, and it says what ran)"
 	case !procOK:
 		r.AutoWhy = "run refuses to start: /proc is not exectrail's pid namespace's"
-	case nerr == nil && nr.Listener == "EBUSY" && r.Ptrace.Works:
-		r.Auto, r.AutoWhy = "ptrace", "a seccomp listener already supervises exectrail (EBUSY): auto falls back to ptrace"
-	case nerr == nil && nr.Listener == "EBUSY":
-		r.AutoWhy = "a seccomp listener already supervises exectrail (EBUSY) and ptrace does not work either"
-	case r.Ptrace.Works:
-		r.AutoWhy = "auto tries notify and falls back only when a listener exists (EBUSY); notify fails here otherwise: use --backend ptrace"
+	case r.Notify.Works:
+		r.Auto, r.AutoWhy = "notify", "ptrace does not work here: auto falls back to notify (predicted exec records, EINTR under signals)"
 	default:
 		r.AutoWhy = "neither backend works"
 	}
