@@ -78,15 +78,29 @@ type Reaped struct {
 // reap waits for every child of exectrail — stops and deaths alike, with
 // __WALL (threads and tracees included) — and hands each to fn, until
 // none is left. It is the one wait4 loop of exectrail.
-func reap(fn func(pid int, ws unix.WaitStatus)) {
+func reap(fn func(pid int, ws unix.WaitStatus)) { reapOr(fn, nil, nil) }
+
+// reapOr is reap for a waiter that must also wake for something else
+// (the tracer's parked calls): while busy() is true it does not block in
+// wait4 but calls idle() whenever no child has anything to report, and
+// idle returns when one may have (or its own work is done).
+func reapOr(fn func(pid int, ws unix.WaitStatus), busy func() bool, idle func()) {
 	for {
 		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		flags := unix.WALL
+		if busy != nil && busy() {
+			flags |= unix.WNOHANG
+		}
+		pid, err := unix.Wait4(-1, &ws, flags, nil)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return // ECHILD: nothing left
+		}
+		if pid == 0 {
+			idle()
+			continue
 		}
 		fn(pid, ws)
 	}

@@ -148,3 +148,83 @@ func (h *Handler) readTimeout() time.Duration {
 
 // isStalled reports whether err is BoundedExecRecord's errStalled.
 func isStalled(err error) bool { _, ok := err.(errStalled); return ok }
+
+// handOver is how long the ptrace thread waits for a record itself before
+// it parks the call and goes on serving the rest of the job (issue #12:
+// one stalled read must not hold the whole job up to the read timeout).
+const handOver = 20 * time.Millisecond
+
+// PendingRecord is an exec record still being built after handOver: the
+// caller stays stopped, the tracer serves the others, and the result (or
+// the give-up at Deadline) comes later.
+type PendingRecord struct {
+	h        *Handler
+	j        *recordJob
+	done     chan recordResult // the abandoned worker's own result channel
+	c        Call
+	Deadline time.Time
+}
+
+// ExecRecordOrPark is BoundedExecRecord for a caller that can park: it
+// waits at most handOver; a record not built by then is returned as a
+// PendingRecord (its worker is taken off the shared slot, so the next
+// call gets a fresh one).
+func (h *Handler) ExecRecordOrPark(t *procfs.Task, c *Call) (*record.Record, *PendingRecord, error) {
+	if h.stalls.full() {
+		t.Close()
+		return h.stalledRecord(c, h.readTimeout(), true), nil, errStalled{}
+	}
+	return h.runOrPark(&recordJob{t: t, c: *c})
+}
+
+func (h *Handler) runOrPark(j *recordJob) (*record.Record, *PendingRecord, error) {
+	timeout := h.readTimeout()
+	start := time.Now()
+	b := &h.bounded
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.w == nil {
+		b.w = &recordWorker{jobs: make(chan *recordJob), done: make(chan recordResult, 1)}
+		go b.w.run(h)
+	}
+	b.w.jobs <- j
+	wait := min(handOver, timeout)
+	if b.timer == nil {
+		b.timer = time.NewTimer(wait)
+	} else {
+		b.timer.Reset(wait)
+	}
+	select {
+	case res := <-b.w.done:
+		b.timer.Stop()
+		return res.r, nil, res.err
+	case <-b.timer.C:
+		p := &PendingRecord{h: h, j: j, done: b.w.done, c: j.c, Deadline: start.Add(timeout)}
+		close(b.w.jobs) // the worker ends after this job
+		b.w = nil
+		return nil, p, nil
+	}
+}
+
+// Result returns the channel the record arrives on once built.
+func (p *PendingRecord) Result() <-chan recordResult { return p.done }
+
+// GiveUp abandons the record at its deadline (or because its caller died):
+// true when it was still being built (its worker is counted as stalled
+// until it finishes); false when it finished meanwhile and its result is
+// on Result().
+func (p *PendingRecord) GiveUp() bool {
+	if !p.j.state.CompareAndSwap(0, 2) {
+		return false
+	}
+	p.h.stalls.n.Add(1)
+	return true
+}
+
+// StalledRecord is the refusal record of a call given up at its deadline.
+func (p *PendingRecord) StalledRecord() *record.Record {
+	return p.h.stalledRecord(&p.c, p.h.readTimeout(), false)
+}
+
+// Unpack returns a record result's parts.
+func (r recordResult) Unpack() (*record.Record, error) { return r.r, r.err }

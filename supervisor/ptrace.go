@@ -57,6 +57,12 @@ type Tracer struct {
 	// failed is set when the output failed: every tracee is killed then,
 	// and from then on every tracee that stops is killed.
 	failed error
+
+	// parked: execs whose records are still being built after the
+	// hand-over (see park).
+	parked    map[int]*parkedCall
+	parkDone  chan parkResult
+	waitEvent chan struct{}
 }
 
 // tracee is what the tracer knows of one thread.
@@ -115,7 +121,7 @@ func (tr *Tracer) Serve(j Job) {
 	tr.threads[j.Root] = &tracee{tgid: j.Root, attached: true}
 	tr.procs[j.Root] = j.Start
 	j.Attached(nil)
-	reap(func(pid int, ws unix.WaitStatus) {
+	reapOr(func(pid int, ws unix.WaitStatus) {
 		switch {
 		case ws.Exited() || ws.Signaled():
 			tr.onDeath(pid, ws)
@@ -124,6 +130,10 @@ func (tr *Tracer) Serve(j Job) {
 			if err := tr.onStop(pid, ws); err != nil && tr.failed == nil {
 				tr.fail(err)
 			}
+		}
+	}, func() bool { return len(tr.parked) > 0 }, func() {
+		if err := tr.waitParked(); err != nil && tr.failed == nil {
+			tr.fail(err)
 		}
 	})
 }
@@ -278,25 +288,15 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 			tr.letGo(tid)
 			return nil
 		}
-		r, err := tr.h.BoundedExecRecord(t, &c)
-		if isStalled(err) {
-			// The record could not be built in time: the call is refused
-			// and the rest of the job goes on being served.
-			return tr.refuseAtEntry(tid, r, unix.EAGAIN)
-		}
-		if errors.Is(err, ErrNotExec) || err != nil {
-			tr.letGo(tid)
+		r, p, err := tr.h.ExecRecordOrPark(t, &c)
+		if p != nil {
+			// Not built within the hand-over: the caller stays stopped
+			// while the tracer serves the rest of the job (issue #12).
+			tr.park(tid, p, func(r *record.Record, err error) error { return tr.execEntry(tid, th, r, err) },
+				func() error { return tr.execEntry(tid, th, p.StalledRecord(), errStalled{}) })
 			return nil
 		}
-		// First check, at entry: a refused exec never starts. What the
-		// kernel loads is checked again at the exec event (CheckLoaded).
-		if errno := tr.h.CheckCall(r, tr.ancestry[th.tgid], true); errno != 0 {
-			return tr.refuseAtEntry(tid, r, errno)
-		}
-		th.pendingExec = r
-		// Resume to the syscall-exit stop: reached only if the exec
-		// fails; success stops at PTRACE_EVENT_EXEC first.
-		tr.toSyscallExit(tid)
+		return tr.execEntry(tid, th, r, err)
 	case c.Sys.Kind != filter.KindUnknown:
 		tr.setForkKind(th, c.Sys.Kind.String())
 		th.forkABI = abiOf(&c)
@@ -311,6 +311,30 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 		tr.log.Warn().Uint32("arch", info.Arch).Int32("nr", int32(info.U[0])).Int("tid", tid).Msg("refusing an unexpected trapped syscall")
 		tr.refuseUnrecorded(tid, unix.ENOSYS)
 	}
+	return nil
+}
+
+// execEntry finishes an exec's seccomp stop once its record is built (or
+// given up: errStalled): refuse it, or let it run to its exec event.
+func (tr *Tracer) execEntry(tid int, th *tracee, r *record.Record, err error) error {
+	if isStalled(err) {
+		// The record could not be built in time: the call is refused
+		// and the rest of the job goes on being served.
+		return tr.refuseAtEntry(tid, r, unix.EAGAIN)
+	}
+	if errors.Is(err, ErrNotExec) || err != nil {
+		tr.letGo(tid)
+		return nil
+	}
+	// First check, at entry: a refused exec never starts. What the
+	// kernel loads is checked again at the exec event (CheckLoaded).
+	if errno := tr.h.CheckCall(r, tr.ancestry[th.tgid], true); errno != 0 {
+		return tr.refuseAtEntry(tid, r, errno)
+	}
+	th.pendingExec = r
+	// Resume to the syscall-exit stop: reached only if the exec
+	// fails; success stops at PTRACE_EVENT_EXEC first.
+	tr.toSyscallExit(tid)
 	return nil
 }
 
@@ -456,6 +480,12 @@ func (tr *Tracer) onExec(pid int) error {
 	}
 	r = tr.h.VerifyExec(t, pid, r)
 	t.Close()
+	return tr.afterVerify(pid, held, r)
+}
+
+// afterVerify finishes an exec event once what ran is known: the check of
+// what the kernel loaded, the record, and the new program let go.
+func (tr *Tracer) afterVerify(pid int, held bool, r *record.Record) error {
 	if !tr.h.CheckLoaded(r, tr.ancestry[pid]) {
 		// Refused on what the kernel loaded, before its first
 		// instruction.
@@ -470,7 +500,7 @@ func (tr *Tracer) onExec(pid int) error {
 	if _, ok := tr.procs[pid]; !ok {
 		tr.procs[pid] = time.Now()
 	}
-	err = tr.written(held, tr.write(r), false)
+	err := tr.written(held, tr.write(r), false)
 	tr.resume(pid, 0)
 	return err
 }
@@ -588,6 +618,7 @@ func (tr *Tracer) settle() error {
 }
 
 func (tr *Tracer) onDeath(tid int, ws unix.WaitStatus) {
+	tr.unpark(tid)
 	th := tr.threads[tid]
 	delete(tr.threads, tid)
 	delete(tr.held, tid)
@@ -694,4 +725,124 @@ func (tr *Tracer) adopt(child, parent int, kind string, tid int) error {
 	}
 	tr.resume(child, 0)
 	return err
+}
+
+// Parked calls (issue #12): an exec whose record is not built within the
+// hand-over stays stopped while the tracer serves the rest of the job.
+// The tracer then cannot block in wait4 (a finished record must wake it),
+// so a waiter goroutine blocks in waitid(WNOWAIT) — any thread of the
+// tracer's process may wait for its tracees — and says when an event is
+// there; the tracer consumes events with wait4(WNOHANG) (reapOr). With
+// nothing parked, the tracer blocks in wait4 itself, as before: the
+// common path costs nothing more.
+type parkedCall struct {
+	p      *PendingRecord
+	cancel chan struct{}
+	// then finishes the stop with the work's result; stalled, when the
+	// deadline came first.
+	then    func(*record.Record, error) error
+	stalled func() error
+}
+
+type parkResult struct {
+	tid int
+	k   *parkedCall
+	res recordResult
+}
+
+func (tr *Tracer) park(tid int, p *PendingRecord, then func(*record.Record, error) error, stalled func() error) {
+	if tr.parked == nil {
+		tr.parked = map[int]*parkedCall{}
+		tr.parkDone = make(chan parkResult)
+	}
+	k := &parkedCall{p: p, cancel: make(chan struct{}), then: then, stalled: stalled}
+	tr.parked[tid] = k
+	go func() {
+		select {
+		case res := <-p.Result():
+			select {
+			case tr.parkDone <- parkResult{tid, k, res}:
+			case <-k.cancel:
+			}
+		case <-k.cancel:
+		}
+	}()
+}
+
+// startWaiter starts the waiter once.
+func (tr *Tracer) startWaiter() {
+	if tr.waitEvent != nil {
+		return
+	}
+	tr.waitEvent = make(chan struct{})
+	go func() {
+		for {
+			var si unix.Siginfo
+			err := unix.Waitid(unix.P_ALL, 0, &si, unix.WEXITED|unix.WSTOPPED|unix.WALL|unix.WNOWAIT, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				close(tr.waitEvent)
+				return
+			}
+			tr.waitEvent <- struct{}{}
+		}
+	}()
+}
+
+// waitParked blocks until an event may be there, a parked record is
+// done, or a parked call's deadline has come.
+func (tr *Tracer) waitParked() error {
+	tr.startWaiter()
+	var first time.Time
+	for _, k := range tr.parked {
+		if first.IsZero() || k.p.Deadline.Before(first) {
+			first = k.p.Deadline
+		}
+	}
+	timer := time.NewTimer(time.Until(first))
+	defer timer.Stop()
+	select {
+	case <-tr.waitEvent:
+		return nil
+	case r := <-tr.parkDone:
+		if tr.parked[r.tid] != r.k {
+			return nil // given up, or its caller died
+		}
+		delete(tr.parked, r.tid)
+		close(r.k.cancel)
+		if tr.threads[r.tid] == nil {
+			return nil
+		}
+		return r.k.then(r.res.Unpack())
+	case <-timer.C:
+		var err error
+		now := time.Now()
+		for tid, k := range tr.parked {
+			if now.Before(k.p.Deadline) || !k.p.GiveUp() {
+				continue // not yet; or finished just now: its result comes
+			}
+			delete(tr.parked, tid)
+			close(k.cancel)
+			if tr.threads[tid] != nil {
+				if e := k.stalled(); err == nil {
+					err = e
+				}
+			}
+		}
+		return err
+	}
+}
+
+// unpark forgets a parked call whose caller died.
+func (tr *Tracer) unpark(tid int) {
+	k := tr.parked[tid]
+	if k == nil {
+		return
+	}
+	delete(tr.parked, tid)
+	k.p.GiveUp()
+	close(k.cancel)
+	tr.w.calls.gone.Add(1)
 }
