@@ -36,8 +36,8 @@ type job struct {
 func run(opt *options) int {
 	ignored, blocked := initialSignals()
 	j := &job{opt: opt, self: os.Getpid(), pidfd: -1}
-	// This goroutine writes records too (the exit records of what it
-	// reaps) and errors: like the writer threads, its thread must not be
+	// This goroutine writes records too (the start and end records) and
+	// errors: like the backends' threads, its thread must not be
 	// stopped by SIGTTOU (stty tostop) while the job owns the terminal.
 	// The child stage sets its own mask before exec.
 	supervisor.LockWriterThread()
