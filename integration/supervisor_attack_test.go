@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exectrail/exectrail/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -638,7 +639,7 @@ func TestAttackOutputFailure(t *testing.T) {
 				break
 			}
 		}
-		pr.Close() // every later write gets EPIPE
+		closeLastReader(t, pr) // every later write gets EPIPE
 		if _, err := io.WriteString(stdin, "go\n"); err != nil {
 			t.Fatal(err)
 		}
@@ -702,6 +703,68 @@ func TestAttackOutputFailure(t *testing.T) {
 			}
 		}
 	})
+}
+
+// closeLastReader closes pr, the read end of a pipe, and waits until no
+// child of the test process holds a copy of it, so that every later write
+// to the pipe gets EPIPE. A child that another test is starting holds
+// this process's fds, close-on-exec ones too, until its exec has closed
+// them (after its parent has resumed): a write then finds a reader and
+// succeeds, which under load made a run whose records could not be
+// written exit 0 instead of 125. (Such a child cannot fork before its
+// exec, so the test process's children are all there is to check.)
+func closeLastReader(t *testing.T, pr *os.File) {
+	t.Helper()
+	fi, err := pr.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := fmt.Sprintf("pipe:[%d]", fi.Sys().(*syscall.Stat_t).Ino)
+	pr.Close()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		holder := 0
+		for _, pid := range procfs.Children("/proc", os.Getpid()) {
+			if holdsForReading(pid, link) {
+				holder = pid
+				break
+			}
+		}
+		if holder == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d still holds the read end of the records pipe (%s)", holder, link)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// holdsForReading reports whether process pid has link (pipe:[INO]) open
+// for reading.
+func holdsForReading(pid int, link string) bool {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if l, err := os.Readlink(dir + "/" + e.Name()); err != nil || l != link {
+			continue
+		}
+		info, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(info), "\n") {
+			if v, ok := strings.CutPrefix(line, "flags:"); ok {
+				if flags, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64); err == nil && flags&unix.O_ACCMODE != unix.O_WRONLY {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // atFDsC prints every open fd above 2 with what it is.
