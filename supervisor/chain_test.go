@@ -8,7 +8,7 @@ import (
 )
 
 // Each script of an interpreter chain runs too: a policy checks it as an
-// interpreter (handler.go, Refuse).
+// interpreter (enforce.go, Refuse).
 func TestRefuseInterpreterChain(t *testing.T) {
 	for _, tc := range []struct {
 		allow bool

@@ -255,7 +255,7 @@ func (l *NotifyLoop) giveUp(s *notifyServer, seq uint64) {
 }
 
 // serve receives and handles notifications until the listener hangs up,
-// Stop is called, the output fails or its call is taken over.
+// stop is called, the output fails or its call is taken over.
 func (l *NotifyLoop) serve(s *notifyServer) error {
 	pfd := []unix.PollFd{
 		{Fd: int32(l.fd), Events: unix.POLLIN},
