@@ -79,7 +79,7 @@ func (e *ecsEncoder) entityID(pid int, p ecsProc) string {
 
 // encode appends r's ECS document to the encoder's output buffer.
 func (e *ecsEncoder) encode(r *record.Record) {
-	e.native.b = AppendJSON(e.native.b[:0], r)
+	e.native.b = record.AppendJSON(e.native.b[:0], r)
 	native := e.native.b
 	if n := len(native); n > 0 && native[n-1] == '\n' {
 		native = native[:n-1]
@@ -108,7 +108,7 @@ func (e *ecsEncoder) encode(r *record.Record) {
 		id, p := e.entity(r.PID)
 		proc = proc.Str("entity_id", id)
 		if !p.start.IsZero() {
-			proc = proc.Str("start", p.start.UTC().Format(timeLayout))
+			proc = proc.Str("start", p.start.UTC().Format(record.TimeLayout))
 		}
 		if r.Executable != "" {
 			proc = proc.Str("executable", r.Executable).Str("name", path.Base(r.Executable))
@@ -124,7 +124,7 @@ func (e *ecsEncoder) encode(r *record.Record) {
 			if i > 0 {
 				e.cmdline = append(e.cmdline, ' ')
 			}
-			e.cmdline = appendWord(e.cmdline, a)
+			e.cmdline = record.AppendWord(e.cmdline, a)
 		}
 		// command_line shows word boundaries as the text format does:
 		// a word with a space or a quote in it is quoted.
@@ -167,7 +167,7 @@ func (e *ecsEncoder) encode(r *record.Record) {
 		}
 		id, p := e.entity(r.PID)
 		delete(e.procs, r.PID)
-		proc = proc.Str("entity_id", id).Str("end", r.Time.UTC().Format(timeLayout))
+		proc = proc.Str("entity_id", id).Str("end", r.Time.UTC().Format(record.TimeLayout))
 		start := p.start
 		if r.DurationMS != nil {
 			ev = ev.Int64("duration", int64(*r.DurationMS*1e6))
@@ -176,7 +176,7 @@ func (e *ecsEncoder) encode(r *record.Record) {
 			}
 		}
 		if !start.IsZero() {
-			proc = proc.Str("start", start.UTC().Format(timeLayout))
+			proc = proc.Str("start", start.UTC().Format(record.TimeLayout))
 		}
 		if p.exe != "" {
 			proc = proc.Str("executable", p.exe).Str("name", path.Base(p.exe))
@@ -194,7 +194,7 @@ func (e *ecsEncoder) encode(r *record.Record) {
 		proc = proc.Dict("parent", zerolog.Dict().Int("pid", ppid).Str("entity_id", pid))
 	}
 
-	d := e.json.Log().Str("@timestamp", r.Time.UTC().Format(timeLayout)).
+	d := e.json.Log().Str("@timestamp", r.Time.UTC().Format(record.TimeLayout)).
 		Dict("ecs", zerolog.Dict().Str("version", ECSVersion)).
 		Dict("event", ev).
 		Dict("process", proc)

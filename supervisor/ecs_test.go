@@ -186,7 +186,7 @@ func TestWriteECS(t *testing.T) {
 		flat, native := checkECS(t, l)
 		docs[i] = flat
 		// Nothing is lost: the exectrail object is the JSON record.
-		want := decode(t, AppendJSON(nil, recs[i]))
+		want := decode(t, record.AppendJSON(nil, recs[i]))
 		if got, _ := json.Marshal(native); string(got) != string(mustMarshal(t, want)) {
 			t.Errorf("record %d: exectrail object\n got %s\nwant %s", i+1, got, mustMarshal(t, want))
 		}
@@ -306,7 +306,7 @@ func FuzzWriterECS(f *testing.F) {
 		_, native := checkECS(t, out)
 		// The exectrail object keeps the bytes (hex siblings) as the JSON
 		// format does.
-		want := decode(t, AppendJSON(nil, r))
+		want := decode(t, record.AppendJSON(nil, r))
 		if string(mustMarshal(t, native)) != string(mustMarshal(t, want)) {
 			t.Fatalf("exectrail object differs from the JSON record")
 		}

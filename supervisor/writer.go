@@ -1,19 +1,14 @@
 package supervisor
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/exectrail/exectrail/supervisor/record"
-	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,7 +55,6 @@ type Writer struct {
 	seq    uint64
 	now    func() time.Time
 	buf    lineBuffer
-	json   zerolog.Logger
 	ecs    *ecsEncoder // FormatECS only
 	err    error
 	// Called with every record written (AddObserver, writer_observer.go).
@@ -79,7 +73,6 @@ type Writer struct {
 // FDWriter is the usual choice.
 func NewWriter(out io.Writer, format Format) *Writer {
 	w := &Writer{out: out, format: format, now: time.Now}
-	w.json = zerolog.New(&w.buf)
 	if format == FormatECS {
 		w.ecs = newECSEncoder(&w.buf)
 	}
@@ -122,7 +115,7 @@ func (w *Writer) Write(r *record.Record) error {
 	w.buf.b = w.buf.b[:0]
 	switch w.format {
 	case FormatText:
-		w.buf.b = appendText(w.buf.b, out)
+		w.buf.b = record.AppendText(w.buf.b, out)
 		if w.fold != nil { // writer_fold.go
 			if err := w.writeHeld(out); err != nil {
 				w.unwritten()
@@ -133,7 +126,7 @@ func (w *Writer) Write(r *record.Record) error {
 	case FormatECS:
 		w.ecs.encode(out)
 	default:
-		w.appendJSON(out)
+		w.buf.b = record.AppendJSON(w.buf.b, out)
 	}
 	w.buf.b = w.seal(r, w.buf.b) // trail.go: signs an end record
 	if err := writeAll(w.out, w.buf.b); err != nil {
@@ -193,328 +186,6 @@ func (fd FDWriter) Write(p []byte) (int, error) {
 func waitWritable(fd int) {
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
 	_, _ = unix.Poll(pfd, -1)
-}
-
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
-
-func (w *Writer) appendJSON(r *record.Record) { appendJSON(w.json, r) }
-
-// AppendJSON appends r's JSON line (with its newline) to dst, exactly as a
-// JSON Writer writes it.
-func AppendJSON(dst []byte, r *record.Record) []byte {
-	lb := lineBuffer{b: dst}
-	appendJSON(zerolog.New(&lb), r)
-	return lb.b
-}
-
-func appendJSON(l zerolog.Logger, r *record.Record) {
-	e := l.Log().
-		Uint64(record.FieldSeq, r.Seq).
-		Str(record.FieldTime, r.Time.UTC().Format(timeLayout)).
-		Str(record.FieldEvent, r.Event).
-		Int(record.FieldPID, r.PID)
-	switch r.Event {
-	case record.EventExec:
-		if !r.PPIDUnknown {
-			e = e.Int(record.FieldPPID, r.PPID)
-		}
-		if r.TID != 0 && r.TID != r.PID {
-			e = e.Int(record.FieldTID, r.TID)
-		}
-		if !r.PathUnknown {
-			e = e.Str(record.FieldPath, string(r.Path))
-			if !utf8.Valid(r.Path) {
-				e = e.Str(record.FieldPathHex, hex.EncodeToString(r.Path))
-			}
-		}
-		if r.Executable != "" {
-			e = strField(e, record.FieldExecutable, record.FieldExecutableHex, r.Executable)
-		}
-		e = byteStrs(e, record.FieldArgv, record.FieldArgvHex, r.Argv)
-		if r.ArgvTruncated {
-			e = e.Bool(record.FieldArgvTruncated, true)
-		}
-		if r.Cwd != "" {
-			e = strField(e, record.FieldCwd, record.FieldCwdHex, r.Cwd)
-		}
-		if r.Interpreter != "" {
-			e = strField(e, record.FieldInterpreter, record.FieldInterpreterHex, r.Interpreter)
-		}
-		if len(r.InterpreterChain) > 0 {
-			e = e.Strs(record.FieldInterpreterChain, r.InterpreterChain)
-			valid := true
-			for _, s := range r.InterpreterChain {
-				valid = valid && utf8.ValidString(s)
-			}
-			if !valid {
-				hx := make([]string, len(r.InterpreterChain))
-				for i, s := range r.InterpreterChain {
-					hx[i] = hex.EncodeToString([]byte(s))
-				}
-				e = e.Strs(record.FieldInterpreterChainHex, hx)
-			}
-		}
-		if r.HasUID {
-			e = e.Int(record.FieldUID, r.UID)
-		}
-		if r.CgroupID != 0 {
-			e = e.Uint64(record.FieldCgroupID, r.CgroupID)
-		}
-		if r.Cgroup != "" {
-			e = strField(e, record.FieldCgroup, record.FieldCgroupHex, r.Cgroup)
-		}
-		if r.CgroupV1 != "" {
-			e = strField(e, record.FieldCgroupV1, record.FieldCgroupV1Hex, r.CgroupV1)
-		}
-		if r.CgroupV1Controllers != "" {
-			e = strField(e, record.FieldCgroupV1Controllers, record.FieldCgroupV1ControllersHex, r.CgroupV1Controllers)
-		}
-		// Container ids, runtimes and pod UIDs are ASCII by construction
-		// (procfs.Container): no hex siblings.
-		if r.ContainerID != "" {
-			e = e.Str(record.FieldContainerID, r.ContainerID)
-		}
-		if r.ContainerRuntime != "" {
-			e = e.Str(record.FieldContainerRuntime, r.ContainerRuntime)
-		}
-		if r.PodUID != "" {
-			e = e.Str(record.FieldPodUID, r.PodUID)
-		}
-		if r.PidNS != 0 {
-			e = e.Uint64(record.FieldPidNS, r.PidNS)
-		}
-		if r.MntNS != 0 {
-			e = e.Uint64(record.FieldMntNS, r.MntNS)
-		}
-		if r.HasFile {
-			e = e.Str(record.FieldDev, fmt.Sprintf("%d:%d", unix.Major(r.FileDev), unix.Minor(r.FileDev))).
-				Uint64(record.FieldIno, r.FileIno).Uint64(record.FieldMntID, r.MntID)
-		}
-		if r.MountPoint != "" {
-			e = strField(e, record.FieldMountPoint, record.FieldMountPointHex, r.MountPoint)
-		}
-		if r.MountRoot != "" {
-			e = strField(e, record.FieldMountRoot, record.FieldMountRootHex, r.MountRoot)
-		}
-		if r.MountSource != "" {
-			e = strField(e, record.FieldMountSource, record.FieldMountSourceHex, r.MountSource)
-		}
-		if r.SameFile != nil {
-			e = e.Bool(record.FieldSameFile, *r.SameFile)
-		}
-		if r.OuterPath != "" {
-			e = strField(e, record.FieldOuterPath, record.FieldOuterPathHex, r.OuterPath)
-		}
-		if r.InterpreterSameFile != nil {
-			e = e.Bool(record.FieldInterpreterSameFile, *r.InterpreterSameFile)
-		}
-		if r.Syscall != "" && r.Syscall != "execve" {
-			e = e.Str(record.FieldSyscall, r.Syscall)
-		}
-		if r.ABI != "" {
-			e = e.Str(record.FieldABI, r.ABI)
-		}
-	case record.EventFork:
-		if r.ChildPID != 0 {
-			e = e.Int(record.FieldChildPID, r.ChildPID)
-		}
-		e = e.Str(record.FieldKind, r.Kind)
-		if r.TID != 0 && r.TID != r.PID {
-			e = e.Int(record.FieldTID, r.TID)
-		}
-		if r.ABI != "" {
-			e = e.Str(record.FieldABI, r.ABI)
-		}
-	case record.EventExit:
-		if r.ExitCode != nil {
-			e = e.Int(record.FieldExitCode, *r.ExitCode)
-		}
-		if r.Signal != "" {
-			e = e.Str(record.FieldSignal, r.Signal)
-		}
-		if r.DurationMS != nil {
-			e = e.Float64(record.FieldDurationMS, *r.DurationMS)
-		}
-	case record.EventStart:
-		e = appendStartJSON(e, r.Start) // trail.go
-	case record.EventEnd:
-		e = appendEndJSON(e, r)
-	}
-	e = appendRedactedFields(e, r) // writer_redact.go
-	if r.Error != "" {
-		e = e.Str(record.FieldError, r.Error)
-	}
-	if r.ErrorDetail != "" {
-		e = e.Str(record.FieldErrorDetail, r.ErrorDetail)
-	}
-	if r.ReadError != "" {
-		e = e.Str(record.FieldReadError, r.ReadError)
-	}
-	if r.Action != "" {
-		e = e.Str(record.FieldAction, r.Action)
-	}
-	if r.Verified != nil {
-		e = e.Bool(record.FieldVerified, *r.Verified)
-	}
-	e = appendTrailJSON(e, r) // trail.go: run_id, prev, chain
-	e.Send()
-}
-
-func strField(e *zerolog.Event, key, hexKey, v string) *zerolog.Event {
-	e = e.Str(key, v)
-	if !utf8.ValidString(v) {
-		e = e.Str(hexKey, hex.EncodeToString([]byte(v)))
-	}
-	return e
-}
-
-// appendText renders r as one aligned line for people:
-//
-//	3 09:28:08.123 exec   4242 <4241  /usr/bin/ls  ./ls -l  (cwd /usr/bin)
-func appendText(b []byte, r *record.Record) []byte {
-	b = fmt.Appendf(b, "%6d %s %-5s %7d ", r.Seq, r.Time.Local().Format("15:04:05.000"), r.Event, r.PID)
-	switch r.Event {
-	case record.EventExec:
-		b = fmt.Appendf(b, "<%-7d ", r.PPID)
-		exe := r.Executable
-		if exe == "" {
-			exe = "?"
-		}
-		b = appendPrintable(b, exe)
-		b = append(b, "  "...)
-		for i, a := range r.Argv {
-			if i > 0 {
-				b = append(b, ' ')
-			}
-			b = appendWord(b, a)
-		}
-		if r.ArgvTruncated {
-			b = append(b, " …"...)
-		}
-		if r.Cwd != "" {
-			b = append(b, "  (cwd "...)
-			b = appendPrintable(b, r.Cwd)
-			b = append(b, ')')
-		}
-		if r.Interpreter != "" {
-			b = append(b, " [interp "...)
-			b = appendPrintable(b, r.Interpreter)
-			for _, s := range r.InterpreterChain {
-				b = append(b, " via "...)
-				b = appendPrintable(b, s)
-			}
-			b = append(b, ']')
-		}
-		if string(r.Path) != r.Executable {
-			b = append(b, " [path "...)
-			b = appendWord(b, r.Path)
-			b = append(b, ']')
-		}
-		if r.ABI != "" {
-			b = append(b, " ["+r.ABI+"]"...)
-		}
-		b = appendContainer(b, r)
-	case record.EventFork:
-		b = append(b, r.Kind...)
-		if r.ChildPID != 0 {
-			b = append(b, " -> "...)
-			b = strconv.AppendInt(b, int64(r.ChildPID), 10)
-		}
-	case record.EventExit:
-		if r.ExitCode != nil {
-			b = fmt.Appendf(b, "exit %d", *r.ExitCode)
-		}
-		if r.Signal != "" {
-			b = append(b, "killed by "+r.Signal...)
-		}
-		if r.DurationMS != nil {
-			b = fmt.Appendf(b, " after %.1fms", *r.DurationMS)
-		}
-	case record.EventStart:
-		b = appendStartText(b, r) // trail.go
-	case record.EventEnd:
-		b = appendEndText(b, r)
-	}
-	if r.Action != "" {
-		b = append(b, "  "+strings.ToUpper(r.Action)...)
-	}
-	if r.Error != "" {
-		b = append(b, "  ! "+r.Error...)
-		if r.ErrorDetail != "" {
-			b = append(b, " ("...)
-			b = appendPrintable(b, r.ErrorDetail)
-			b = append(b, ')')
-		}
-	}
-	return append(b, '\n')
-}
-
-// appendContainer writes " [docker 4f2a9c1d6e8b pod 0b2c…]": the runtime,
-// the container id shortened as docker ps shows it, and the pod UID.
-func appendContainer(b []byte, r *record.Record) []byte {
-	if r.ContainerID == "" && r.PodUID == "" {
-		return b
-	}
-	var words []string
-	if r.ContainerID != "" {
-		if r.ContainerRuntime != "" {
-			words = append(words, r.ContainerRuntime)
-		} else {
-			words = append(words, "container")
-		}
-		id := r.ContainerID
-		if len(id) > 12 {
-			id = id[:12]
-		}
-		words = append(words, id)
-	}
-	if r.PodUID != "" {
-		words = append(words, "pod", r.PodUID)
-	}
-	b = append(b, " ["...)
-	b = appendPrintable(b, strings.Join(words, " "))
-	return append(b, ']')
-}
-
-// appendWord writes an argument so that a person can tell where it starts
-// and ends: bare when it is plain, otherwise Go-quoted (which also shows
-// invalid UTF-8, control bytes and non-printing runes as escapes).
-func appendWord(b []byte, w []byte) []byte {
-	plain := len(w) > 0 && printable(string(w))
-	for _, c := range w {
-		if c == ' ' || c == '"' || c == '\'' || c == '\\' {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return append(b, w...)
-	}
-	return strconv.AppendQuote(b, string(w))
-}
-
-// appendPrintable writes s as it is when it is printable, otherwise with
-// Go escapes for what is not (the quotes left off).
-func appendPrintable(b []byte, s string) []byte {
-	if printable(s) {
-		return append(b, s...)
-	}
-	q := strconv.Quote(s)
-	return append(b, q[1:len(q)-1]...)
-}
-
-// printable reports whether s is valid UTF-8 made only of runes that print
-// (strconv.IsPrint): no C0 or C1 control (U+009B is CSI to a terminal), no
-// DEL, no line or paragraph separator.
-func printable(s string) bool {
-	for _, r := range s {
-		if r == utf8.RuneError || !strconv.IsPrint(r) {
-			// RuneError: invalid UTF-8 (a literal U+FFFD is quoted
-			// too, harmlessly).
-			return false
-		}
-	}
-	return true
 }
 
 // LockWriterThread locks the calling goroutine to its OS thread and blocks

@@ -15,7 +15,7 @@ func TestWriterCopy(t *testing.T) {
 	for _, f := range []Format{FormatJSON, FormatText} {
 		var out, cp bytes.Buffer
 		w := newTestWriter(&out, f)
-		w.AddObserver(func(r *record.Record) { cp.Write(AppendJSON(nil, r)) })
+		w.AddObserver(func(r *record.Record) { cp.Write(record.AppendJSON(nil, r)) })
 		recs := []*record.Record{
 			{Event: record.EventExec, PID: 10, PPID: 1, Path: []byte("./ls"), Executable: "/usr/bin/ls", Argv: [][]byte{[]byte("ls")}, Cwd: "/"},
 			{Event: record.EventFork, PID: 10, ChildPID: 11, Kind: "clone"},
@@ -44,7 +44,7 @@ func TestWriterCopy(t *testing.T) {
 	var out bytes.Buffer
 	w := newTestWriter(&out, FormatJSON)
 	var copyErr error
-	w.AddObserver(func(r *record.Record) { _, copyErr = (&failWriter{}).Write(AppendJSON(nil, r)) })
+	w.AddObserver(func(r *record.Record) { _, copyErr = (&failWriter{}).Write(record.AppendJSON(nil, r)) })
 	for range 2 {
 		if err := w.Write(&record.Record{Event: record.EventFork, PID: 1, Kind: "fork"}); err != nil {
 			t.Fatalf("a failing copy failed the output: %v", err)

@@ -32,7 +32,7 @@ func TestWriterObserver(t *testing.T) {
 			t.Errorf("observed record %d: seq %d time %v", i, r.Seq, r.Time)
 		}
 	}
-	if !bytes.Contains(out.Bytes(), []byte(seen[0].Time.UTC().Format(timeLayout))) {
+	if !bytes.Contains(out.Bytes(), []byte(seen[0].Time.UTC().Format(record.TimeLayout))) {
 		t.Errorf("the observed time %v is not the written one:\n%s", seen[0].Time, out.String())
 	}
 

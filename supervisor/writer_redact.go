@@ -2,13 +2,10 @@ package supervisor
 
 import (
 	"bytes"
-	"encoding/hex"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/exectrail/exectrail/supervisor/redact"
-	"github.com/rs/zerolog"
 )
 
 // redactState is the Writer's part of redaction and of --env.
@@ -255,59 +252,4 @@ func equalEnv(a, b [][]byte) bool {
 		}
 	}
 	return true
-}
-
-// appendRedactedFields writes redacted, and the environment, of an exec
-// record.
-func appendRedactedFields(e *zerolog.Event, r *record.Record) *zerolog.Event {
-	if r.Event == record.EventStart && len(r.Redacted) > 0 {
-		return e.Strs(record.FieldRedacted, r.Redacted)
-	}
-	if r.Event != record.EventExec {
-		return e
-	}
-	if r.HasEnv {
-		if r.EnvBase != 0 {
-			e = e.Uint64(record.FieldEnvBase, r.EnvBase)
-			if len(r.EnvSet) > 0 {
-				e = byteStrs(e, record.FieldEnvSet, record.FieldEnvSetHex, r.EnvSet)
-			}
-			if len(r.EnvUnset) > 0 {
-				e = byteStrs(e, record.FieldEnvUnset, record.FieldEnvUnsetHex, r.EnvUnset)
-			}
-		} else {
-			env := r.Env
-			if env == nil {
-				env = [][]byte{}
-			}
-			e = byteStrs(e, record.FieldEnv, record.FieldEnvHex, env)
-		}
-		if r.EnvTruncated {
-			e = e.Bool(record.FieldEnvTruncated, true)
-		}
-	}
-	if len(r.Redacted) > 0 {
-		e = e.Strs(record.FieldRedacted, r.Redacted)
-	}
-	return e
-}
-
-// byteStrs writes a string array, and its hex sibling when an element is
-// not UTF-8 (as argv and argv_hex).
-func byteStrs(e *zerolog.Event, key, hexKey string, v [][]byte) *zerolog.Event {
-	s := make([]string, len(v))
-	valid := true
-	for i, b := range v {
-		s[i] = string(b)
-		valid = valid && utf8.Valid(b)
-	}
-	e = e.Strs(key, s)
-	if !valid {
-		hx := make([]string, len(v))
-		for i, b := range v {
-			hx[i] = hex.EncodeToString(b)
-		}
-		e = e.Strs(hexKey, hx)
-	}
-	return e
 }

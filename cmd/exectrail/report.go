@@ -327,7 +327,7 @@ func (r *runReport) attach(w *supervisor.Writer) {
 		if r.copyErr != nil {
 			return
 		}
-		r.line = supervisor.AppendJSON(r.line[:0], rec)
+		r.line = record.AppendJSON(r.line[:0], rec)
 		for b := r.line; len(b) > 0; {
 			n, err := out.Write(b)
 			if err != nil {

@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // Event types.
@@ -194,11 +195,10 @@ func (w *Writer) eventBytes(t time.Time, typ string, data []byte) error {
 	frac := strconv.AppendInt(tmp[:0], us%1e6+1e6, 10) // 1dddddd
 	buf = append(buf, frac[1:]...)
 	buf = append(buf, ", "...)
-	buf = appendString(buf, typ)
+	buf = record.AppendJSONString(buf, typ)
 	buf = append(buf, ", "...)
-	buf = append(buf, '"')
-	buf = appendStringBody(buf, data)
-	buf = append(buf, "\"]\n"...)
+	buf = record.AppendJSONString(buf, data)
+	buf = append(buf, "]\n"...)
 	w.buf = buf
 	return w.write(buf)
 }
@@ -218,73 +218,5 @@ func (w *Writer) write(b []byte) error {
 	return nil
 }
 
-func appendString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	buf = appendStringBody(buf, []byte(s))
-	return append(buf, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendStringBody appends p as the inside of a JSON string: control
-// characters escaped, invalid UTF-8 as U+FFFD.
-func appendStringBody(buf []byte, p []byte) []byte {
-	start := 0
-	for i := 0; i < len(p); {
-		c := p[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(p[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			buf = append(buf, p[start:i]...)
-			buf = append(buf, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		buf = append(buf, p[start:i]...)
-		switch c {
-		case '"', '\\':
-			buf = append(buf, '\\', c)
-		case '\n':
-			buf = append(buf, '\\', 'n')
-		case '\r':
-			buf = append(buf, '\\', 'r')
-		case '\t':
-			buf = append(buf, '\\', 't')
-		case '\b':
-			buf = append(buf, '\\', 'b')
-		case '\f':
-			buf = append(buf, '\\', 'f')
-		default:
-			buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	return append(buf, p[start:]...)
-}
-
 // ErrFormat is returned for a file that is not asciicast v2.
 var ErrFormat = errors.New("not an asciicast v2 file")
-
-// ParseSize parses the data of a resize event, "COLSxROWS".
-func ParseSize(data string) (cols, rows int, err error) {
-	c, r, ok := strings.Cut(data, "x")
-	if ok {
-		cols, err = strconv.Atoi(c)
-		if err == nil {
-			rows, err = strconv.Atoi(r)
-		}
-	}
-	if !ok || err != nil || cols <= 0 || rows <= 0 {
-		return 0, 0, fmt.Errorf("resize event %q: want COLSxROWS", data)
-	}
-	return cols, rows, nil
-}

@@ -72,7 +72,7 @@ func TestWriteRead(t *testing.T) {
 		`[1.500007, "m", "exec /usr/bin/ls -l"]`,
 		`[2.000000, "i", "ls\r"]`,
 		`[3.000000, "r", "101x33"]`,
-		`[4.123456, "o", "\"quoted\" \\ back\t\b\f\u0000` + "\x7f" + `"]`,
+		`[4.123456, "o", "\"quoted\" \\ back\t\b\f\u0000\u007f"]`,
 	}
 	if got := lines[1:]; strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -84,8 +84,8 @@ func TestWriteRead(t *testing.T) {
 	if len(evs) != 5 || evs[0].Data != "hello \x1b[1mworld\x1b[0m\r\n" || evs[4].Data != `"quoted" \ back`+"\t\b\f\x00\x7f" || evs[1].Time != 1.500007 {
 		t.Errorf("events read back: %+v", evs)
 	}
-	if c, r, err := ParseSize(evs[3].Data); err != nil || c != 101 || r != 33 {
-		t.Errorf("ParseSize(%q) = %d, %d, %v", evs[3].Data, c, r, err)
+	if evs[3].Type != Resize || evs[3].Data != "101x33" {
+		t.Errorf("resize read back as %+v", evs[3])
 	}
 }
 

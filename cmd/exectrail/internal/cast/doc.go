@@ -15,6 +15,7 @@
 //
 // It must not import package supervisor or anything that needs cgo: the
 // report command reads cast files wherever they are copied, and its
-// package keeps to the standard library. It must not buffer events across
+// package keeps to the standard library (and package record, whose JSON
+// string quoting it shares). It must not buffer events across
 // calls: what was written survives exectrail being killed.
 package cast

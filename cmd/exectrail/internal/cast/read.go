@@ -85,9 +85,6 @@ func (r *Reader) Next() (Event, error) {
 	}
 }
 
-// Line returns the number of the line last read.
-func (r *Reader) Line() int { return r.line }
-
 func (r *Reader) next() ([]byte, error) {
 	line, err := r.r.ReadBytes('\n')
 	if len(line) > 0 {

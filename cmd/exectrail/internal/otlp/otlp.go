@@ -28,7 +28,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sys/unix"
 
-	"github.com/exectrail/exectrail/supervisor"
 	"github.com/exectrail/exectrail/supervisor/record"
 )
 
@@ -334,7 +333,7 @@ func (e *Exporter) handle(r *record.Record) {
 	sev, text := severity(r)
 	lr.SetSeverity(sev)
 	lr.SetSeverityText(text)
-	e.body = supervisor.AppendJSON(e.body[:0], r)
+	e.body = record.AppendJSON(e.body[:0], r)
 	lr.SetBody(attribute.StringValue(string(bytes.TrimSuffix(e.body, []byte("\n")))))
 	lr.AddAttributes(logAttrs(r, ea)...)
 	e.logger.Emit(ctx, lr)

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // MarkdownOptions shape the markdown report.
@@ -142,7 +144,7 @@ func (l *Log) WriteMarkdown(w io.Writer, o MarkdownOptions) error {
 // code element, escaped, with | as an entity and control characters
 // escaped.
 func mdCode(s string) string {
-	s = html.EscapeString(printableText(s))
+	s = html.EscapeString(record.PrintableString(s))
 	s = strings.ReplaceAll(s, "|", "&#124;")
 	s = strings.ReplaceAll(s, "`", "&#96;")
 	return "<code>" + s + "</code>"
@@ -151,7 +153,7 @@ func mdCode(s string) string {
 // mdText escapes s as markdown text that is safe in a table cell.
 func mdText(s string) string {
 	var b strings.Builder
-	for _, r := range printableText(s) {
+	for _, r := range record.PrintableString(s) {
 		switch r {
 		case '\\', '`', '*', '_', '[', ']', '<', '>', '|', '#', '~':
 			b.WriteString("&#" + strconv.Itoa(int(r)) + ";")

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // SummaryOptions shape the summary.
@@ -152,7 +154,7 @@ func (l *Log) WriteSummary(w io.Writer, o SummaryOptions) error {
 		line("Top executables by count")
 		rows := [][]string{{"EXECS", "TIME", "EXECUTABLE"}}
 		for _, s := range d.byCount {
-			rows = append(rows, []string{strconv.Itoa(s.Execs), exeTime(s), printableText(s.Exe)})
+			rows = append(rows, []string{strconv.Itoa(s.Execs), exeTime(s), record.PrintableString(s.Exe)})
 		}
 		table(bw, rows, "rr", o.Width)
 	}
@@ -161,7 +163,7 @@ func (l *Log) WriteSummary(w io.Writer, o SummaryOptions) error {
 		line("Top executables by total time")
 		rows := [][]string{{"TIME", "PROCS", "EXECUTABLE"}}
 		for _, s := range d.byTime {
-			rows = append(rows, []string{exeTime(s), strconv.Itoa(s.Procs), printableText(s.Exe)})
+			rows = append(rows, []string{exeTime(s), strconv.Itoa(s.Procs), record.PrintableString(s.Exe)})
 		}
 		table(bw, rows, "rr", o.Width)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // formatMS formats a duration in milliseconds for people.
@@ -56,19 +58,19 @@ func label(p *Process) string {
 	switch {
 	case p.Exe != "":
 		if len(p.Prev) == 0 {
-			return printableText(p.Exe)
+			return record.PrintableString(p.Exe)
 		}
 		var b strings.Builder
 		for _, e := range p.Prev {
-			b.WriteString(printableText(e))
+			b.WriteString(record.PrintableString(e))
 			b.WriteString(" → ")
 		}
-		b.WriteString(printableText(p.Exe))
+		b.WriteString(record.PrintableString(p.Exe))
 		return b.String()
 	case p.Placeholder:
 		return "(not in the log)"
 	case p.ForkOf != "":
-		return "(fork of " + printableText(p.ForkOf) + ")"
+		return "(fork of " + record.PrintableString(p.ForkOf) + ")"
 	case p.Kind != "":
 		return "(" + p.Kind + ")"
 	}
@@ -145,39 +147,10 @@ func shellQuote(s string) string {
 	if safe {
 		return s
 	}
-	if !isPrintable(s) {
+	if !record.Printable(s) {
 		return strconv.Quote(s)
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// printableText shows s as it is when it prints, with Go escapes for what
-// does not.
-func printableText(s string) string {
-	if isPrintable(s) {
-		return s
-	}
-	q := strconv.Quote(s)
-	return q[1 : len(q)-1]
-}
-
-func isPrintable(s string) bool {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return true
-	}
-	for _, r := range s {
-		if r == utf8.RuneError || !strconv.IsPrint(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // cut shortens s to at most w columns (runes), ending in "…" when cut.

@@ -5,7 +5,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/exectrail/exectrail/supervisor/record"
 )
 
 // Trace layout. The whole job is one trace process; every process of the
@@ -55,20 +56,20 @@ func (l *Log) WriteTrace(w io.Writer) error {
 
 	b := t.b[:0]
 	b = append(b, `{"displayTimeUnit":"ms","otherData":{"generator":"exectrail report","backend":`...)
-	b = appendJSONString(b, l.Backend)
+	b = record.AppendJSONString(b, l.Backend)
 	b = append(b, `,"records":`...)
 	b = strconv.AppendInt(b, int64(l.Records), 10)
 	b = append(b, `,"processes":`...)
 	b = strconv.AppendInt(b, int64(len(l.Processes)), 10)
 	b = append(b, `,"start":`...)
-	b = appendJSONString(b, clock(l.First))
+	b = record.AppendJSONString(b, clock(l.First))
 	if notes := l.Notes(); len(notes) > 0 {
 		b = append(b, `,"notes":[`...)
 		for i, n := range notes {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, n)
+			b = record.AppendJSONString(b, n)
 		}
 		b = append(b, ']')
 	}
@@ -83,7 +84,7 @@ func (l *Log) WriteTrace(w io.Writer) error {
 	}
 	t.begin("M", "process_name", "", 0, false)
 	t.b = append(t.b, `,"args":{"name":`...)
-	t.b = appendJSONString(t.b, name)
+	t.b = record.AppendJSONString(t.b, name)
 	t.b = append(t.b, "}}"...)
 	t.flush()
 
@@ -106,7 +107,7 @@ func (l *Log) WriteTrace(w io.Writer) error {
 		// Track name and order.
 		t.begin("M", "thread_name", "", 0, false)
 		t.b = append(t.b, `,"args":{"name":`...)
-		t.b = appendJSONString(t.b, strings.Repeat("· ", min(depth, 64))+p.Name()+" "+strconv.Itoa(p.PID))
+		t.b = record.AppendJSONString(t.b, strings.Repeat("· ", min(depth, 64))+p.Name()+" "+strconv.Itoa(p.PID))
 		t.b = append(t.b, "}}"...)
 		t.flush()
 		t.begin("M", "thread_sort_index", "", 0, false)
@@ -137,7 +138,7 @@ func (l *Log) WriteTrace(w io.Writer) error {
 				if i > 0 {
 					t.b = append(t.b, ',')
 				}
-				t.b = appendJSONString(t.b, e)
+				t.b = record.AppendJSONString(t.b, e)
 			}
 			t.b = append(t.b, ']')
 		}
@@ -147,7 +148,7 @@ func (l *Log) WriteTrace(w io.Writer) error {
 				if i > 0 {
 					t.b = append(t.b, ',')
 				}
-				t.b = appendJSONString(t.b, a)
+				t.b = record.AppendJSONString(t.b, a)
 			}
 			t.b = append(t.b, ']')
 			if p.ArgvElided {
@@ -260,7 +261,7 @@ func (t *traceWriter) begin(ph, name, cat string, ts int64, hasTS bool) {
 	b = append(b, `{"ph":"`...)
 	b = append(b, ph...)
 	b = append(b, `","name":`...)
-	b = appendJSONString(b, name)
+	b = record.AppendJSONString(b, name)
 	if cat != "" {
 		b = append(b, `,"cat":"`...)
 		b = append(b, cat...)
@@ -281,7 +282,7 @@ func (t *traceWriter) str(key, v string) {
 	t.b = append(t.b, ',', '"')
 	t.b = append(t.b, key...)
 	t.b = append(t.b, '"', ':')
-	t.b = appendJSONString(t.b, v)
+	t.b = record.AppendJSONString(t.b, v)
 }
 
 func (t *traceWriter) flush() {
@@ -307,56 +308,4 @@ func appendMicros(b []byte, ns int64) []byte {
 		b = append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 	}
 	return b
-}
-
-// appendJSONString appends s as a JSON string: invalid UTF-8 becomes
-// U+FFFD, control characters and the JavaScript line separators are
-// escaped.
-func appendJSONString(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -190,22 +190,3 @@ func TestTraceNests(t *testing.T) {
 		})
 	}
 }
-
-func TestAppendJSONString(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain":          `"plain"`,
-		"q\"b\\":         `"q\"b\\"`,
-		"\n\t\x01":       `"\n\t\u0001"`,
-		"\xffé":          `"\ufffdé"`,
-		"a\u2028b":       `"a\u2028b"`,
-		"ü\U0001F600end": `"ü😀end"`,
-	} {
-		got := string(appendJSONString(nil, in))
-		if got != want {
-			t.Errorf("appendJSONString(%q) = %s, want %s", in, got, want)
-		}
-		if !json.Valid([]byte(got)) {
-			t.Errorf("not valid JSON: %s", got)
-		}
-	}
-}

@@ -84,7 +84,7 @@ func (l *Log) runLine() string {
 	if r.Backend != "" {
 		s += ", " + r.Backend + " backend"
 	}
-	return s + fmt.Sprintf(", host %s, kernel %s", printableText(r.Host), printableText(r.Kernel))
+	return s + fmt.Sprintf(", host %s, kernel %s", record.PrintableString(r.Host), record.PrintableString(r.Kernel))
 }
 
 // endLine is the summary's line about the end record: how the run ended
