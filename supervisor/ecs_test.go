@@ -315,16 +315,5 @@ func FuzzWriterECS(f *testing.F) {
 
 func BenchmarkWriteECS(b *testing.B) {
 	w := NewWriter(io.Discard, FormatECS)
-	argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
-	b.ReportAllocs()
-	for b.Loop() {
-		r := record.Record{
-			Event: record.EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
-			Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
-			Cgroup: "/user.slice/user-1000.slice/session-1.scope",
-		}
-		if err := w.Write(&r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchWrite(b, w, benchExec)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -131,12 +132,8 @@ func FuzzAppendJSONMatchesZerolog(f *testing.F) {
 // alone, by the zerolog encoder that was and by record.AppendJSON, in one
 // process so that both see the same machine.
 func BenchmarkEncodeJSON(b *testing.B) {
-	argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
-	r := record.Record{
-		Seq: 42, Time: time.Now(), Event: record.EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
-		Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
-		Cgroup: "/user.slice/user-1000.slice/session-1.scope",
-	}
+	r := benchExec()
+	r.Seq, r.Time = 42, time.Now()
 	for _, c := range []struct {
 		name string
 		enc  func([]byte, *record.Record) []byte
@@ -148,5 +145,51 @@ func BenchmarkEncodeJSON(b *testing.B) {
 				buf = c.enc(buf[:0], &r)
 			}
 		})
+	}
+}
+
+// record.ECS writes, byte for byte, what the zerolog ECS encoder it
+// replaced wrote, entity ids included (the run's random part aside), over
+// a run of records whose pids fork, exec, exit and are reused.
+func TestECSMatchesZerolog(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	recs := wideRecords(rng)
+	now := time.Unix(1700000000, 0)
+	code := 0
+	for i := range 50 {
+		pid := 500 + i%7
+		recs = append(recs,
+			&record.Record{Event: record.EventFork, Time: now, PID: 1, ChildPID: pid, Kind: "fork"},
+			&record.Record{Event: record.EventExec, Time: now.Add(time.Millisecond), PID: pid, PPID: 1, Path: []byte("/bin/x"),
+				Executable: "/bin/x", Argv: [][]byte{[]byte("x"), []byte("a b")}, HasUID: true, PodUID: "p-1", ContainerID: "c"},
+			&record.Record{Event: record.EventExec, PID: pid + 1, PPID: pid, PPIDUnknown: i%2 == 0, Error: "ENOENT", Executable: "/bin/y"},
+		)
+		if i%3 != 0 {
+			recs = append(recs, &record.Record{Event: record.EventExit, Time: now.Add(2 * time.Millisecond), PID: pid, ExitCode: &code})
+		}
+	}
+	var old lineBuffer
+	zl := newZerologECS(&old)
+	ne := record.NewECS(ecsHost())
+	runID := regexp.MustCompile(`"exectrail:([0-9a-f]{16}):`)
+	newRun := ""
+	for i, r := range recs {
+		old.b = old.b[:0]
+		zl.encode(r)
+		got := ne.Append([]byte("x"), r)
+		if m := runID.FindSubmatch(got); m != nil && newRun == "" {
+			newRun = string(m[1])
+		}
+		want := append([]byte("x"), bytes.ReplaceAll(old.b, []byte("exectrail:"+zl.run+":"), []byte("exectrail:"+newRun+":"))...)
+		if !bytes.Equal(got, want) {
+			n := 0
+			for n < len(got) && n < len(want) && got[n] == want[n] {
+				n++
+			}
+			t.Fatalf("record %d differs at byte %d:\nzerolog %q\nappend  %q", i, n, want[max(0, n-60):min(len(want), n+60)], got[max(0, n-60):min(len(got), n+60)])
+		}
+	}
+	if newRun == "" {
+		t.Fatal("no entity id in any document")
 	}
 }

@@ -196,8 +196,8 @@ func TestTrailUnwritten(t *testing.T) {
 			t.Fatalf("write: %v, want ErrOutput", err)
 		}
 	}
-	if w.trail.unwritten != 2 || w.Seq() != 1 || w.trail.counts[record.EventExec] != 0 {
-		t.Errorf("unwritten %d, seq %d, exec count %d; want 2, 1, 0", w.trail.unwritten, w.Seq(), w.trail.counts[record.EventExec])
+	if w.trail.unwritten != 2 || w.seq != 1 || w.trail.counts[record.EventExec] != 0 {
+		t.Errorf("unwritten %d, seq %d, exec count %d; want 2, 1, 0", w.trail.unwritten, w.seq, w.trail.counts[record.EventExec])
 	}
 }
 
@@ -222,18 +222,7 @@ func BenchmarkWriteJSONTrail(b *testing.B) {
 			var n countingWriter
 			w := NewWriter(&n, FormatJSON)
 			w.SetTrail(c.runID, nil)
-			argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
-			b.ReportAllocs()
-			for b.Loop() {
-				r := record.Record{
-					Event: record.EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
-					Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
-					Cgroup: "/user.slice/user-1000.slice/session-1.scope",
-				}
-				if err := w.Write(&r); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchWrite(b, w, benchExec)
 			b.ReportMetric(float64(n)/float64(b.N), "bytes/record")
 		})
 	}

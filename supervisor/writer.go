@@ -18,7 +18,7 @@ type Format int
 const (
 	FormatJSON Format = iota
 	FormatText
-	FormatECS // Elastic Common Schema documents (ecs.go)
+	FormatECS // Elastic Common Schema documents (record.ECS)
 )
 
 // String is the format's --format name.
@@ -55,7 +55,7 @@ type Writer struct {
 	seq    uint64
 	now    func() time.Time
 	buf    lineBuffer
-	ecs    *ecsEncoder // FormatECS only
+	ecs    *record.ECS // FormatECS only
 	err    error
 	// Called with every record written (AddObserver, writer_observer.go).
 	observers []func(*record.Record)
@@ -74,19 +74,9 @@ type Writer struct {
 func NewWriter(out io.Writer, format Format) *Writer {
 	w := &Writer{out: out, format: format, now: time.Now}
 	if format == FormatECS {
-		w.ecs = newECSEncoder(&w.buf)
+		w.ecs = record.NewECS(ecsHost())
 	}
 	return w
-}
-
-// SetClock replaces time.Now (tests).
-func (w *Writer) SetClock(now func() time.Time) { w.now = now }
-
-// Seq returns the number of records written so far.
-func (w *Writer) Seq() uint64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.seq
 }
 
 // ErrOutput wraps a failure to write the record output.
@@ -124,7 +114,7 @@ func (w *Writer) Write(r *record.Record) error {
 			w.buf.b = w.fold.take(out, w.buf.b)
 		}
 	case FormatECS:
-		w.ecs.encode(out)
+		w.buf.b = w.ecs.Append(w.buf.b, out)
 	default:
 		w.buf.b = record.AppendJSON(w.buf.b, out)
 	}

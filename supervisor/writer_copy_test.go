@@ -50,7 +50,7 @@ func TestWriterCopy(t *testing.T) {
 			t.Fatalf("a failing copy failed the output: %v", err)
 		}
 	}
-	if copyErr == nil || w.Seq() != 2 || len(lines(t, out.Bytes())) != 2 {
-		t.Errorf("copy error %v, seq %d, output %q", copyErr, w.Seq(), out.Bytes())
+	if copyErr == nil || w.seq != 2 || len(lines(t, out.Bytes())) != 2 {
+		t.Errorf("copy error %v, seq %d, output %q", copyErr, w.seq, out.Bytes())
 	}
 }

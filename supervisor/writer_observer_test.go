@@ -16,7 +16,7 @@ func TestWriterObserver(t *testing.T) {
 	var out bytes.Buffer
 	w := NewWriter(observerTestWriter(out.Write), FormatJSON)
 	clock := time.Unix(1_700_000_000, 5)
-	w.SetClock(func() time.Time { clock = clock.Add(time.Millisecond); return clock })
+	w.now = func() time.Time { clock = clock.Add(time.Millisecond); return clock }
 	var seen []record.Record
 	w.AddObserver(func(r *record.Record) { seen = append(seen, *r) })
 	for _, ev := range []string{record.EventExec, record.EventFork, record.EventExit} {

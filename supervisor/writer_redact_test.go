@@ -146,18 +146,7 @@ func equalAny(v any, want ...string) bool {
 func BenchmarkWriteJSONRedacted(b *testing.B) {
 	w := NewWriter(io.Discard, FormatJSON)
 	w.SetRedactor(newRedactor(b, "GITHUB_TOKEN="+testToken, "DB_PASSWORD=hunter2hunter2"))
-	argv := [][]byte{[]byte("gcc"), []byte("-O2"), []byte("-c"), []byte("-o"), []byte("main.o"), []byte("main.c")}
-	b.ReportAllocs()
-	for b.Loop() {
-		r := record.Record{
-			Event: record.EventExec, PID: 4242, PPID: 4241, Path: []byte("/usr/bin/gcc"), Executable: "/usr/bin/x86_64-linux-gnu-gcc-12",
-			Argv: argv, Cwd: "/home/user/src/project", UID: 1000, HasUID: true, CgroupID: 12345,
-			Cgroup: "/user.slice/user-1000.slice/session-1.scope",
-		}
-		if err := w.Write(&r); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchWrite(b, w, benchExec)
 }
 
 func jsonNumber(n int) any { return json.Number(strconv.Itoa(n)) }

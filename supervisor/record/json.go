@@ -34,19 +34,13 @@ func AppendJSON(dst []byte, r *Record) []byte {
 		if !r.PathUnknown {
 			b = bytesHexField(b, FieldPath, FieldPathHex, r.Path)
 		}
-		if r.Executable != "" {
-			b = bytesHexField(b, FieldExecutable, FieldExecutableHex, r.Executable)
-		}
+		b = optHexField(b, FieldExecutable, FieldExecutableHex, r.Executable)
 		b = listHexField(b, FieldArgv, FieldArgvHex, r.Argv)
 		if r.ArgvTruncated {
 			b = boolField(b, FieldArgvTruncated, true)
 		}
-		if r.Cwd != "" {
-			b = bytesHexField(b, FieldCwd, FieldCwdHex, r.Cwd)
-		}
-		if r.Interpreter != "" {
-			b = bytesHexField(b, FieldInterpreter, FieldInterpreterHex, r.Interpreter)
-		}
+		b = optHexField(b, FieldCwd, FieldCwdHex, r.Cwd)
+		b = optHexField(b, FieldInterpreter, FieldInterpreterHex, r.Interpreter)
 		if len(r.InterpreterChain) > 0 {
 			b = listHexField(b, FieldInterpreterChain, FieldInterpreterChainHex, r.InterpreterChain)
 		}
@@ -56,26 +50,14 @@ func AppendJSON(dst []byte, r *Record) []byte {
 		if r.CgroupID != 0 {
 			b = uintField(b, FieldCgroupID, r.CgroupID)
 		}
-		if r.Cgroup != "" {
-			b = bytesHexField(b, FieldCgroup, FieldCgroupHex, r.Cgroup)
-		}
-		if r.CgroupV1 != "" {
-			b = bytesHexField(b, FieldCgroupV1, FieldCgroupV1Hex, r.CgroupV1)
-		}
-		if r.CgroupV1Controllers != "" {
-			b = bytesHexField(b, FieldCgroupV1Controllers, FieldCgroupV1ControllersHex, r.CgroupV1Controllers)
-		}
+		b = optHexField(b, FieldCgroup, FieldCgroupHex, r.Cgroup)
+		b = optHexField(b, FieldCgroupV1, FieldCgroupV1Hex, r.CgroupV1)
+		b = optHexField(b, FieldCgroupV1Controllers, FieldCgroupV1ControllersHex, r.CgroupV1Controllers)
 		// Container ids, runtimes and pod UIDs are ASCII by construction
 		// (procfs.Container): no hex siblings.
-		if r.ContainerID != "" {
-			b = strField(b, FieldContainerID, r.ContainerID)
-		}
-		if r.ContainerRuntime != "" {
-			b = strField(b, FieldContainerRuntime, r.ContainerRuntime)
-		}
-		if r.PodUID != "" {
-			b = strField(b, FieldPodUID, r.PodUID)
-		}
+		b = optStrField(b, FieldContainerID, r.ContainerID)
+		b = optStrField(b, FieldContainerRuntime, r.ContainerRuntime)
+		b = optStrField(b, FieldPodUID, r.PodUID)
 		if r.PidNS != 0 {
 			b = uintField(b, FieldPidNS, r.PidNS)
 		}
@@ -90,30 +72,20 @@ func AppendJSON(dst []byte, r *Record) []byte {
 			b = uintField(b, FieldIno, r.FileIno)
 			b = uintField(b, FieldMntID, r.MntID)
 		}
-		if r.MountPoint != "" {
-			b = bytesHexField(b, FieldMountPoint, FieldMountPointHex, r.MountPoint)
-		}
-		if r.MountRoot != "" {
-			b = bytesHexField(b, FieldMountRoot, FieldMountRootHex, r.MountRoot)
-		}
-		if r.MountSource != "" {
-			b = bytesHexField(b, FieldMountSource, FieldMountSourceHex, r.MountSource)
-		}
+		b = optHexField(b, FieldMountPoint, FieldMountPointHex, r.MountPoint)
+		b = optHexField(b, FieldMountRoot, FieldMountRootHex, r.MountRoot)
+		b = optHexField(b, FieldMountSource, FieldMountSourceHex, r.MountSource)
 		if r.SameFile != nil {
 			b = boolField(b, FieldSameFile, *r.SameFile)
 		}
-		if r.OuterPath != "" {
-			b = bytesHexField(b, FieldOuterPath, FieldOuterPathHex, r.OuterPath)
-		}
+		b = optHexField(b, FieldOuterPath, FieldOuterPathHex, r.OuterPath)
 		if r.InterpreterSameFile != nil {
 			b = boolField(b, FieldInterpreterSameFile, *r.InterpreterSameFile)
 		}
 		if r.Syscall != "" && r.Syscall != "execve" {
 			b = strField(b, FieldSyscall, r.Syscall)
 		}
-		if r.ABI != "" {
-			b = strField(b, FieldABI, r.ABI)
-		}
+		b = optStrField(b, FieldABI, r.ABI)
 	case EventFork:
 		if r.ChildPID != 0 {
 			b = intField(b, FieldChildPID, r.ChildPID)
@@ -122,9 +94,7 @@ func AppendJSON(dst []byte, r *Record) []byte {
 		if r.TID != 0 && r.TID != r.PID {
 			b = intField(b, FieldTID, r.TID)
 		}
-		if r.ABI != "" {
-			b = strField(b, FieldABI, r.ABI)
-		}
+		b = optStrField(b, FieldABI, r.ABI)
 	case EventExit:
 		b = appendEndOfProcess(b, r)
 	case EventStart:
@@ -133,24 +103,14 @@ func AppendJSON(dst []byte, r *Record) []byte {
 		b = appendEndJSON(b, r)
 	}
 	b = appendEnvJSON(b, r)
-	if r.Error != "" {
-		b = strField(b, FieldError, r.Error)
-	}
-	if r.ErrorDetail != "" {
-		b = strField(b, FieldErrorDetail, r.ErrorDetail)
-	}
-	if r.ReadError != "" {
-		b = strField(b, FieldReadError, r.ReadError)
-	}
-	if r.Action != "" {
-		b = strField(b, FieldAction, r.Action)
-	}
+	b = optStrField(b, FieldError, r.Error)
+	b = optStrField(b, FieldErrorDetail, r.ErrorDetail)
+	b = optStrField(b, FieldReadError, r.ReadError)
+	b = optStrField(b, FieldAction, r.Action)
 	if r.Verified != nil {
 		b = boolField(b, FieldVerified, *r.Verified)
 	}
-	if r.RunID != "" {
-		b = strField(b, FieldRunID, r.RunID)
-	}
+	b = optStrField(b, FieldRunID, r.RunID)
 	if r.HasPrev {
 		b = appendKey(b, FieldPrev)
 		b = append(b, '"')
@@ -174,9 +134,7 @@ func appendEndOfProcess(b []byte, r *Record) []byte {
 	if r.ExitCode != nil {
 		b = intField(b, FieldExitCode, *r.ExitCode)
 	}
-	if r.Signal != "" {
-		b = strField(b, FieldSignal, r.Signal)
-	}
+	b = optStrField(b, FieldSignal, r.Signal)
 	if r.DurationMS != nil {
 		b = appendKey(b, FieldDurationMS)
 		b = AppendJSONFloat(b, *r.DurationMS)
@@ -288,6 +246,22 @@ func appendKey(b []byte, key string) []byte {
 
 func strField(b []byte, key, v string) []byte {
 	return AppendJSONString(appendKey(b, key), v)
+}
+
+// optStrField and optHexField write a string field only when it is not
+// empty.
+func optStrField(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return strField(b, key, v)
+}
+
+func optHexField(b []byte, key, hexKey, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return bytesHexField(b, key, hexKey, v)
 }
 
 func intField(b []byte, key string, v int) []byte {

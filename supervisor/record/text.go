@@ -60,15 +60,7 @@ func AppendText(b []byte, r *Record) []byte {
 			b = strconv.AppendInt(b, int64(r.ChildPID), 10)
 		}
 	case EventExit:
-		if r.ExitCode != nil {
-			b = fmt.Appendf(b, "exit %d", *r.ExitCode)
-		}
-		if r.Signal != "" {
-			b = append(b, "killed by "+r.Signal...)
-		}
-		if r.DurationMS != nil {
-			b = fmt.Appendf(b, " after %.1fms", *r.DurationMS)
-		}
+		b = appendEndOfProcessText(b, r)
 	case EventStart:
 		b = appendStartText(b, r)
 	case EventEnd:
@@ -222,15 +214,7 @@ func appendStartText(b []byte, r *Record) []byte {
 //
 //	exit 0 after 12.3ms  exit_status=0  start=1 exec=3 fork=2 exit=1  denied=0  calls_received=5 …  chain=…
 func appendEndText(b []byte, r *Record) []byte {
-	if r.ExitCode != nil {
-		b = fmt.Appendf(b, "exit %d", *r.ExitCode)
-	}
-	if r.Signal != "" {
-		b = append(b, "killed by "+r.Signal...)
-	}
-	if r.DurationMS != nil {
-		b = fmt.Appendf(b, " after %.1fms", *r.DurationMS)
-	}
+	b = appendEndOfProcessText(b, r)
 	en := r.End
 	if en == nil {
 		return b
@@ -253,6 +237,21 @@ func appendEndText(b []byte, r *Record) []byte {
 	}
 	if en.OTLP != nil {
 		b = fmt.Appendf(b, "  %s=%d %s=%d", FieldOTLPExported, en.OTLP.Exported, FieldOTLPNotExported, en.OTLP.NotExported)
+	}
+	return b
+}
+
+// appendEndOfProcessText writes how a process (or the command, on an end
+// line) ended: "exit 0 after 12.3ms", "killed by SIGKILL".
+func appendEndOfProcessText(b []byte, r *Record) []byte {
+	if r.ExitCode != nil {
+		b = fmt.Appendf(b, "exit %d", *r.ExitCode)
+	}
+	if r.Signal != "" {
+		b = append(b, "killed by "+r.Signal...)
+	}
+	if r.DurationMS != nil {
+		b = fmt.Appendf(b, " after %.1fms", *r.DurationMS)
 	}
 	return b
 }

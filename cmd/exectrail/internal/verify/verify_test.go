@@ -30,8 +30,8 @@ func makeLog(t testing.TB, f supervisor.Format, key ed25519.PrivateKey, end ...f
 	t.Helper()
 	var buf bytes.Buffer
 	w := supervisor.NewWriter(&buf, f)
-	w.SetClock(func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC) })
 	w.SetTrail("00112233445566778899aabbccddeeff", key)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	code := 0
 	for _, r := range []*record.Record{
 		{Event: record.EventStart, PID: 1, Start: &record.StartInfo{Version: "t", Backend: "notify", Argv: [][]byte{[]byte("sh")}}},
@@ -41,6 +41,7 @@ func makeLog(t testing.TB, f supervisor.Format, key ed25519.PrivateKey, end ...f
 		{Event: record.EventExec, PID: 4, PPID: 3, Path: []byte("/usr/bin/curl"), Executable: "/usr/bin/curl", Argv: [][]byte{[]byte("curl")}, Action: record.ActionDeny, Error: "EPERM"},
 		{Event: record.EventExit, PID: 2, ExitCode: &code},
 	} {
+		r.Time = at
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +51,7 @@ func makeLog(t testing.TB, f supervisor.Format, key ed25519.PrivateKey, end ...f
 	for _, f := range end {
 		f(e)
 	}
-	if err := w.Write(&record.Record{Event: record.EventEnd, PID: 1, ExitCode: &code, End: e}); err != nil {
+	if err := w.Write(&record.Record{Event: record.EventEnd, Time: at, PID: 1, ExitCode: &code, End: e}); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
