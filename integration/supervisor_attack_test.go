@@ -425,23 +425,21 @@ func TestAttackStopSupervisor(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
 	helper := compileForNobody(t, "stopper", atStopC)
-	for _, who := range []struct {
-		name string
-		cred *syscall.Credential
-	}{{"nobody", nobody}, {"root", nil}} {
+	for _, who := range []string{"nobody", "root"} {
 		for _, then := range []string{"cont", "kill"} {
-			t.Run(who.name+"_"+then, func(t *testing.T) {
+			t.Run(who+"_"+then, func(t *testing.T) {
 				t.Parallel()
+				cred := credOf(t, who)
 				dir := atMarkerDir(t)
 				marker := filepath.Join(dir, "ran")
 				out := filepath.Join(dir, "records")
 				bin := exectrail
-				if who.cred != nil {
+				if cred != nil {
 					bin = nobodyBinary(t)
 				}
 				cmd := exec.Command(bin, "run", "--backend", backend, "-o", out, "--format", "json", "--", helper, marker)
 				cmd.Dir = "/"
-				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: who.cred}
+				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 				_, lines, stderr := startPiped(t, cmd)
 				etFD, err := unix.PidfdOpen(cmd.Process.Pid, 0)
 				if err != nil {
@@ -509,13 +507,10 @@ func TestAttackEscapeTracer(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
 	helper := compileForNobody(t, "escape", atEscapeC)
-	for _, who := range []struct {
-		name string
-		cred *syscall.Credential
-	}{{"nobody", nobody}, {"root", nil}} {
+	for _, who := range []string{"nobody", "root"} {
 		for _, mode := range []string{"proc", "ptrace", "vfork", "thread"} {
 			for _, deny := range []bool{false, true} {
-				name := who.name + "_" + mode
+				name := who + "_" + mode
 				if deny {
 					name += "_deny"
 				}
@@ -526,7 +521,7 @@ func TestAttackEscapeTracer(t *testing.T) {
 					if deny {
 						flags = []string{"--deny", "/usr/bin/touch"}
 					}
-					r := runTrail(t, Opts{Cred: who.cred, Flags: flags, Timeout: waitTimeout}, helper, mode, "/usr/bin/touch", marker)
+					r := runTrail(t, Opts{Cred: credOf(t, who), Flags: flags, Timeout: waitTimeout}, helper, mode, "/usr/bin/touch", marker)
 					noPanic(t, r.Stderr)
 					got := atLines(r.Stdout)
 					if backend == "ptrace" && got["seize"] != "EPERM" {
