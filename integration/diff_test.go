@@ -240,35 +240,6 @@ func TestDiffToleratesOtherRecords(t *testing.T) {
 	}
 }
 
-func TestDiffTrouble(t *testing.T) {
-	t.Parallel()
-	notLog := filepath.Join(t.TempDir(), "x.txt")
-	os.WriteFile(notLog, []byte("hello\nworld\n"), 0o644)
-	empty := filepath.Join(t.TempDir(), "empty.jsonl")
-	os.WriteFile(empty, nil, 0o644)
-	badGz := filepath.Join(t.TempDir(), "bad.gz")
-	os.WriteFile(badGz, []byte{0x1f, 0x8b, 8, 0, 0, 0}, 0o644)
-	for _, args := range [][]string{
-		{"diff"},
-		{"diff", notLog},
-		{"diff", "/nonexistent/a.jsonl", notLog},
-		{"diff", notLog, notLog},
-		{"diff", empty, empty},
-		{"diff", badGz, badGz},
-		{"diff", "-", "-"},
-		{"diff", "--format", "yaml", notLog, notLog},
-		{"diff", "--count-factor", "0.5", notLog, notLog},
-		{"diff", "--normalize", "([=x", notLog, notLog},
-		{"diff", "--bogus", notLog, notLog},
-	} {
-		out, errOut, code := runCLI(t, args...)
-		if code != 2 {
-			t.Errorf("exectrail %q: exit %d, want 2\n%s%s", args, code, out, errOut)
-		}
-		oneErrorLine(t, strings.Join(args, " "), errOut)
-	}
-}
-
 // policy learn: the job runs under the policy learned from it with no
 // refusal; the same job with one program added is refused exactly there.
 func TestPolicyLearnRoundTrip(t *testing.T) {

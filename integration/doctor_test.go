@@ -411,13 +411,3 @@ func TestDoctorRootWithoutCapSysAdmin(t *testing.T) {
 		t.Errorf("exit %d, notify %v, ptrace %v; want 0, both working", code, r.Notify.Works, r.Ptrace.Works)
 	}
 }
-
-// TestDoctorBadUsage: doctor's own bad input is a one-line error, 125.
-func TestDoctorBadUsage(t *testing.T) {
-	for _, args := range [][]string{{"doctor", "--format", "yaml"}, {"doctor", "extra"}, {"doctor", "--bogus"}, {"version", "extra"}} {
-		code, stderr := runStatus(t, append([]string{exectrail}, args...)...)
-		if lines := strings.Split(strings.TrimSpace(stderr), "\n"); code != 125 || len(lines) != 1 || !strings.HasPrefix(lines[0], "exectrail: ") {
-			t.Errorf("exectrail %q: exit %d, stderr %q; want 125 and one exectrail: line", args, code, stderr)
-		}
-	}
-}

@@ -54,49 +54,6 @@ func TestExitStatus(t *testing.T) {
 	}
 }
 
-func TestExitStatusErrors(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	notExec := filepath.Join(dir, "not-executable")
-	if err := os.WriteFile(notExec, []byte("#!/bin/sh\necho should not run\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "records")
-	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-	}{
-		{"missingPath", []string{"run", "-o", out, "--", "/nonexistent/no-such-command"}, 127},
-		{"missingOnPATH", []string{"run", "-o", out, "--", "no-such-command-exectrail-test"}, 127},
-		{"notExecutable", []string{"run", "-o", out, "--", notExec}, 126},
-		{"directory", []string{"run", "-o", out, "--", dir}, 126},
-		{"unknownFlag", []string{"run", "--no-such-flag", "--", "true"}, 125},
-		{"unknownShortFlag", []string{"run", "-Z", "--", "true"}, 125},
-		{"noCommand", []string{"run"}, 125},
-		{"noCommandAfterDashes", []string{"run", "--"}, 125},
-		{"unknownFormat", []string{"run", "-o", out, "--format", "yaml", "--", "true"}, 125},
-		{"unknownBackend", []string{"run", "-o", out, "--backend", "ebpf", "--", "true"}, 125},
-		{"unknownOrphans", []string{"run", "-o", out, "--orphans", "maybe", "--", "true"}, 125},
-		{"unopenableOutput", []string{"run", "-o", filepath.Join(dir, "no", "such", "dir"), "--", "true"}, 125},
-		// exectrail alone (125, an error line and then the list of
-		// subcommands): TestCLIHelpAndUsage.
-		{"unknownSubcommand", []string{"frobnicate"}, 125},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			stdout, stderr, ws := runRaw(t, tc.args...)
-			if !ws.Exited() || ws.ExitStatus() != tc.code {
-				t.Errorf("exectrail %q: status %v (exit %d); want exit %d\nstderr: %s", tc.args, ws, ws.ExitStatus(), tc.code, stderr)
-			}
-			oneErrorLine(t, fmt.Sprintf("exectrail %q", tc.args), stderr)
-			if strings.Contains(stdout, "should not run") {
-				t.Errorf("the non-executable file ran: %s", stdout)
-			}
-		})
-	}
-}
-
 // sigreport.c reports every signal it receives (TERM, USR1, HUP, INT) on
 // stdout together with its sender, and the totals at EOF on stdin.
 const ltSigReportC = `

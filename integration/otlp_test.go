@@ -306,7 +306,7 @@ func readCollected(t *testing.T, c *collector) (logs []otlpLogRecord, spans []ot
 // otlpSecret is a value the job has in a secret-named variable.
 const otlpSecret = "s3cr3t-otlp-value-0f9e8d7c6b5a"
 
-var otlpCountsRe = regexp.MustCompile(`exectrail: otlp: (\d+) of (\d+) records exported \((\d+) not\), (\d+) of (\d+) spans`)
+var otlpCountsRe = regexp.MustCompile(`exectrail: note: otlp: (\d+) of (\d+) records exported \((\d+) not\), (\d+) of (\d+) spans`)
 
 func otlpCounts(t *testing.T, stderr string) (exported, records, notExported, spansDone, spans int) {
 	t.Helper()

@@ -187,30 +187,6 @@ func TestRunReportTextOutput(t *testing.T) {
 	}
 }
 
-func TestReportErrors(t *testing.T) {
-	garbage := filepath.Join(t.TempDir(), "garbage")
-	if err := os.WriteFile(garbage, []byte("not a record\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		args []string
-		code int
-		want string
-	}{
-		{[]string{"report"}, 125, "exectrail: report: no log given"},
-		{[]string{"report", "--bogus", garbage}, 125, "exectrail: report: unknown flag: --bogus"},
-		{[]string{"report", "--summary", "--markdown", garbage}, 125, "exclude each other"},
-		{[]string{"report", garbage}, 1, "exectrail: report: " + garbage + ": no records in 1 line (line 1:"},
-		{[]string{"report", garbage + ".missing"}, 1, "no such file or directory"},
-		{[]string{"run", "--report=pie", "--", "true"}, 125, `exectrail: run: unknown --report "pie"`},
-	} {
-		stdout, stderr, code := runCLI(t, c.args...)
-		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(stderr, "\n") != 1 || stdout != "" {
-			t.Errorf("exectrail %q: exit %d, stdout %q, stderr %q; want exit %d and one line with %q", c.args, code, stdout, stderr, c.code, c.want)
-		}
-	}
-}
-
 // exectrail report on a recording (run --record) lists its execs with
 // their times: the answer to "what ran at 14:03".
 func TestReportCastLists(t *testing.T) {

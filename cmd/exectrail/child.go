@@ -35,13 +35,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/filter"
 	"golang.org/x/sys/unix"
 )
@@ -50,7 +50,7 @@ const childStageArg = "__exectrail_child"
 
 // childArgs is what the supervisor tells the child stage.
 type childArgs struct {
-	mode    string // "notify", "trace" or "auto"
+	mode    backendName
 	sockFD  int
 	nnp     bool
 	ignored uint64
@@ -120,7 +120,7 @@ func (a childArgs) encode() []string {
 	if a.dropPtrace {
 		drop = "1"
 	}
-	return append([]string{childStageArg, a.mode,
+	return append([]string{childStageArg, string(a.mode),
 		strconv.Itoa(a.sockFD), nnp,
 		strconv.FormatUint(a.ignored, 16), strconv.FormatUint(a.blocked, 16),
 		drop, a.user.encode(), "--"}, a.argv...)
@@ -131,7 +131,7 @@ func decodeChildArgs(args []string) (childArgs, error) {
 	if len(args) < 9 || args[7] != "--" {
 		return a, errors.New("bad child stage arguments")
 	}
-	a.mode, args = args[0], args[1:]
+	a.mode, args = backendName(args[0]), args[1:]
 	var err error
 	if a.sockFD, err = strconv.Atoi(args[0]); err != nil {
 		return a, err
@@ -151,21 +151,12 @@ func decodeChildArgs(args []string) (childArgs, error) {
 	return a, nil
 }
 
-// Exit statuses of a command that cannot be started, as a shell reports
-// them.
-const (
-	exitSetup       = 125
-	exitNotExec     = 126
-	exitNotFound    = 127
-	exitSignalShift = 128
-)
-
 func childMain(args []string) int {
 	runtime.LockOSThread()
 	a, err := decodeChildArgs(args)
 	if err != nil {
-		errorf("internal: %v", err)
-		return exitSetup
+		cli.Errorf("internal: %v", err)
+		return cli.ExitSetup
 	}
 	ensureStdFDs()
 	var path string
@@ -173,7 +164,7 @@ func childMain(args []string) int {
 	if a.user == nil {
 		if path, code, err = lookPath(a.argv[0]); err != nil {
 			unix.Close(a.sockFD)
-			errorf("%v", err)
+			cli.Errorf("%v", err)
 			return code
 		}
 	}
@@ -181,16 +172,16 @@ func childMain(args []string) int {
 		// Before the filter: nothing of the job ever holds it.
 		if err := dropCapSysPtrace(); err != nil {
 			unix.Close(a.sockFD)
-			errorf("%v", err)
-			return exitSetup
+			cli.Errorf("%v", err)
+			return cli.ExitSetup
 		}
 	}
 	if err := setupFilter(a); err != nil {
 		unix.Close(a.sockFD)
-		if err != errSilent {
+		if !cli.Said(err) {
 			startErrorf("%v", err)
 		}
-		return exitSetup
+		return cli.ExitSetup
 	}
 	// The socket stays open until the exec (CLOEXEC): should it fail, the
 	// supervisor says why — or, when it was exectrail that refused the
@@ -203,11 +194,11 @@ func childMain(args []string) int {
 		// After the filter, which root loads without no_new_privs; the
 		// command is then looked up as the user who will run it.
 		if err := switchUser(a.user); err != nil {
-			errorf("%v", err)
-			return exitSetup
+			cli.Errorf("%v", err)
+			return cli.ExitSetup
 		}
 		if path, code, err = lookPath(a.argv[0]); err != nil {
-			errorf("%v", err)
+			cli.Errorf("%v", err)
 			return code
 		}
 	}
@@ -221,12 +212,12 @@ func childMain(args []string) int {
 	}
 	msg := fmt.Sprintf("%s: %v", a.argv[0], err)
 	if a.sockFD < 0 || unix.Sendmsg(a.sockFD, append([]byte{'X'}, msg...), nil, nil, 0) != nil {
-		errorf("%s", msg)
+		cli.Errorf("%s", msg)
 	}
 	if err == unix.ENOENT {
-		return exitNotFound
+		return cli.ExitNotFound
 	}
-	return exitNotExec
+	return cli.ExitNotExec
 }
 
 // ensureStdFDs opens /dev/null on any of fds 0–2 that is closed, so that
@@ -251,7 +242,7 @@ func ensureStdFDs() {
 // supervisor cannot attach it answers "N" and the child stage installs
 // the notify filter instead.
 func setupFilter(a childArgs) error {
-	if a.mode == "notify" {
+	if a.mode == backendNotify {
 		return sendListener(a, false)
 	}
 	if _, err := unix.Write(a.sockFD, []byte{'T'}); err != nil {
@@ -263,13 +254,13 @@ func setupFilter(a childArgs) error {
 		if err == unix.EINTR {
 			continue
 		}
-		if err == nil && n == 1 && b[0] == 'N' && a.mode == "auto" {
+		if err == nil && n == 1 && b[0] == 'N' && a.mode == backendAuto {
 			// auto: ptrace is not available; fall back to notify.
 			return sendListener(a, true)
 		}
 		if err != nil || n != 1 || b[0] != 'G' {
 			// The supervisor could not attach and says why itself.
-			return errSilent
+			return &cli.SaidError{Err: errors.New("the supervisor did not attach")}
 		}
 		break
 	}
@@ -345,9 +336,6 @@ func switchUser(u *jobUser) error {
 	return nil
 }
 
-// errSilent is a failure the supervisor has already reported.
-var errSilent = errors.New("")
-
 // installFilter loads the filter on every thread. Root loads it without
 // no_new_privs so that setuid programs keep working in the job; otherwise
 // no_new_privs is required by the kernel.
@@ -365,7 +353,7 @@ func installFilter(action filter.Action, nnp bool) (int, error) {
 	if !nnp && errors.Is(err, unix.EACCES) {
 		// Root without CAP_SYS_ADMIN (a container): the kernel insists
 		// on no_new_privs.
-		warnf("no CAP_SYS_ADMIN: running the command with no_new_privs (setuid programs will not gain privileges)")
+		cli.Warnf("no CAP_SYS_ADMIN: running the command with no_new_privs (setuid programs will not gain privileges)")
 		if perr := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); perr == nil {
 			fd, err = filter.Load(prog)
 		}
@@ -385,7 +373,7 @@ func installFilter(action filter.Action, nnp bool) (int, error) {
 // fails.
 func lookPath(name string) (string, int, error) {
 	if name == "" {
-		return "", exitNotFound, errors.New("empty command name")
+		return "", cli.ExitNotFound, errors.New("empty command name")
 	}
 	if strings.Contains(name, "/") {
 		code, err := checkExecutable(name)
@@ -408,43 +396,29 @@ func lookPath(name string) (string, int, error) {
 		if err == nil {
 			return p, 0, nil
 		}
-		if code == exitNotExec && denied == nil {
+		if code == cli.ExitNotExec && denied == nil {
 			denied = fmt.Errorf("%s: %w", p, err)
 		}
 	}
 	if denied != nil {
-		return "", exitNotExec, denied
+		return "", cli.ExitNotExec, denied
 	}
-	return "", exitNotFound, fmt.Errorf("%s: command not found", name)
+	return "", cli.ExitNotFound, fmt.Errorf("%s: command not found", name)
 }
 
 func checkExecutable(p string) (int, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(p, &st); err != nil {
 		if err == unix.ENOENT || err == unix.ENOTDIR {
-			return exitNotFound, errors.New("no such file or directory")
+			return cli.ExitNotFound, errors.New("no such file or directory")
 		}
-		return exitNotExec, err
+		return cli.ExitNotExec, err
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return exitNotExec, errors.New("is a directory")
+		return cli.ExitNotExec, errors.New("is a directory")
 	}
 	if err := unix.Faccessat(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return exitNotExec, errors.New("permission denied")
+		return cli.ExitNotExec, errors.New("permission denied")
 	}
 	return 0, nil
-}
-
-func errorf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "exectrail: "+format+"\n", args...)
-}
-
-func warnf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "exectrail: warning: "+format+"\n", args...)
-}
-
-// warnTo prints msg as a warning to w (package session's stderr, which
-// knows when the terminal is raw).
-func warnTo(w io.Writer, msg string) {
-	fmt.Fprintf(w, "exectrail: warning: %s\n", msg)
 }

@@ -7,16 +7,10 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/diff"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/runlog"
 	"github.com/spf13/pflag"
-)
-
-// Exit statuses of exectrail diff, as diff(1)'s.
-const (
-	diffSame    = 0
-	diffChanged = 1
-	diffTrouble = 2
 )
 
 const diffUsage = `usage: exectrail diff [flags] BASE NEW
@@ -48,30 +42,24 @@ func newDiffFlags() *diffFlags {
 	fs.StringArrayVar(&f.normalize, "normalize", nil, "rewrite paths before comparing: REGEX=REPLACEMENT (Go regexp, $1 in the replacement; repeatable)")
 	fs.Float64Var(&f.countFactor, "count-factor", 0, "also report programs whose exec count changed by more than this factor (> 1; 0: off)")
 	fs.BoolVar(&f.failOnRemoved, "fail-on-removed", false, "exit 1 when something of BASE is gone from NEW, too")
-	fs.Usage = func() {}
 	return f
 }
 
 func diffMain(args []string) int {
 	f := newDiffFlags()
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Print(diffUsage)
-			f.fs.PrintDefaults()
-			return 0
-		}
-		errorf("diff: %v", err)
-		return diffTrouble
+	say := cli.For("diff")
+	if status, done := say.Parse(f.fs, args, diffUsage, cli.DiffTrouble); done {
+		return status
 	}
 	format, norm, err := f.validate()
 	if err != nil {
-		errorf("diff: %v", err)
-		return diffTrouble
+		say.Errorf("%v", err)
+		return cli.DiffTrouble
 	}
 	res, err := compareLogs(f.fs.Arg(0), f.fs.Arg(1), diff.Options{Normalize: norm, CountFactor: f.countFactor})
 	if err != nil {
-		errorf("diff: %v", err)
-		return diffTrouble
+		say.Errorf("%v", err)
+		return cli.DiffTrouble
 	}
 	switch format {
 	case "json":
@@ -82,13 +70,13 @@ func diffMain(args []string) int {
 		err = res.WriteText(os.Stdout)
 	}
 	if err != nil {
-		errorf("diff: writing the result: %v", err)
-		return diffTrouble
+		say.Errorf("writing the result: %v", err)
+		return cli.DiffTrouble
 	}
 	if res.Added() || (f.failOnRemoved && res.Removed()) {
-		return diffChanged
+		return cli.DiffChanged
 	}
-	return diffSame
+	return cli.DiffSame
 }
 
 func (f *diffFlags) validate() (string, *runlog.Normalizer, error) {
@@ -139,5 +127,5 @@ func compareLogs(baseName, newName string, o diff.Options) (*diff.Result, error)
 		return nil, err
 	}
 	defer nw.Close()
-	return diff.Compare(bn, base, nn, nw, o)
+	return diff.Compare(diff.Input{Name: bn, R: base}, diff.Input{Name: nn, R: nw}, o)
 }

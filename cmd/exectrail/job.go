@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/session"
 	"github.com/exectrail/exectrail/procfs"
 	"github.com/exectrail/exectrail/supervisor"
@@ -47,20 +48,20 @@ func run(opt *options) int {
 	// process.
 	if s, err := os.Readlink("/proc/self"); err != nil || s != strconv.Itoa(j.self) {
 		startErrorf("/proc does not belong to exectrail's pid namespace (/proc/self is %q, pid %d); mount a matching procfs (for example unshare --mount-proc)", s, j.self)
-		return exitSetup
+		return cli.ExitSetup
 	}
 
 	// Orphaned descendants come back to us, so that none is ever left
 	// behind unserved and unnoticed.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		startErrorf("becoming a child subreaper: %v", err)
-		return exitSetup
+		return cli.ExitSetup
 	}
 
 	var sigPipe [2]int
 	if err := unix.Pipe2(sigPipe[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		errorf("pipe: %v", err)
-		return exitSetup
+		cli.Errorf("pipe: %v", err)
+		return cli.ExitSetup
 	}
 	for _, sig := range forwarded {
 		if ignored&(1<<(sig-1)) != 0 {
@@ -69,8 +70,8 @@ func run(opt *options) int {
 			continue
 		}
 		if err := catchSignal(sigPipe[1], sig); err != nil {
-			errorf("%v", err)
-			return exitSetup
+			cli.Errorf("%v", err)
+			return cli.ExitSetup
 		}
 	}
 	sigs := make(chan forwardedSignal, 16)
@@ -78,16 +79,16 @@ func run(opt *options) int {
 
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		errorf("socketpair: %v", err)
-		return exitSetup
+		cli.Errorf("socketpair: %v", err)
+		return cli.ExitSetup
 	}
 	// The child's end must survive its exec of the child stage; nothing
 	// else in this process forks, so clearing CLOEXEC here is race-free.
 	if _, err := unix.FcntlInt(uintptr(sp[1]), unix.F_SETFD, 0); err != nil {
-		errorf("fcntl: %v", err)
-		return exitSetup
+		cli.Errorf("fcntl: %v", err)
+		return cli.ExitSetup
 	}
-	ca := childArgs{mode: opt.mode, sockFD: sp[1], nnp: os.Geteuid() != 0, ignored: ignored, blocked: blocked,
+	ca := childArgs{mode: opt.backend, sockFD: sp[1], nnp: os.Geteuid() != 0, ignored: ignored, blocked: blocked,
 		dropPtrace: opt.dropPtrace, user: opt.user, argv: opt.argv}
 	attr := &syscall.ProcAttr{
 		Env:   os.Environ(),
@@ -96,9 +97,9 @@ func run(opt *options) int {
 	}
 	// --record: the job's 0, 1, 2 become a pty or pipes.
 	if j.rec, err = session.Prepare(opt.record, session.Config{Argv: opt.argv, Redactor: opt.redactor,
-		KillGrace: opt.killGrace, Warn: warnTo}, attr); err != nil {
-		errorf("%v", err)
-		return exitSetup
+		KillGrace: opt.killGrace, Warn: sessionWarn}, attr); err != nil {
+		cli.Errorf("%v", err)
+		return cli.ExitSetup
 	}
 	start := time.Now()
 	j.start = start
@@ -107,7 +108,7 @@ func run(opt *options) int {
 	j.rec.Started(pid, err)
 	if err != nil {
 		startErrorf("starting the child stage: %v", err)
-		return exitSetup
+		return cli.ExitSetup
 	}
 	j.pid = pid
 
@@ -126,7 +127,7 @@ func run(opt *options) int {
 	h.ReadTimeout = opt.readTimeout
 	h.Env = opt.env // --env
 	kind, listener, err := receiveFromChild(sp[0])
-	if err == nil && kind == 'T' && opt.mode == "auto" {
+	if err == nil && kind == 'T' && opt.backend == backendAuto {
 		// auto asks to be traced first. When the child stage cannot be
 		// traced (it is traced already: exectrail under exectrail
 		// --backend ptrace, gdb, strace; or ptrace is refused here) it
@@ -136,14 +137,14 @@ func run(opt *options) int {
 			_, _ = unix.Write(sp[0], []byte{'N'})
 			kind, listener, err = receiveFromChild(sp[0])
 			if err == nil && kind == 'L' {
-				warnf("cannot trace the job (%v): using --backend notify, whose exec records are predictions and whose trapped calls can fail with EINTR under signals (see README \"The default backend\")", perr)
+				cli.Warnf("cannot trace the job (%v): using --backend notify, whose exec records are predictions and whose trapped calls can fail with EINTR under signals (see README \"The default backend\")", perr)
 			}
 		}
 	}
 	// The start record (trail.go) is seq 1: nothing of the job has been
 	// served yet.
 	if serr := j.writeStart(kind); serr != nil {
-		errorf("writing the start record: %v; stopping the command", serr)
+		cli.Errorf("writing the start record: %v; stopping the command", serr)
 		j.setupFailed = true
 		_ = unix.PidfdSendSignal(j.pidfd, unix.SIGKILL, nil, 0)
 		if kind == 'L' {
@@ -270,7 +271,7 @@ func readSignals(fd int, out chan<- forwardedSignal) {
 		}
 		if err == unix.EAGAIN {
 			if _, err := unix.Poll(pfd, -1); err != nil && err != unix.EINTR {
-				warnf("waiting for signals to forward: %v; no more are forwarded", os.NewSyscallError("poll", err))
+				cli.Warnf("waiting for signals to forward: %v; no more are forwarded", os.NewSyscallError("poll", err))
 				return
 			}
 			continue
@@ -282,7 +283,7 @@ func readSignals(fd int, out chan<- forwardedSignal) {
 			if err == nil {
 				err = fmt.Errorf("read %d bytes, want 8", n)
 			}
-			warnf("reading signals to forward: %v; no more are forwarded", err)
+			cli.Warnf("reading signals to forward: %v; no more are forwarded", err)
 			return
 		}
 		sig := int32(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
@@ -333,7 +334,7 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, failed <-chan error, sigs <-
 			return
 		}
 		fatal = err
-		errorf("%v; stopping the command", err)
+		cli.Errorf("%v; stopping the command", err)
 		if j.pidfd >= 0 {
 			_ = unix.PidfdSendSignal(j.pidfd, unix.SIGKILL, nil, 0)
 		}
@@ -350,7 +351,7 @@ func (j *job) wait(reaped <-chan supervisor.Reaped, failed <-chan error, sigs <-
 				rootStatus, rootDone = c.Status, true
 				unix.Close(j.pidfd)
 				j.pidfd = -1
-				if j.opt.orphans == "kill" || fatal != nil || stopRequested {
+				if j.opt.orphans == orphansKill || fatal != nil || stopRequested {
 					startOrphanPhase()
 					signalLeftovers()
 				}
@@ -396,13 +397,13 @@ done:
 	case err := <-failed:
 		if fatal == nil {
 			fatal = err
-			errorf("%v", err)
+			cli.Errorf("%v", err)
 		}
 	default:
 	}
 	// The end record (trail.go): every other record is written by now.
 	if err := j.writeEnd(rootStatus, rootDone, fatal != nil || j.setupFailed); err != nil {
-		errorf("writing the end record: %v", err)
+		cli.Errorf("writing the end record: %v", err)
 		if fatal == nil {
 			fatal = err
 		}
@@ -410,7 +411,7 @@ done:
 	// Text lines held back by the folding of PATH misses.
 	if err := j.writer.Flush(); err != nil && fatal == nil {
 		fatal = err
-		errorf("%v", err)
+		cli.Errorf("%v", err)
 	}
 	// --record: the rest of the output, then the terminal restored,
 	// before exectrail exits or dies of COMMAND's signal.
@@ -421,7 +422,7 @@ done:
 	j.opt.report.print() // --report (report.go): every record is written by now
 	j.opt.otlp.finish()  // --otlp (otlp.go): the export flushed, and its counts
 	if fatal != nil || !rootDone || j.setupFailed {
-		return exitSetup
+		return cli.ExitSetup
 	}
 	switch {
 	case rootStatus.Exited():
@@ -429,9 +430,9 @@ done:
 	case rootStatus.Signaled():
 		sig := rootStatus.Signal()
 		dieOfSignal(sig)
-		return exitSignalShift + int(sig)
+		return cli.ExitSignal + int(sig)
 	}
-	return exitSetup
+	return cli.ExitSetup
 }
 
 // printExecError prints why the child stage's exec of COMMAND failed, if
@@ -448,7 +449,7 @@ func (j *job) printExecError() {
 			return
 		}
 		if buf[0] == 'X' {
-			errorf("%s", buf[1:n])
+			cli.Errorf("%s", buf[1:n])
 			return
 		}
 	}

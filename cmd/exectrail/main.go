@@ -19,10 +19,8 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/doctor"
-	"github.com/exectrail/exectrail/cmd/exectrail/internal/signkey"
-	"github.com/exectrail/exectrail/cmd/exectrail/internal/verify"
-	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
 
@@ -52,13 +50,11 @@ var commands = []command{
 	{"play", "[flags] FILE", "replay a session recorded with run --record", playMain},             // play.go
 	{"version", "", "print exectrail's version, commit, Go, libseccomp and linking", versionMain}, // version.go
 	{"doctor", "[--format text|json]", "can exectrail work here? why not?", doctorMain},           // doctor.go
-	{"keygen", "[--force] FILE", "make an Ed25519 pair for run --sign-key", keygenMain},
-	{"diff", "[flags] BASE NEW", "what changed between two record logs", diffMain},             // diff.go
-	{"policy", "learn [flags] LOG...", "write a policy from what record logs ran", policyMain}, // policy.go
-	{"verify", "[--key PUB] LOG", "check a log's chain, counts and signature", func(args []string) int {
-		return verify.Main(args, os.Stdin, os.Stdout, os.Stderr)
-	}},
-	{"help", "[COMMAND]", "list the subcommands, or show COMMAND's flags", nil}, // helpMain (a cycle otherwise)
+	{"keygen", "[--force] FILE", "make an Ed25519 pair for run --sign-key", keygenMain},           // keygen.go
+	{"diff", "[flags] BASE NEW", "what changed between two record logs", diffMain},                // diff.go
+	{"policy", "learn [flags] LOG...", "write a policy from what record logs ran", policyMain},    // policy.go
+	{"verify", "[--key PUB] LOG", "check a log's chain, counts and signature", verifyMain},        // verify.go
+	{"help", "[COMMAND]", "list the subcommands, or show COMMAND's flags", nil},                   // helpMain (a cycle otherwise)
 }
 
 // writeCommands writes the list of subcommands, one line each.
@@ -72,14 +68,6 @@ func writeCommands(w io.Writer) {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name+" "+c.args, c.summary)
 	}
 	fmt.Fprintf(w, "\nexectrail help COMMAND (or exectrail COMMAND --help) shows its flags.\n")
-}
-
-// printHelp writes a subcommand's --help, its text and its flags, all to
-// stdout.
-func printHelp(text string, fs *pflag.FlagSet) {
-	fmt.Print(text)
-	fs.SetOutput(os.Stdout)
-	fs.PrintDefaults()
 }
 
 func init() {
@@ -103,17 +91,17 @@ func main() {
 	// /proc/self stays readable to itself; the child stage regains
 	// dumpability at its exec, so the job is as readable as ever.
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		errorf("making exectrail non-dumpable: %v", err)
-		os.Exit(exitSetup)
+		cli.Errorf("making exectrail non-dumpable: %v", err)
+		os.Exit(cli.ExitSetup)
 	}
 	os.Exit(cliMain(os.Args[1:]))
 }
 
 func cliMain(args []string) int {
 	if len(args) == 0 {
-		errorf("no subcommand")
+		cli.Errorf("no subcommand")
 		writeCommands(os.Stderr)
-		return exitSetup
+		return cli.ExitSetup
 	}
 	switch args[0] {
 	case "-h", "--help":
@@ -127,8 +115,8 @@ func cliMain(args []string) int {
 		}
 		return c.main(args[1:])
 	}
-	errorf("unknown subcommand %q (exectrail --help lists them)", args[0])
-	return exitSetup
+	cli.Errorf("unknown subcommand %q (exectrail --help lists them)", args[0])
+	return cli.ExitSetup
 }
 
 func lookupCommand(name string) *command {
@@ -148,18 +136,16 @@ func helpMain(args []string) int {
 		writeCommands(os.Stdout)
 		return 0
 	case len(args) > 1:
-		errorf("help: want at most one COMMAND, got %d arguments", len(args))
-		return exitSetup
+		cli.For("help").Errorf("want at most one COMMAND, got %d arguments", len(args))
+		return cli.ExitSetup
 	case args[0] == "help":
 		writeCommands(os.Stdout)
 		return 0
 	}
 	c := lookupCommand(args[0])
 	if c == nil {
-		errorf("help: unknown subcommand %q (exectrail --help lists them)", args[0])
-		return exitSetup
+		cli.For("help").Errorf("unknown subcommand %q (exectrail --help lists them)", args[0])
+		return cli.ExitSetup
 	}
 	return c.main([]string{"--help"})
 }
-
-func keygenMain(args []string) int { return signkey.Keygen(args, os.Stdout, os.Stderr) }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/otlp"
 	"github.com/exectrail/exectrail/supervisor"
 	"github.com/exectrail/exectrail/supervisor/record"
@@ -20,14 +20,10 @@ func newRunOTLP(url string, opt *options) (*runOTLP, error) {
 	if url == "" {
 		return nil, nil
 	}
-	backend := map[string]string{"trace": "ptrace"}[opt.mode]
-	if backend == "" {
-		backend = opt.mode
-	}
 	exp, err := otlp.Start(otlp.Options{
 		Endpoint: url,
 		Version:  buildVersion(),
-		Backend:  backend,
+		Backend:  string(opt.backend),
 		Command:  opt.argv,
 		RunID:    opt.trail.runID,
 		OnError: func(err error) {
@@ -65,6 +61,6 @@ func (o *runOTLP) finish() {
 		return
 	}
 	s := o.exp.Close()
-	fmt.Fprintf(os.Stderr, "exectrail: otlp: %d of %d records exported (%d not), %d of %d spans\n",
+	cli.Notef("otlp: %d of %d records exported (%d not), %d of %d spans",
 		s.Exported, s.Records, s.NotExported(), s.SpansDone, s.Spans)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/cast"
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/supervisor"
 	"github.com/spf13/pflag"
 )
@@ -27,48 +28,44 @@ flags:
 
 func playMain(args []string) int {
 	fs := pflag.NewFlagSet("play", pflag.ContinueOnError)
-	fs.Usage = func() {}
-	speed := fs.Float64("speed", 1, "play N times as fast")
+	o := playOptions{}
+	fs.Float64Var(&o.speed, "speed", 1, "play N times as fast")
 	idle := fs.String("idle-limit", "", "shorten every pause longer than this to this (seconds, or a duration such as 1.5s); default: the file's idle_time_limit, if any")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			printHelp(playUsage, fs)
-			return 0
-		}
-		errorf("play: %v", err)
-		return exitSetup
+	say := cli.For("play")
+	if status, done := say.Parse(fs, args, playUsage, cli.ExitSetup); done {
+		return status
 	}
 	if fs.NArg() != 1 {
-		errorf("play: want one FILE (usage: exectrail play [--speed N] [--idle-limit SECONDS] FILE)")
-		return exitSetup
+		say.Errorf("want one FILE (usage: exectrail play [--speed N] [--idle-limit SECONDS] FILE)")
+		return cli.ExitSetup
 	}
-	if !(*speed > 0) || *speed > 1e9 {
-		errorf("play: --speed must be a positive number, not %v", *speed)
-		return exitSetup
+	if !(o.speed > 0) || o.speed > 1e9 {
+		say.Errorf("--speed must be a positive number, not %v", o.speed)
+		return cli.ExitSetup
 	}
-	var limit time.Duration
 	if *idle != "" {
 		d, err := parseSeconds(*idle)
 		if err != nil || d <= 0 {
-			errorf("play: --idle-limit %q: want a positive number of seconds or a duration (2, 0.5, 1.5s)", *idle)
-			return exitSetup
+			say.Errorf("--idle-limit %q: want a positive number of seconds or a duration (2, 0.5, 1.5s)", *idle)
+			return cli.ExitSetup
 		}
-		limit = d
+		o.idleLimit = d
 	}
 	name := fs.Arg(0)
 	in := io.Reader(os.Stdin)
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			errorf("play: %v", err)
-			return 1
+			say.Errorf("%v", err)
+			return cli.ExitFailed
 		}
 		defer f.Close()
 		in = f
 	}
-	if err := play(in, supervisor.FDWriter(1), *speed, limit, sleepUntil(time.Now())); err != nil {
-		errorf("play: %s: %v", name, err)
-		return 1
+	o.wait = sleepUntil(time.Now())
+	if err := play(in, supervisor.FDWriter(1), o); err != nil {
+		say.Errorf("%s: %v", name, err)
+		return cli.ExitFailed
 	}
 	return 0
 }
@@ -93,16 +90,24 @@ func sleepUntil(start time.Time) func(d time.Duration) {
 	}
 }
 
+// playOptions is how exectrail play plays.
+type playOptions struct {
+	speed     float64       // play this many times as fast
+	idleLimit time.Duration // cut longer pauses to this; 0: the file's idle_time_limit, if any
+	// wait(at) returns when an event due at offset at from the start of
+	// the playing may be written (sleepUntil, or a test's clock).
+	wait func(at time.Duration)
+}
+
 // play writes the output events of a cast to out at their times, divided
-// by speed, with pauses longer than limit (when not zero; else the file's
-// idle_time_limit) cut to limit. Other events are skipped. wait(at)
-// returns when an event due at offset at from the start of the playing
-// may be written.
-func play(in io.Reader, out io.Writer, speed float64, limit time.Duration, wait func(at time.Duration)) error {
+// by o.speed, with pauses longer than the idle limit cut to it. Other
+// events are skipped.
+func play(in io.Reader, out io.Writer, o playOptions) error {
 	r, err := cast.NewReader(in)
 	if err != nil {
 		return err
 	}
+	speed, limit, wait := o.speed, o.idleLimit, o.wait
 	if limit == 0 && r.Header.IdleTimeLimit > 0 {
 		limit = time.Duration(r.Header.IdleTimeLimit * float64(time.Second))
 	}

@@ -31,7 +31,7 @@ func TestPlaySchedule(t *testing.T) {
 		var last time.Duration
 		// The fake wait lets no time pass and notes when each output
 		// is due: the last one is the total.
-		err := play(strings.NewReader(cast), &out, tc.speed, tc.limit, func(at time.Duration) { last = at })
+		err := play(strings.NewReader(cast), &out, playOptions{speed: tc.speed, idleLimit: tc.limit, wait: func(at time.Duration) { last = at }})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,11 +3,10 @@ package main
 // exectrail policy learn LOG...
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"time"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/learn"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/runlog"
 	"github.com/spf13/pflag"
@@ -22,44 +21,34 @@ executables and script interpreters those runs executed.
 learn flags:
 `
 
-// exitLearn: a log could not be read, or the policy not written.
-const exitLearn = 1
-
 func policyMain(args []string) int {
 	if len(args) == 0 || (args[0] != "learn" && args[0] != "-h" && args[0] != "--help" && args[0] != "help") {
 		if len(args) == 0 {
-			errorf("policy: no subcommand (want: exectrail policy learn LOG...)")
+			cli.For("policy").Errorf("no subcommand (want: exectrail policy learn LOG...)")
 		} else {
-			errorf("policy: unknown subcommand %q (want: exectrail policy learn LOG...)", args[0])
+			cli.For("policy").Errorf("unknown subcommand %q (want: exectrail policy learn LOG...)", args[0])
 		}
-		return exitSetup
+		return cli.ExitSetup
 	}
 	fs := pflag.NewFlagSet("policy learn", pflag.ContinueOnError)
-	fs.Usage = func() {}
 	var specs []string
 	fs.StringArrayVar(&specs, "normalize", nil, "rewrite paths before learning: REGEX=REPLACEMENT, the replacement written as a policy glob (repeatable)")
+	say := cli.For("policy learn")
 	if args[0] != "learn" {
-		fmt.Print(policyUsage)
-		fs.PrintDefaults()
+		say.Help(fs, policyUsage)
 		return 0
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Print(policyUsage)
-			fs.PrintDefaults()
-			return 0
-		}
-		errorf("policy learn: %v", err)
-		return exitSetup
+	if status, done := say.Parse(fs, args[1:], policyUsage, cli.ExitSetup); done {
+		return status
 	}
 	if fs.NArg() == 0 {
-		errorf("policy learn: no log given (usage: exectrail policy learn LOG... > job.policy)")
-		return exitSetup
+		say.Errorf("no log given (usage: exectrail policy learn LOG... > job.policy)")
+		return cli.ExitSetup
 	}
 	norm, err := normalizer(specs)
 	if err != nil {
-		errorf("policy learn: %v", err)
-		return exitSetup
+		say.Errorf("%v", err)
+		return cli.ExitSetup
 	}
 	stdin := 0
 	for _, n := range fs.Args() {
@@ -68,26 +57,26 @@ func policyMain(args []string) int {
 		}
 	}
 	if stdin > 1 {
-		errorf("policy learn: standard input can be read only once")
-		return exitSetup
+		say.Errorf("standard input can be read only once")
+		return cli.ExitSetup
 	}
 	l := learn.New(norm, specs)
 	for _, name := range fs.Args() {
 		r, display, err := runlog.Open(name)
 		if err != nil {
-			errorf("policy learn: %v", err)
-			return exitLearn
+			say.Errorf("%v", err)
+			return cli.ExitFailed
 		}
 		err = l.Add(display, r)
 		r.Close()
 		if err != nil {
-			errorf("policy learn: %v", err)
-			return exitLearn
+			say.Errorf("%v", err)
+			return cli.ExitFailed
 		}
 	}
 	if err := l.Policy(time.Now()).Write(os.Stdout); err != nil {
-		errorf("policy learn: writing the policy: %v", err)
-		return exitLearn
+		say.Errorf("writing the policy: %v", err)
+		return cli.ExitFailed
 	}
 	return 0
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/supervisor/redact"
 	"github.com/spf13/pflag"
 )
@@ -47,7 +48,7 @@ func (f *redactFlags) options() (*redact.Redactor, error) {
 	}
 	for _, n := range f.envNames {
 		if _, set := os.LookupEnv(n); !set && n != "" {
-			warnf("--redact-env %s: not set; nothing to mask", n)
+			cli.Warnf("--redact-env %s: not set; nothing to mask", n)
 		}
 	}
 	return redact.New(o)

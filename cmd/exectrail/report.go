@@ -15,16 +15,13 @@ import (
 	"time"
 
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/cast"
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/report"
 	"github.com/exectrail/exectrail/supervisor"
 	"github.com/exectrail/exectrail/supervisor/record"
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 )
-
-// exitNoReport: the log could not be read or holds no record, or the
-// report could not be written.
-const exitNoReport = 1
 
 const reportUsage = `usage: exectrail report [flags] LOG
        (LOG is a JSON record file written by exectrail run; - for stdin;
@@ -61,31 +58,28 @@ func newReportFlags() *reportFlags {
 	fs.IntVar(&f.width, "width", 0, "fold lines to N columns, shortening argv first; 0: no limit (unset: the terminal's width, else $COLUMNS, else no limit; 160 with --markdown)")
 	fs.IntVar(&f.top, "top", 10, "summary and markdown: rows per table")
 	fs.IntVar(&f.lines, "lines", 0, "tree: show at most N processes; 0: all (unset: all, 40 with --markdown)")
-	fs.Usage = func() {}
 	return f
 }
 
+// reportSay is exectrail report's voice.
+var reportSay = cli.For("report")
+
 func reportMain(args []string) int {
 	f := newReportFlags()
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			printHelp(reportUsage, f.fs)
-			return 0
-		}
-		errorf("report: %v", err)
-		return exitSetup
+	if status, done := reportSay.Parse(f.fs, args, reportUsage, cli.ExitSetup); done {
+		return status
 	}
 	if err := f.validate(); err != nil {
-		errorf("report: %v", err)
-		return exitSetup
+		reportSay.Errorf("%v", err)
+		return cli.ExitSetup
 	}
 	name := f.fs.Arg(0)
 	var in io.Reader = os.Stdin
 	if name != "-" {
 		file, err := os.Open(name)
 		if err != nil {
-			errorf("report: %v", err)
-			return exitNoReport
+			reportSay.Errorf("%v", err)
+			return cli.ExitFailed
 		}
 		defer file.Close()
 		in = file
@@ -98,36 +92,35 @@ func reportMain(args []string) int {
 	}
 	l, err := report.Read(br)
 	if err != nil {
-		errorf("report: %s: %s", name, noRecordsReason(l, err))
-		return exitNoReport
+		reportSay.Errorf("%s: %s", name, noRecordsReason(l, err))
+		return cli.ExitFailed
 	}
 
 	if f.traceOut != "" {
 		if err := writeTrace(l, f.traceOut); err != nil {
-			errorf("report: %v", err)
-			return exitNoReport
+			reportSay.Errorf("%v", err)
+			return cli.ExitFailed
 		}
 		if !f.tree && !f.summary && !f.markdown {
 			if f.traceOut != "-" {
-				fmt.Fprintf(os.Stderr, "exectrail report: timeline of %d processes written to %s; open it in ui.perfetto.dev or chrome://tracing\n", len(l.Processes), f.traceOut)
+				reportSay.Notef("timeline of %d processes written to %s; open it in ui.perfetto.dev or chrome://tracing", len(l.Processes), f.traceOut)
 			}
 			for _, n := range l.Notes() {
-				fmt.Fprintln(os.Stderr, "exectrail report: note: "+n)
+				reportSay.Notef("%s", n)
 			}
 			return 0
 		}
 	}
-	width := f.width
+	o := textReport{kind: f.kind(), width: f.width, depth: f.depth, filter: f.filter, top: f.top, lines: f.lines}
 	if !f.fs.Changed("width") {
-		width = defaultWidth(f.kind(), 1)
+		o.width = defaultWidth(o.kind, 1)
 	}
-	lines := f.lines
 	if !f.fs.Changed("lines") {
-		lines = -1 // the default of the report's kind
+		o.lines = -1 // the default of the report's kind
 	}
-	if err := writeReport(os.Stdout, l, f.kind(), width, f.depth, f.filter, f.top, lines); err != nil {
-		errorf("report: writing the report: %v", err)
-		return exitNoReport
+	if err := o.write(os.Stdout, l); err != nil {
+		reportSay.Errorf("writing the report: %v", err)
+		return cli.ExitFailed
 	}
 	return 0
 }
@@ -171,31 +164,61 @@ func (f *reportFlags) validate() error {
 	return nil
 }
 
-func (f *reportFlags) kind() string {
+func (f *reportFlags) kind() reportKind {
 	switch {
 	case f.summary:
-		return "summary"
+		return kindSummary
 	case f.markdown:
-		return "markdown"
+		return kindMarkdown
 	}
-	return "tree"
+	return kindTree
 }
 
-// writeReport writes one kind of text report: tree, summary or markdown.
-// lines -1 means the kind's default (all for a tree, 40 in markdown).
-func writeReport(w io.Writer, l *report.Log, kind string, width, depth int, filter string, top, lines int) error {
-	tree := report.TreeOptions{Width: width, Depth: depth, Filter: filter, MaxLines: max(lines, 0)}
-	switch kind {
-	case "summary":
-		return l.WriteSummary(w, report.SummaryOptions{Top: top, Width: width})
-	case "markdown":
-		switch lines {
+// reportKind is the kind of a text report: exectrail report --tree,
+// --summary or --markdown, and exectrail run --report=KIND.
+type reportKind string
+
+// The kinds.
+const (
+	kindNone     reportKind = "" // run: no --report
+	kindTree     reportKind = "tree"
+	kindSummary  reportKind = "summary"
+	kindMarkdown reportKind = "markdown"
+)
+
+// parseReportKind reads run's --report value ("" for none).
+func parseReportKind(s string) (reportKind, error) {
+	switch k := reportKind(s); k {
+	case kindNone, kindTree, kindSummary, kindMarkdown:
+		return k, nil
+	}
+	return "", fmt.Errorf("unknown --report %q (want tree, summary or markdown)", s)
+}
+
+// textReport is one text report to write.
+type textReport struct {
+	kind   reportKind
+	width  int    // fold lines to this many columns; 0: no limit
+	depth  int    // tree: levels shown; 0: all
+	filter string // tree: --filter GLOB
+	top    int    // summary, markdown: rows per table
+	lines  int    // tree: processes shown; 0: all; -1: the kind's default (all for a tree, 40 in markdown)
+}
+
+// write writes the report of l to w.
+func (o textReport) write(w io.Writer, l *report.Log) error {
+	tree := report.TreeOptions{Width: o.width, Depth: o.depth, Filter: o.filter, MaxLines: max(o.lines, 0)}
+	switch o.kind {
+	case kindSummary:
+		return l.WriteSummary(w, report.SummaryOptions{Top: o.top, Width: o.width})
+	case kindMarkdown:
+		switch o.lines {
 		case -1: // unset: the markdown default
 			tree.MaxLines = 0
 		case 0: // all
 			tree.MaxLines = -1
 		}
-		return l.WriteMarkdown(w, report.MarkdownOptions{Top: top, Tree: tree})
+		return l.WriteMarkdown(w, report.MarkdownOptions{Top: o.top, Tree: tree})
 	}
 	return l.WriteTree(w, tree)
 }
@@ -263,8 +286,8 @@ const markdownWidth = 160
 
 // defaultWidth is the width of a report of kind written to fd when
 // --width is not given.
-func defaultWidth(kind string, fd int) int {
-	if kind == "markdown" {
+func defaultWidth(kind reportKind, fd int) int {
+	if kind == kindMarkdown {
 		return markdownWidth
 	}
 	return terminalWidth(fd)
@@ -287,24 +310,18 @@ func terminalWidth(fd int) int {
 // may be a terminal, a pipe or text), which is read back and reported on
 // stderr once the job has ended.
 type runReport struct {
-	kind    string       // tree, summary or markdown; "" for a step summary only
+	kind    reportKind   // kindNone for a step summary only
 	extra   reportExtras // --report-file, --step-summary, --baseline (summary.go)
 	copy    *os.File
 	line    []byte // scratch for one JSON line
 	copyErr error  // the error that stopped the copy
 }
 
-// newRunReport validates a --report value and opens the copy; nil when
-// kind is "" and no step summary is due (see reportExtras).
-func newRunReport(kind string, extra reportExtras) (*runReport, error) {
-	switch kind {
-	case "":
-		if extra.summary == "" {
-			return nil, nil
-		}
-	case "tree", "summary", "markdown":
-	default:
-		return nil, fmt.Errorf("unknown --report %q (want tree, summary or markdown)", kind)
+// newRunReport opens the copy; nil when there is no report to make and
+// no step summary is due (see reportExtras).
+func newRunReport(kind reportKind, extra reportExtras) (*runReport, error) {
+	if kind == kindNone && extra.summary == "" {
+		return nil, nil
 	}
 	file, err := os.CreateTemp("", "exectrail-report-*.jsonl")
 	if err != nil {
@@ -347,13 +364,13 @@ func (r *runReport) print() {
 	}
 	defer r.copy.Close()
 	if r.copyErr != nil {
-		warnf("--report: the copy of the records is incomplete: %v", r.copyErr)
+		cli.Warnf("--report: the copy of the records is incomplete: %v", r.copyErr)
 	}
 	l, err := report.Read(io.NewSectionReader(r.copy, 0, 1<<62))
 	if err != nil {
 		return // no record: nothing ran
 	}
-	if r.kind != "" {
+	if r.kind != kindNone {
 		r.printReport(l) // summary.go
 	}
 	r.printStepSummary(l) // summary.go
@@ -379,8 +396,8 @@ func looksLikeCast(br *bufio.Reader) bool {
 func reportCast(in io.Reader, name string) int {
 	cr, err := cast.NewReader(in)
 	if err != nil {
-		errorf("report: %s: %v", name, err)
-		return exitNoReport
+		reportSay.Errorf("%s: %v", name, err)
+		return cli.ExitFailed
 	}
 	start := time.Unix(cr.Header.Timestamp, 0).UTC()
 	out := bufio.NewWriter(os.Stdout)
@@ -394,8 +411,8 @@ func reportCast(in io.Reader, name string) int {
 		}
 		if err != nil {
 			out.Flush()
-			errorf("report: %s: %v", name, err)
-			return exitNoReport
+			reportSay.Errorf("%s: %v", name, err)
+			return cli.ExitFailed
 		}
 		if ev.Type != "m" {
 			continue

@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/session"
 	"github.com/exectrail/exectrail/supervisor"
 	"github.com/exectrail/exectrail/supervisor/redact"
@@ -64,17 +66,53 @@ func newRunFlags() *runFlags {
 	f.rec.Define(fs)    // --record, --record-input (package session)
 	f.trail.define(fs)  // --sign-key (trail.go)
 	f.red.define(fs)    // --no-redact, --redact, --redact-env, --redact-key, --env (redact.go)
-	fs.Usage = func() {}
 	return f
+}
+
+// backendName is --backend: which supervisor serves the job (README
+// "Backends"). The child stage gets it too; after validation, auto with a
+// policy has become ptrace.
+type backendName string
+
+// The backends.
+const (
+	backendAuto   backendName = "auto"   // ptrace, or notify where the job cannot be traced
+	backendNotify backendName = "notify" // SECCOMP_RET_USER_NOTIF
+	backendPtrace backendName = "ptrace" // SECCOMP_RET_TRACE and a ptrace supervisor
+)
+
+// orphanPolicy is --orphans: what happens to the processes still running
+// when COMMAND exits (README "Lifetime").
+type orphanPolicy string
+
+// The policies.
+const (
+	orphansKill orphanPolicy = "kill" // SIGTERM, then SIGKILL after --kill-grace
+	orphansWait orphanPolicy = "wait" // keep recording until they exit
+)
+
+// sessionWarn is package session's warning hook: the voice's warning
+// line, written to w (which knows when the terminal is raw).
+func sessionWarn(w io.Writer, msg string) {
+	cli.Voice{Stderr: w}.Warnf("%s", msg)
+}
+
+// parseBackend reads a --backend value.
+func parseBackend(s string) (backendName, error) {
+	switch b := backendName(s); b {
+	case backendAuto, backendNotify, backendPtrace:
+		return b, nil
+	}
+	return "", fmt.Errorf("unknown --backend %q (want auto, notify or ptrace)", s)
 }
 
 // options is the validated form of the run flags.
 type options struct {
 	policy    *supervisor.Policy
-	mode      string // child stage mode: notify, trace or auto
+	backend   backendName
 	outFD     int
 	format    supervisor.Format
-	orphans   string
+	orphans   orphanPolicy
 	killGrace time.Duration
 	argv      []string
 	log       zerolog.Logger
@@ -103,18 +141,14 @@ type options struct {
 
 func runMain(args []string) int {
 	f := newRunFlags()
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			printHelp(usage, f.fs)
-			return 0
-		}
-		errorf("run: %v", err)
-		return exitSetup
+	say := cli.For("run")
+	if status, done := say.Parse(f.fs, args, usage, cli.ExitSetup); done {
+		return status
 	}
 	opt, err := f.validate()
 	if err != nil {
-		errorf("run: %v", err)
-		return exitSetup
+		say.Errorf("%v", err)
+		return cli.ExitSetup
 	}
 	return run(opt)
 }
@@ -124,16 +158,10 @@ func (f *runFlags) validate() (*options, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("no command given (usage: exectrail run [flags] -- COMMAND [ARG...])")
 	}
-	opt := &options{orphans: f.orphans, killGrace: f.killGrace, argv: argv, readTimeout: f.readTimeout}
-	switch f.backend {
-	case "auto":
-		opt.mode = "auto"
-	case "notify":
-		opt.mode = "notify"
-	case "ptrace":
-		opt.mode = "trace"
-	default:
-		return nil, fmt.Errorf("unknown --backend %q (want auto, notify or ptrace)", f.backend)
+	opt := &options{orphans: orphanPolicy(f.orphans), killGrace: f.killGrace, argv: argv, readTimeout: f.readTimeout}
+	var err error
+	if opt.backend, err = parseBackend(f.backend); err != nil {
+		return nil, err
 	}
 	pol, err := f.buildPolicy()
 	if err != nil {
@@ -141,22 +169,22 @@ func (f *runFlags) validate() (*options, error) {
 	}
 	opt.policy = pol
 	if !pol.Empty() {
-		switch opt.mode {
-		case "auto":
+		switch opt.backend {
+		case backendAuto:
 			// Enforcement needs the post-exec check only ptrace has.
-			opt.mode = "trace"
-		case "notify":
+			opt.backend = backendPtrace
+		case backendNotify:
 			if pol.HasWithin() {
 				return nil, errors.New("\"within\" rules need the ptrace backend, which follows every fork (use --backend ptrace or auto)")
 			}
-			warnf("--backend notify enforces the policy only when an exec is requested; a hostile program can race that check (the kernel re-reads the path after it). Use --backend ptrace or auto for enforcement that cannot be raced")
+			cli.Warnf("--backend notify enforces the policy only when an exec is requested; a hostile program can race that check (the kernel re-reads the path after it). Use --backend ptrace or auto for enforcement that cannot be raced")
 		}
 	}
 	if err := f.jobIdentity(opt); err != nil { // user.go
 		return nil, err
 	}
-	switch f.orphans {
-	case "kill", "wait":
+	switch opt.orphans {
+	case orphansKill, orphansWait:
 	default:
 		return nil, fmt.Errorf("unknown --orphans %q (want kill or wait)", f.orphans)
 	}
@@ -167,22 +195,7 @@ func (f *runFlags) validate() (*options, error) {
 		return nil, errors.New("--kill-grace must not be negative")
 	}
 	opt.foldMisses = !f.verbose
-	level := zerolog.WarnLevel
-	if f.verbose {
-		level = zerolog.DebugLevel
-	}
-	opt.log = zerolog.New(zerolog.ConsoleWriter{
-		Out:          os.Stderr,
-		NoColor:      true,
-		PartsExclude: []string{zerolog.TimestampFieldName},
-		FormatLevel: func(i any) string {
-			s, _ := i.(string)
-			if s == "warn" {
-				s = "warning"
-			}
-			return "exectrail: " + s + ":"
-		},
-	}).Level(level)
+	opt.log = cli.Logger(os.Stderr, f.verbose)
 
 	var format supervisor.Format
 	if f.format != "" {
@@ -196,7 +209,11 @@ func (f *runFlags) validate() (*options, error) {
 		return nil, err
 	}
 	opt.env = f.red.env
-	extras, kind, err := f.extras.options(f.report) // summary.go
+	kind, err := parseReportKind(f.report)
+	if err != nil {
+		return nil, err
+	}
+	extras, kind, err := f.extras.options(kind) // summary.go
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/diff"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/report"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/runlog"
@@ -37,11 +38,11 @@ type reportExtras struct {
 }
 
 // options validates the flags, given --report's value, and returns the
-// report kind to make ("" when only a step summary is due).
-func (f *reportExtraFlags) options(kind string) (reportExtras, string, error) {
+// report kind to make (kindNone when only a step summary is due).
+func (f *reportExtraFlags) options(kind reportKind) (reportExtras, reportKind, error) {
 	e := reportExtras{file: f.reportFile, baseline: f.baseline}
-	if f.reportFile != "" && kind == "" {
-		kind = "markdown"
+	if f.reportFile != "" && kind == kindNone {
+		kind = kindMarkdown
 	}
 	switch f.stepSummary {
 	case "off":
@@ -86,12 +87,12 @@ func (r *runReport) printReport(l *report.Log) {
 	if r.extra.file != "" {
 		file, err := os.OpenFile(r.extra.file, os.O_WRONLY|os.O_TRUNC|os.O_CREATE, 0o644)
 		if err != nil {
-			warnf("--report-file: %v", err)
+			cli.Warnf("--report-file: %v", err)
 			return
 		}
 		defer func() {
 			if err := file.Close(); err != nil {
-				warnf("--report-file: %v", err)
+				cli.Warnf("--report-file: %v", err)
 			}
 		}()
 		out, fd = file, -1
@@ -99,14 +100,14 @@ func (r *runReport) printReport(l *report.Log) {
 		fmt.Fprintf(os.Stderr, "── exectrail report ──\n")
 	}
 	width := defaultWidth(r.kind, fd)
-	if fd < 0 && r.kind != "markdown" {
+	if fd < 0 && r.kind != kindMarkdown {
 		width = 0
 	}
-	if err := writeReport(out, l, r.kind, width, 0, "", 10, -1); err != nil {
-		warnf("--report: %v", err)
+	if err := (textReport{kind: r.kind, width: width, top: 10, lines: -1}).write(out, l); err != nil {
+		cli.Warnf("--report: %v", err)
 		return
 	}
-	r.writeBaselineDiff(out, r.kind == "markdown")
+	r.writeBaselineDiff(out, r.kind == kindMarkdown)
 }
 
 // printStepSummary appends the markdown report, and the diff against the
@@ -118,16 +119,16 @@ func (r *runReport) printStepSummary(l *report.Log) {
 	}
 	file, err := os.OpenFile(r.extra.summary, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		warnf("step summary: %v", err)
+		cli.Warnf("step summary: %v", err)
 		return
 	}
-	if err := writeReport(file, l, "markdown", markdownWidth, 0, "", 10, -1); err != nil {
-		warnf("step summary: writing %s: %v", r.extra.summary, err)
+	if err := (textReport{kind: kindMarkdown, width: markdownWidth, top: 10, lines: -1}).write(file, l); err != nil {
+		cli.Warnf("step summary: writing %s: %v", r.extra.summary, err)
 	} else {
 		r.writeBaselineDiff(file, true)
 	}
 	if err := file.Close(); err != nil {
-		warnf("step summary: %v", err)
+		cli.Warnf("step summary: %v", err)
 	}
 }
 
@@ -139,13 +140,13 @@ func (r *runReport) writeBaselineDiff(w io.Writer, markdown bool) {
 	}
 	base, name, err := runlog.Open(r.extra.baseline)
 	if err != nil {
-		warnf("--baseline: %v", err)
+		cli.Warnf("--baseline: %v", err)
 		return
 	}
 	defer base.Close()
-	res, err := diff.Compare(name, base, "this run", io.NewSectionReader(r.copy, 0, 1<<62), diff.Options{Normalize: r.extra.norm})
+	res, err := diff.Compare(diff.Input{Name: name, R: base}, diff.Input{Name: "this run", R: io.NewSectionReader(r.copy, 0, 1<<62)}, diff.Options{Normalize: r.extra.norm})
 	if err != nil {
-		warnf("--baseline: %v", err)
+		cli.Warnf("--baseline: %v", err)
 		return
 	}
 	fmt.Fprintln(w)
@@ -155,6 +156,6 @@ func (r *runReport) writeBaselineDiff(w io.Writer, markdown bool) {
 		err = res.WriteText(w)
 	}
 	if err != nil {
-		warnf("--baseline: writing the diff: %v", err)
+		cli.Warnf("--baseline: writing the diff: %v", err)
 	}
 }

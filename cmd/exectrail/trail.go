@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"github.com/exectrail/exectrail/cmd/exectrail/internal/signkey"
 	"github.com/exectrail/exectrail/supervisor"
 	"github.com/exectrail/exectrail/supervisor/record"
@@ -92,7 +93,7 @@ func (j *job) writeStart(kind byte) error {
 // writeEnd writes the end record once everything else is written. failed:
 // exectrail itself failed (its status is 125 whatever the command's).
 func (j *job) writeEnd(root unix.WaitStatus, rootDone, failed bool) error {
-	r := &record.Record{Event: record.EventEnd, PID: j.self, End: &record.EndInfo{ExitStatus: exitSetup}}
+	r := &record.Record{Event: record.EventEnd, PID: j.self, End: &record.EndInfo{ExitStatus: cli.ExitSetup}}
 	d := float64(time.Since(j.start).Microseconds()) / 1000
 	r.DurationMS = &d
 	if rootDone {
@@ -103,11 +104,11 @@ func (j *job) writeEnd(root unix.WaitStatus, rootDone, failed bool) error {
 			r.End.ExitStatus = code
 		case root.Signaled():
 			r.Signal = supervisor.SignalName(root.Signal())
-			r.End.ExitStatus = exitSignalShift + int(root.Signal())
+			r.End.ExitStatus = cli.ExitSignal + int(root.Signal())
 		}
 	}
 	if failed || !rootDone {
-		r.End.ExitStatus = exitSetup
+		r.End.ExitStatus = cli.ExitSetup
 	}
 	r.End.OTLP = j.opt.otlp.flush() // --otlp (otlp.go): what the Collector took so far
 	err := j.writer.Write(r)

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	seccomp "github.com/seccomp/libseccomp-golang"
 )
 
@@ -147,8 +148,8 @@ func versionMain(args []string) int {
 		return 0
 	}
 	if len(args) > 0 {
-		errorf("version takes no arguments")
-		return exitSetup
+		cli.For("version").Errorf("unexpected argument %q", args[0])
+		return cli.ExitSetup
 	}
 	currentBuild().print(os.Stdout)
 	return 0

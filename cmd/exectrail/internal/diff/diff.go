@@ -159,12 +159,19 @@ func (s *side) has(k any) bool {
 	return false
 }
 
+// Input is one log to compare: its name in the result and its records.
+type Input struct {
+	Name string
+	R    io.Reader
+}
+
 // Compare reads both logs and compares them. The readers are read to the
 // end; an error means a log holds no record (or cannot be read at all).
-func Compare(baseName string, base io.Reader, newName string, nw io.Reader, o Options) (*Result, error) {
+func Compare(base, nw Input, o Options) (*Result, error) {
+	baseName, newName := base.Name, nw.Name
 	res := &Result{Base: LogInfo{Name: baseName}, New: LogInfo{Name: newName}}
 	b := newSide()
-	st, l, err := runlog.Scan(base, o.Normalize, nil, b.add)
+	st, l, err := runlog.Scan(base.R, o.Normalize, nil, b.add)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s", baseName, runlog.Trouble(l, err))
 	}
@@ -178,7 +185,7 @@ func Compare(baseName string, base io.Reader, newName string, nw io.Reader, o Op
 		wanted = !b.has(k) && !n.has(k)
 		return wanted
 	}
-	st, l, err = runlog.Scan(nw, o.Normalize, want, func(e *runlog.Exec) {
+	st, l, err = runlog.Scan(nw.R, o.Normalize, want, func(e *runlog.Exec) {
 		if wanted {
 			wanted = false
 			k := keyOf(e)
@@ -198,36 +205,24 @@ func Compare(baseName string, base io.Reader, newName string, nw io.Reader, o Op
 	}
 	res.New = info(newName, st)
 
-	for p, c := range n.programs {
-		if b.programs[p] == 0 {
-			res.NewPrograms = append(res.NewPrograms, ProgramCount{p, c, n.examples[p]})
-		}
-	}
-	for p, c := range b.programs {
-		if n.programs[p] == 0 {
-			res.GonePrograms = append(res.GonePrograms, ProgramCount{Program: p, Count: c})
-		}
-	}
-	for e, c := range n.edges {
-		if b.edges[e] == 0 {
-			res.NewEdges = append(res.NewEdges, EdgeCount{e, c, n.examples[e]})
-		}
-	}
-	for e, c := range b.edges {
-		if n.edges[e] == 0 {
-			res.GoneEdges = append(res.GoneEdges, EdgeCount{Edge: e, Count: c})
-		}
-	}
-	for f, c := range n.failed {
-		if b.failed[f] == 0 {
-			res.NewFailed = append(res.NewFailed, FailureCount{f, c, n.examples[f]})
-		}
-	}
-	for f, c := range n.denied {
-		if b.denied[f] == 0 {
-			res.NewDenied = append(res.NewDenied, FailureCount{f, c, n.examples[deniedKey(f)]})
-		}
-	}
+	onlyIn(n.programs, b.programs, func(p runlog.Program, c int) {
+		res.NewPrograms = append(res.NewPrograms, ProgramCount{p, c, n.examples[p]})
+	})
+	onlyIn(b.programs, n.programs, func(p runlog.Program, c int) {
+		res.GonePrograms = append(res.GonePrograms, ProgramCount{Program: p, Count: c})
+	})
+	onlyIn(n.edges, b.edges, func(e Edge, c int) {
+		res.NewEdges = append(res.NewEdges, EdgeCount{e, c, n.examples[e]})
+	})
+	onlyIn(b.edges, n.edges, func(e Edge, c int) {
+		res.GoneEdges = append(res.GoneEdges, EdgeCount{Edge: e, Count: c})
+	})
+	onlyIn(n.failed, b.failed, func(f Failure, c int) {
+		res.NewFailed = append(res.NewFailed, FailureCount{f, c, n.examples[f]})
+	})
+	onlyIn(n.denied, b.denied, func(f Failure, c int) {
+		res.NewDenied = append(res.NewDenied, FailureCount{f, c, n.examples[deniedKey(f)]})
+	})
 	if o.CountFactor > 1 {
 		res.CountFactor = o.CountFactor
 		for p, nc := range n.programs {
@@ -243,6 +238,16 @@ func Compare(baseName string, base io.Reader, newName string, nw io.Reader, o Op
 	}
 	sortResult(res)
 	return res, nil
+}
+
+// onlyIn calls f for every key counted in a and not in b, with its count
+// in a.
+func onlyIn[K comparable](a, b map[K]int, f func(K, int)) {
+	for k, c := range a {
+		if b[k] == 0 {
+			f(k, c)
+		}
+	}
 }
 
 func info(name string, st runlog.Stats) LogInfo {

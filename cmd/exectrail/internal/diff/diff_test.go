@@ -18,7 +18,7 @@ func TestCompareEdges(t *testing.T) {
 {"seq":4,"time":"2026-12-04T10:00:00.000000000Z","event":"exec","pid":13,"ppid":12,"path":"/x","executable":"/x","argv":["/x"],"error":"EACCES"}
 {"seq":5,"time":"2026-12-04T10:00:00.000000000Z","event":"exec","pid":13,"ppid":12,"path":"/x","executable":"/x","argv":["/x"],"error":"EACCES"}
 `
-	r, err := Compare("a", strings.NewReader(base), "b", strings.NewReader(nw), Options{})
+	r, err := Compare(Input{"a", strings.NewReader(base)}, Input{"b", strings.NewReader(nw)}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func FuzzCompare(f *testing.F) {
 	f.Add([]byte(base), []byte(base+"garbage\n{\"seq\":9}\n"))
 	f.Add([]byte(base), []byte(`{"seq":1,"time":"2026-12-04T10:00:00Z","event":"exec","pid":1,"ppid":1}`))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
-		r, err := Compare("a", bytes.NewReader(a), "b", bytes.NewReader(b), Options{CountFactor: 2})
+		r, err := Compare(Input{"a", bytes.NewReader(a)}, Input{"b", bytes.NewReader(b)}, Options{CountFactor: 2})
 		if err != nil {
 			return
 		}

@@ -112,65 +112,96 @@ func indent(depth int) string {
 	return strings.Repeat("   ", depth-1) + "└─ "
 }
 
+// section is one list of a comparison, as every rendering shows it: the
+// entries, or (MoreOften, LessOften) the count changes.
+type section struct {
+	title, short string // short: markdown's title, when not title
+	entries      []entry
+	changes      []CountChange
+	sign         string // of the count changes
+}
+
+// entry is one line of a section: + or -, the program (or parent and
+// child), the errno, the count (gone: in BASE), and where the first one
+// happened.
+type entry struct {
+	sign  string
+	progs []string
+	errno string
+	count int
+	gone  bool
+	ex    *Example
+	leaf  runlog.Program
+	what  string
+}
+
+// sections are the lists of r, in the order both renderings show them.
+func (r *Result) sections() []section {
+	var ss []section
+	add := func(s section) {
+		if len(s.entries)+len(s.changes) > 0 {
+			ss = append(ss, s)
+		}
+	}
+	s := section{title: "New programs"}
+	for _, p := range r.NewPrograms {
+		s.entries = append(s.entries, entry{sign: "+", progs: []string{p.Program.String()}, count: p.Count})
+	}
+	add(s)
+	s = section{title: "New edges, parent → child, with the first one's ancestors", short: "New edges"}
+	for _, e := range r.NewEdges {
+		s.entries = append(s.entries, entry{sign: "+", progs: []string{progName(e.Parent), e.Child.String()}, count: e.Count, ex: e.Example, leaf: e.Child})
+	}
+	add(s)
+	for _, f := range []struct {
+		title string
+		list  []FailureCount
+	}{{"New failed execs", r.NewFailed}, {"New refused execs", r.NewDenied}} {
+		s = section{title: f.title}
+		for _, f := range f.list {
+			s.entries = append(s.entries, entry{sign: "+", progs: []string{f.Program.String()}, errno: f.Error, count: f.Count, ex: f.Example, leaf: f.Program, what: "✗ " + f.Error})
+		}
+		add(s)
+	}
+	add(section{title: fmt.Sprintf("Ran more than %g times as often", r.CountFactor), changes: r.MoreOften, sign: "+"})
+	s = section{title: "Programs gone"}
+	for _, p := range r.GonePrograms {
+		s.entries = append(s.entries, entry{sign: "-", progs: []string{p.Program.String()}, count: p.Count, gone: true})
+	}
+	add(s)
+	s = section{title: "Edges gone"}
+	for _, e := range r.GoneEdges {
+		s.entries = append(s.entries, entry{sign: "-", progs: []string{progName(e.Parent), e.Child.String()}, count: e.Count, gone: true})
+	}
+	add(s)
+	add(section{title: fmt.Sprintf("Ran less than 1/%g as often", r.CountFactor), changes: r.LessOften, sign: "-"})
+	return ss
+}
+
 // WriteText writes the comparison for a terminal.
 func (r *Result) WriteText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "exectrail diff %s %s: %s\n", r.Base.Name, r.New.Name, r.Headline())
-	section := func(title string, n int) bool {
-		if n == 0 {
-			return false
-		}
-		fmt.Fprintf(bw, "\n%s (%d)\n", title, n)
-		return true
-	}
-	chain := func(ex *Example, leaf runlog.Program, what string) {
-		if ex == nil {
-			return
-		}
-		for _, l := range chainLines(ex, leaf, what) {
-			fmt.Fprintf(bw, "      %s\n", l)
-		}
-	}
-	if section("New programs", len(r.NewPrograms)) {
-		for _, p := range r.NewPrograms {
-			fmt.Fprintf(bw, "  + %s  (%s)\n", p.Program, times(p.Count))
-		}
-	}
-	if section("New edges, parent → child, with the first one's ancestors", len(r.NewEdges)) {
-		for _, e := range r.NewEdges {
-			fmt.Fprintf(bw, "  + %s → %s  (%s)\n", progName(e.Parent), e.Child, times(e.Count))
-			chain(e.Example, e.Child, "")
-		}
-	}
-	for _, s := range []struct {
-		title string
-		list  []FailureCount
-	}{{"New failed execs", r.NewFailed}, {"New refused execs", r.NewDenied}} {
-		if section(s.title, len(s.list)) {
-			for _, f := range s.list {
-				fmt.Fprintf(bw, "  + %s  %s  (%s)\n", f.Program, f.Error, times(f.Count))
-				chain(f.Example, f.Program, "✗ "+f.Error)
+	for _, s := range r.sections() {
+		fmt.Fprintf(bw, "\n%s (%d)\n", s.title, len(s.entries)+len(s.changes))
+		for _, e := range s.entries {
+			line := "  " + e.sign + " " + strings.Join(e.progs, " → ")
+			if e.errno != "" {
+				line += "  " + e.errno
+			}
+			count := times(e.count)
+			if e.gone {
+				count += " in " + r.Base.Name
+			}
+			fmt.Fprintf(bw, "%s  (%s)\n", line, count)
+			if e.ex != nil {
+				for _, l := range chainLines(e.ex, e.leaf, e.what) {
+					fmt.Fprintf(bw, "      %s\n", l)
+				}
 			}
 		}
-	}
-	if section(fmt.Sprintf("Ran more than %g times as often", r.CountFactor), len(r.MoreOften)) {
-		for _, c := range r.MoreOften {
-			fmt.Fprintf(bw, "  + %s  %d → %d\n", c.Program, c.Base, c.New)
-		}
-	}
-	if section("Programs gone", len(r.GonePrograms)) {
-		for _, p := range r.GonePrograms {
-			fmt.Fprintf(bw, "  - %s  (%s in %s)\n", p.Program, times(p.Count), r.Base.Name)
-		}
-	}
-	if section("Edges gone", len(r.GoneEdges)) {
-		for _, e := range r.GoneEdges {
-			fmt.Fprintf(bw, "  - %s → %s  (%s in %s)\n", progName(e.Parent), e.Child, times(e.Count), r.Base.Name)
-		}
-	}
-	if section(fmt.Sprintf("Ran less than 1/%g as often", r.CountFactor), len(r.LessOften)) {
-		for _, c := range r.LessOften {
-			fmt.Fprintf(bw, "  - %s  %d → %d\n", c.Program, c.Base, c.New)
+		for _, c := range s.changes {
+			fmt.Fprintf(bw, "  %s %s  %d → %d\n", s.sign, c.Program, c.Base, c.New)
 		}
 	}
 	return bw.Flush()
@@ -183,65 +214,41 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	esc := html.EscapeString
 	code := func(s string) string { return "<code>" + esc(s) + "</code>" }
 	fmt.Fprintf(bw, "### exectrail diff\n\n%s → %s: **%s**\n", code(r.Base.Name), code(r.New.Name), esc(r.Headline()))
-	section := func(title string, n int) bool {
-		if n == 0 {
-			return false
+	for _, s := range r.sections() {
+		title := s.title
+		if s.short != "" {
+			title = s.short
 		}
-		fmt.Fprintf(bw, "\n#### %s (%d)\n\n", title, n)
-		return true
-	}
-	chain := func(ex *Example, leaf runlog.Program, what string) {
-		if ex == nil {
-			return
-		}
-		fmt.Fprintf(bw, "\n  <details><summary>where</summary>\n\n  <pre>\n")
-		for _, l := range chainLines(ex, leaf, what) {
-			fmt.Fprintf(bw, "  %s\n", esc(l))
-		}
-		fmt.Fprintf(bw, "  </pre>\n  </details>\n\n")
-	}
-	if section("New programs", len(r.NewPrograms)) {
-		for _, p := range r.NewPrograms {
-			fmt.Fprintf(bw, "- %s (%s)\n", code(p.Program.String()), times(p.Count))
-		}
-	}
-	if section("New edges", len(r.NewEdges)) {
-		for _, e := range r.NewEdges {
-			fmt.Fprintf(bw, "- %s → %s (%s)\n", code(progName(e.Parent)), code(e.Child.String()), times(e.Count))
-			chain(e.Example, e.Child, "")
-		}
-	}
-	for _, s := range []struct {
-		title string
-		list  []FailureCount
-	}{{"New failed execs", r.NewFailed}, {"New refused execs", r.NewDenied}} {
-		if section(s.title, len(s.list)) {
-			for _, f := range s.list {
-				fmt.Fprintf(bw, "- %s %s (%s)\n", code(f.Program.String()), esc(f.Error), times(f.Count))
-				chain(f.Example, f.Program, "✗ "+f.Error)
+		fmt.Fprintf(bw, "\n#### %s (%d)\n\n", title, len(s.entries)+len(s.changes))
+		for _, e := range s.entries {
+			progs := make([]string, len(e.progs))
+			for i, p := range e.progs {
+				progs[i] = code(p)
+			}
+			line := "- " + strings.Join(progs, " → ")
+			if e.errno != "" {
+				line += " " + esc(e.errno)
+			}
+			count := times(e.count)
+			if e.gone {
+				count += " before"
+			}
+			fmt.Fprintf(bw, "%s (%s)\n", line, count)
+			if e.ex != nil {
+				fmt.Fprintf(bw, "\n  <details><summary>where</summary>\n\n  <pre>\n")
+				for _, l := range chainLines(e.ex, e.leaf, e.what) {
+					fmt.Fprintf(bw, "  %s\n", esc(l))
+				}
+				fmt.Fprintf(bw, "  </pre>\n  </details>\n\n")
 			}
 		}
-	}
-	table := func(title string, list []CountChange) {
-		if section(title, len(list)) {
+		if len(s.changes) > 0 {
 			fmt.Fprintf(bw, "| program | %s | %s |\n|---|---:|---:|\n", esc(r.Base.Name), esc(r.New.Name))
-			for _, c := range list {
+			for _, c := range s.changes {
 				fmt.Fprintf(bw, "| %s | %d | %d |\n", code(c.Program.String()), c.Base, c.New)
 			}
 		}
 	}
-	table(fmt.Sprintf("Ran more than %g times as often", r.CountFactor), r.MoreOften)
-	if section("Programs gone", len(r.GonePrograms)) {
-		for _, p := range r.GonePrograms {
-			fmt.Fprintf(bw, "- %s (%s before)\n", code(p.Program.String()), times(p.Count))
-		}
-	}
-	if section("Edges gone", len(r.GoneEdges)) {
-		for _, e := range r.GoneEdges {
-			fmt.Fprintf(bw, "- %s → %s (%s before)\n", code(progName(e.Parent)), code(e.Child.String()), times(e.Count))
-		}
-	}
-	table(fmt.Sprintf("Ran less than 1/%g as often", r.CountFactor), r.LessOften)
 	return bw.Flush()
 }
 

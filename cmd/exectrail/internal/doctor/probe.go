@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/exectrail/exectrail/cmd/exectrail/internal/cli"
 	"golang.org/x/sys/unix"
 )
 
@@ -81,7 +82,7 @@ func errName(err error) string {
 func ProbeMain(args []string) int {
 	runtime.LockOSThread()
 	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "exectrail: internal: bad doctor probe arguments")
+		cli.Errorf("internal: bad doctor probe arguments")
 		return 2
 	}
 	switch args[0] {
@@ -92,7 +93,7 @@ func ProbeMain(args []string) int {
 	case "binfmt":
 		return emit(probeBinfmt())
 	}
-	fmt.Fprintln(os.Stderr, "exectrail: internal: unknown doctor probe", args[0])
+	cli.Errorf("internal: unknown doctor probe %s", args[0])
 	return 2
 }
 

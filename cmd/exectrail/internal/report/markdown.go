@@ -48,40 +48,25 @@ func (l *Log) WriteMarkdown(w io.Writer, o MarkdownOptions) error {
 	fmt.Fprintf(bw, "| %d | %d | %s | %d | %d | %d |\n", len(l.Processes), d.distinct, attempts, l.FailedExecs, l.DeniedExecs, l.NonZeroExits)
 
 	if len(d.byCount) > 0 {
-		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "#### Top executables")
-		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "| executable | execs | total time |")
-		fmt.Fprintln(bw, "|---|---:|---:|")
+		mdTable(bw, "Top executables", "executable", "execs:", "total time:")
 		for _, s := range d.byCount {
 			fmt.Fprintf(bw, "| %s | %d | %s |\n", mdCode(s.Exe), s.Execs, mdText(exeTime(s)))
 		}
 	}
 	if len(d.byTime) > 0 {
-		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "#### Top executables by total time")
-		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "| executable | total time | processes |")
-		fmt.Fprintln(bw, "|---|---:|---:|")
+		mdTable(bw, "Top executables by total time", "executable", "total time:", "processes:")
 		for _, s := range d.byTime {
 			fmt.Fprintf(bw, "| %s | %s | %d |\n", mdCode(s.Exe), mdText(exeTime(s)), s.Procs)
 		}
 	}
 	if len(d.longest) > 0 {
-		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "#### Longest-running processes")
-		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "| time | pid | exit | process |")
-		fmt.Fprintln(bw, "|---:|---:|---:|---|")
+		mdTable(bw, "Longest-running processes", "time:", "pid:", "exit:", "process")
 		for _, p := range d.longest {
 			fmt.Fprintf(bw, "| %s | %d | %s | %s |\n", durationText(p), p.PID, mdText(exitText(p, allExits)), mdCode(cut(processText(p), 160)))
 		}
 	}
 	if l.NonZeroExits > 0 {
-		fmt.Fprintln(bw)
-		fmt.Fprintf(bw, "#### Non-zero exits (%d)\n\n", l.NonZeroExits)
-		fmt.Fprintln(bw, "| exit | pid | time | process |")
-		fmt.Fprintln(bw, "|---:|---:|---:|---|")
+		mdTable(bw, fmt.Sprintf("Non-zero exits (%d)", l.NonZeroExits), "exit:", "pid:", "time:", "process")
 		for _, p := range d.nonZero {
 			fmt.Fprintf(bw, "| %s | %d | %s | %s |\n", mdText(exitText(p, allExits)), p.PID, durationText(p), mdCode(cut(processText(p), 160)))
 		}
@@ -90,10 +75,7 @@ func (l *Log) WriteMarkdown(w io.Writer, o MarkdownOptions) error {
 		}
 	}
 	if n := l.FailedExecs + l.DeniedExecs; n > 0 {
-		fmt.Fprintln(bw)
-		fmt.Fprintf(bw, "#### Failed and denied execs (%d)\n\n", n)
-		fmt.Fprintln(bw, "| at | pid | error | target |")
-		fmt.Fprintln(bw, "|---:|---:|---|---|")
+		mdTable(bw, fmt.Sprintf("Failed and denied execs (%d)", n), "at:", "pid:", "error", "target")
 		for _, r := range d.attempts {
 			e := r.a.Error
 			if r.a.Denied {
@@ -162,4 +144,21 @@ func mdText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// mdTable starts a table under a heading, after a blank line: the
+// heading, the header row and the alignment row. A column named with a
+// final ":" is aligned right.
+func mdTable(w io.Writer, heading string, cols ...string) {
+	head, align := "|", "|"
+	for _, c := range cols {
+		name, right := strings.CutSuffix(c, ":")
+		head += " " + name + " |"
+		if right {
+			align += "---:|"
+		} else {
+			align += "---|"
+		}
+	}
+	fmt.Fprintf(w, "\n#### %s\n\n%s\n%s\n", heading, head, align)
 }

@@ -1,7 +1,6 @@
 package signkey
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"os"
 	"path/filepath"
@@ -9,12 +8,12 @@ import (
 	"testing"
 )
 
-func TestKeygen(t *testing.T) {
+func TestWritePair(t *testing.T) {
 	dir := t.TempDir()
 	name := filepath.Join(dir, "k")
-	var out, errb bytes.Buffer
-	if rc := Keygen([]string{name}, &out, &errb); rc != 0 {
-		t.Fatalf("keygen: %d %s", rc, errb.String())
+	written, err := WritePair(name, false)
+	if err != nil {
+		t.Fatal(err)
 	}
 	sk, err := LoadPrivate(name)
 	if err != nil {
@@ -24,7 +23,7 @@ func TestKeygen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !pk.Equal(sk.Public()) {
+	if !pk.Equal(sk.Public()) || !pk.Equal(written) {
 		t.Fatal("the public key is not the private key's")
 	}
 	msg := []byte("m")
@@ -34,21 +33,15 @@ func TestKeygen(t *testing.T) {
 	if st, _ := os.Stat(name); st.Mode().Perm() != 0o600 {
 		t.Errorf("private key mode %v, want 0600", st.Mode())
 	}
-	// An existing file is kept unless --force.
-	errb.Reset()
-	if rc := Keygen([]string{name}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "exists") {
-		t.Errorf("keygen over an existing key: %d %q", rc, errb.String())
+	// An existing file is kept unless force.
+	if _, err := WritePair(name, false); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("over an existing key: %v", err)
 	}
-	if rc := Keygen([]string{"--force", name}, &out, &errb); rc != 0 {
-		t.Errorf("keygen --force: %d", rc)
+	if _, err := WritePair(name, true); err != nil {
+		t.Errorf("force: %v", err)
 	}
 	if sk2, _ := LoadPrivate(name); sk2.Equal(sk) {
-		t.Error("--force wrote the same key")
-	}
-	for _, args := range [][]string{{}, {"a", "b"}, {"--nope", "x"}} {
-		if rc := Keygen(args, &out, &errb); rc != 125 {
-			t.Errorf("keygen %q: %d, want 125", args, rc)
-		}
+		t.Error("force wrote the same key")
 	}
 }
 

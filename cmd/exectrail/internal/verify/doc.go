@@ -12,7 +12,6 @@
 //
 // It must not import package supervisor or anything else that needs cgo:
 // a log has to be verifiable anywhere it can be copied to. The checker
-// (verify.go) uses only the standard library, package chain and package
-// record (the field names it reads); the command (cli.go) adds pflag and
-// package signkey.
+// uses only the standard library, package chain and package record (the
+// field names it reads); the command is cmd/exectrail/verify.go.
 package verify

@@ -2,12 +2,7 @@ package verify
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/ed25519"
-	"crypto/x509"
-	"encoding/pem"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -247,58 +242,6 @@ func TestVerifyText(t *testing.T) {
 	}
 }
 
-// TestVerifyMain: the command reads files, gzip and standard input.
-func TestVerifyMain(t *testing.T) {
-	dir := t.TempDir()
-	log := makeLog(t, supervisor.FormatJSON, key1)
-	plain := filepath.Join(dir, "log.jsonl")
-	gz := filepath.Join(dir, "log.jsonl.gz")
-	pubFile := filepath.Join(dir, "k.pub")
-	if err := os.WriteFile(plain, log, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var zb bytes.Buffer
-	zw := gzip.NewWriter(&zb)
-	zw.Write(log)
-	zw.Close()
-	if err := os.WriteFile(gz, zb.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pemPub := pemPublic(t, pub(key1))
-	if err := os.WriteFile(pubFile, pemPub, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	want := "ok: 3 execs, 1 fork, 1 exit; chain intact; signed by " + chain.KeyID(pub(key1)) + "\n"
-	for _, c := range []struct {
-		args  []string
-		stdin []byte
-	}{
-		{[]string{"--key", pubFile, plain}, nil},
-		{[]string{"--key", pubFile, gz}, nil},
-		{[]string{"--key", pubFile, "-"}, log},
-		{[]string{"--key", pubFile, "-"}, zb.Bytes()},
-	} {
-		var out, errb bytes.Buffer
-		if rc := Main(c.args, bytes.NewReader(c.stdin), &out, &errb); rc != 0 || out.String() != want {
-			t.Errorf("verify %q: %d %q %q", c.args, rc, out.String(), errb.String())
-		}
-	}
-	var out, errb bytes.Buffer
-	if rc := Main([]string{plain + ".missing"}, nil, &out, &errb); rc != 1 || !strings.HasPrefix(errb.String(), "exectrail: verify: ") {
-		t.Errorf("missing file: %d %q", rc, errb.String())
-	}
-	for _, args := range [][]string{{}, {"a", "b"}, {"--nope", plain}, {"--key", plain, plain}} {
-		errb.Reset()
-		if rc := Main(args, nil, &out, &errb); rc != 125 || strings.Count(errb.String(), "\n") != 1 {
-			t.Errorf("verify %q: %d %q, want 125 and one line", args, rc, errb.String())
-		}
-	}
-	out.Reset()
-	if rc := Main([]string{"-"}, bytes.NewReader(log[:len(log)-1]), &out, &errb); rc != 1 || !strings.HasPrefix(out.String(), "fail: line 7 (seq 7): truncated") {
-		t.Errorf("truncated log: %d %q", rc, out.String())
-	}
-}
-
 // FuzzVerify: any input gets a verdict, never a panic; a verdict of ok
 // means the log has the shape it claims.
 func FuzzVerify(f *testing.F) {
@@ -348,12 +291,4 @@ func FuzzVerifyTamper(f *testing.F) {
 			t.Fatalf("a changed log verifies (op %d at %d, %q): %s\n%s", op%3, i, c, res.Line(), log)
 		}
 	})
-}
-
-func pemPublic(t *testing.T, k ed25519.PublicKey) []byte {
-	der, err := x509.MarshalPKIXPublicKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
