@@ -154,11 +154,17 @@ static void flush_pending(void) {
 	}
 }
 
-static int open_out(const char *path) {
-	out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+/* floor_start checks the arguments (OUT -- COMMAND...), opens OUT and
+ * returns 0, or the status to exit with. */
+static int floor_start(int argc, char **argv, const char *name) {
+	if (argc < 4 || strcmp(argv[2], "--")) {
+		fprintf(stderr, "usage: %s OUT -- COMMAND...\n", name);
+		return 2;
+	}
+	out_fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (out_fd < 0) {
-		perror(path);
-		return -1;
+		perror(argv[1]);
+		return 125;
 	}
 	return 0;
 }
@@ -174,12 +180,9 @@ const floorNotifyC = `#define FLOOR_ACTION SECCOMP_RET_USER_NOTIF
 #include <sys/wait.h>
 
 int main(int argc, char **argv) {
-	if (argc < 4 || strcmp(argv[2], "--")) {
-		fprintf(stderr, "usage: floor-notify OUT -- COMMAND...\n");
-		return 2;
-	}
-	if (open_out(argv[1]) < 0)
-		return 125;
+	int rc = floor_start(argc, argv, "floor-notify");
+	if (rc)
+		return rc;
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		perror("socketpair");
@@ -294,12 +297,9 @@ const floorPtraceC = `#define FLOOR_ACTION SECCOMP_RET_TRACE
 #include <sys/wait.h>
 
 int main(int argc, char **argv) {
-	if (argc < 4 || strcmp(argv[2], "--")) {
-		fprintf(stderr, "usage: floor-ptrace OUT -- COMMAND...\n");
-		return 2;
-	}
-	if (open_out(argv[1]) < 0)
-		return 125;
+	int rc = floor_start(argc, argv, "floor-ptrace");
+	if (rc)
+		return rc;
 	pid_t child = fork();
 	if (child < 0) {
 		perror("fork");

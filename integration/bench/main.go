@@ -583,16 +583,7 @@ func runWorkload(cfg Config, w *workload, configs []config, dir string) Workload
 	for ci, c := range configs {
 		cell := Cell{Config: c.name, RunsMS: round3(times[ci])}
 		var ok, ratios []float64
-		for r, t := range times[ci] {
-			if t < 0 {
-				cell.FailedRounds++
-				continue
-			}
-			ok = append(ok, t)
-			if n := times[0][r]; n > 0 {
-				ratios = append(ratios, t/n)
-			}
-		}
+		ok, ratios, cell.FailedRounds = pairwise(times, ci)
 		cell.MedianMS = r3(median(ok))
 		cell.RatioMedian = r3(median(ratios))
 		if ci == 0 {
@@ -614,6 +605,23 @@ func runWorkload(cfg Config, w *workload, configs []config, dir string) Workload
 		wl.Results = append(wl.Results, cell)
 	}
 	return wl
+}
+
+// pairwise splits v[ci], one value per round (failed: negative), into
+// the values of the rounds that did not fail, their ratios to v[0] (native)
+// of the same round where that did not fail, and the count of failed ones.
+func pairwise(v [][]float64, ci int) (ok, ratios []float64, failed int) {
+	for r, x := range v[ci] {
+		if x < 0 {
+			failed++
+			continue
+		}
+		ok = append(ok, x)
+		if n := v[0][r]; n > 0 {
+			ratios = append(ratios, x/n)
+		}
+	}
+	return ok, ratios, failed
 }
 
 // cpuStats is the median CPU time per run (ms), the median CPU per exec

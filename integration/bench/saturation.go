@@ -83,16 +83,7 @@ func runSaturation(cfg Config, configs []config, dir string, res *Results) error
 		for ci, c := range configs {
 			s := Saturation{Config: c.name, Workers: w, Count: n, Program: progName, RunsPerSecond: round3(rates[ci])}
 			var ok, ratios []float64
-			for r, v := range rates[ci] {
-				if v < 0 {
-					s.FailedRuns++
-					continue
-				}
-				ok = append(ok, v)
-				if nat := rates[0][r]; nat > 0 {
-					ratios = append(ratios, v/nat)
-				}
-			}
+			ok, ratios, s.FailedRuns = pairwise(rates, ci)
 			s.ExecsPerSecond = r3(median(ok))
 			s.RatioToNative = r3(median(ratios))
 			_, s.CPUUSPerExec, s.SwitchesPerExc, _ = cpuStats(cpus[ci], w*n)
