@@ -41,7 +41,7 @@ func (h *Handler) stalledRecord(c *Call, timeout time.Duration, full bool) *reco
 	}
 	why := fmt.Sprintf("reading the call (the caller's memory, /proc, the path) did not finish within %v: its memory or files block (a userfaultfd page nobody serves, a FUSE server that does not answer)", timeout)
 	if full {
-		why = fmt.Sprintf("%d earlier reads of this job's memory are still blocked", maxStalled)
+		why = fmt.Sprintf("%d earlier reads of this job's memory are still blocked or being waited for", maxStalled)
 	}
 	return &record.Record{Event: record.EventExec, PID: pid, TID: c.TID, Syscall: c.Sys.Kind.String(), ABI: abiOf(c),
 		PathUnknown: true, PPIDUnknown: true, Argv: [][]byte{}, ArgvTruncated: true,
@@ -78,53 +78,12 @@ type boundedWorkers struct {
 	timer *time.Timer
 }
 
-// errStalled is returned by BoundedExecRecord when the record could not be
-// built in time; the record to write is returned with it.
+// errStalled is the error of a call whose record could not be built in
+// time (or was not tried: too many reads are stuck); the refusal record to
+// write goes with it.
 type errStalled struct{}
 
 func (errStalled) Error() string { return "reading the call stalled" }
-
-// BoundedExecRecord is ExecRecord with a time bound, for a caller that must
-// not block (the ptrace thread). It takes ownership of t. When the record
-// cannot be built within the handler's timeout it returns a refusal record
-// (error EAGAIN, action deny) and errStalled: the caller must refuse the
-// call with EAGAIN.
-func (h *Handler) BoundedExecRecord(t *procfs.Task, c *Call) (*record.Record, error) {
-	timeout := h.readTimeout()
-	if h.stalls.full() {
-		t.Close()
-		return h.stalledRecord(c, timeout, true), errStalled{}
-	}
-	b := &h.bounded
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.w == nil {
-		b.w = &recordWorker{jobs: make(chan *recordJob), done: make(chan recordResult, 1)}
-		go b.w.run(h)
-	}
-	j := &recordJob{t: t, c: *c}
-	b.w.jobs <- j
-	if b.timer == nil {
-		b.timer = time.NewTimer(timeout)
-	} else {
-		b.timer.Reset(timeout)
-	}
-	select {
-	case res := <-b.w.done:
-		b.timer.Stop()
-		return res.r, res.err
-	case <-b.timer.C:
-		if !j.state.CompareAndSwap(0, 2) {
-			// Finished just now: its result is on its way.
-			res := <-b.w.done
-			return res.r, res.err
-		}
-		h.stalls.n.Add(1)
-		close(b.w.jobs)
-		b.w = nil
-		return h.stalledRecord(c, timeout, false), errStalled{}
-	}
-}
 
 func (w *recordWorker) run(h *Handler) {
 	for j := range w.jobs {
@@ -146,7 +105,7 @@ func (h *Handler) readTimeout() time.Duration {
 	return DefaultReadTimeout
 }
 
-// isStalled reports whether err is BoundedExecRecord's errStalled.
+// isStalled reports whether err is errStalled.
 func isStalled(err error) bool { _, ok := err.(errStalled); return ok }
 
 // handOver is how long the ptrace thread waits for a record itself before
@@ -165,12 +124,20 @@ type PendingRecord struct {
 	Deadline time.Time
 }
 
-// ExecRecordOrPark is BoundedExecRecord for a caller that can park: it
-// waits at most handOver; a record not built by then is returned as a
-// PendingRecord (its worker is taken off the shared slot, so the next
-// call gets a fresh one).
-func (h *Handler) ExecRecordOrPark(t *procfs.Task, c *Call) (*record.Record, *PendingRecord, error) {
-	if h.stalls.full() {
+// ExecRecordOrPark builds the exec record of c off the calling thread (the
+// ptrace thread, which must stay free to serve the rest of the job). It
+// takes ownership of t. It waits at most handOver; a record not built by
+// then is returned as a PendingRecord (its worker is taken off the shared
+// slot, so the next call gets a fresh one), which the caller gives up at
+// its Deadline. parked is how many of the caller's PendingRecords are
+// still outstanding: each holds a worker that may be stuck in the kernel,
+// so they count against maxStalled with the reads already given up — a
+// job with many threads that all stall at once gets refusals, not one
+// thread of exectrail each. A call refused that way, or not built in
+// time, comes back as a refusal record with errStalled: the caller must
+// refuse the call with EAGAIN.
+func (h *Handler) ExecRecordOrPark(t *procfs.Task, c *Call, parked int) (*record.Record, *PendingRecord, error) {
+	if int(h.stalls.n.Load())+parked >= maxStalled {
 		t.Close()
 		return h.stalledRecord(c, h.readTimeout(), true), nil, errStalled{}
 	}

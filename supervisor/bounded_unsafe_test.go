@@ -3,6 +3,7 @@ package supervisor
 import (
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -13,7 +14,7 @@ import (
 
 // execCall is an execve of /usr/bin/true by this process itself: what
 // ExecRecord reads is in the test's own memory.
-func execCall(b *testing.B) (Call, func()) {
+func execCall(testing.TB) (Call, func()) {
 	path := []byte("/usr/bin/true\x00")
 	arg := []byte("true\x00")
 	argv := []uintptr{uintptr(unsafe.Pointer(&arg[0])), uintptr(unsafe.Pointer(&path[0])), 0}
@@ -45,7 +46,11 @@ func BenchmarkExecRecord(b *testing.B) {
 				}
 				var r *record.Record
 				if bounded {
-					r, err = h.BoundedExecRecord(t, &c)
+					var p *PendingRecord
+					r, p, err = h.ExecRecordOrPark(t, &c, 0)
+					if p != nil {
+						r, err = (<-p.Result()).Unpack()
+					}
 				} else {
 					r, err = h.ExecRecord(t, &c)
 					t.Close()
@@ -55,5 +60,35 @@ func BenchmarkExecRecord(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Parked calls count against maxStalled: with that many outstanding, the
+// next exec is refused without reading anything of the caller (a job of
+// many threads that all stall must not get one exectrail thread each);
+// one fewer, and it is read and built as usual.
+func TestExecRecordOrParkCountsParked(t *testing.T) {
+	h := NewHandler("/proc")
+	c, keep := execCall(t)
+	defer keep()
+	for _, parked := range []int{maxStalled - 1, maxStalled, maxStalled + 5} {
+		task, err := procfs.OpenTask("/proc", c.TID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, p, err := h.ExecRecordOrPark(task, &c, parked)
+		if p != nil {
+			r, err = (<-p.Result()).Unpack()
+		}
+		if parked < maxStalled {
+			if err != nil || r.Executable != "/usr/bin/true" || r.Action != "" {
+				t.Errorf("parked=%d: %v %+v, want the record of /usr/bin/true", parked, err, r)
+			}
+			continue
+		}
+		if !isStalled(err) || p != nil || r.Error != "EAGAIN" || r.Action != record.ActionDeny || !r.PathUnknown ||
+			!strings.Contains(r.ReadError, "still blocked or being waited for") {
+			t.Errorf("parked=%d: %v %v %+v, want a refusal made without reading", parked, err, p, r)
+		}
 	}
 }

@@ -288,7 +288,7 @@ func (tr *Tracer) onSeccomp(tid int, th *tracee) error {
 			tr.letGo(tid)
 			return nil
 		}
-		r, p, err := tr.h.ExecRecordOrPark(t, &c)
+		r, p, err := tr.h.ExecRecordOrPark(t, &c, len(tr.parked))
 		if p != nil {
 			// Not built within the hand-over: the caller stays stopped
 			// while the tracer serves the rest of the job (issue #12).
