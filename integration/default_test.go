@@ -204,28 +204,7 @@ func TestInvisiblePythonForkSIGCHLD(t *testing.T) {
 // and in fork mode a 50 µs timer in each child before its execve. Every
 // EINTR from fork, vfork or execve — which natively never happens — is
 // counted and retried; it prints "eintr=N ok=M".
-const eintrStormSrc = `
-#define _GNU_SOURCE
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#define CAP 20
-static volatile sig_atomic_t hits, in_fork, during;
-static timer_t alrm;
-static const struct itimerspec alrm_on = {{0, 100000}, {0, 100000}}, alrm_off;
-static void on_sig(int s) { (void)s; hits++; }
-static void on_alrm(int s) {
-	(void)s;
-	hits++;
-	if (in_fork && ++during >= CAP) timer_settime(alrm, 0, &alrm_off, NULL);
-}
-
+const eintrStormSrc = cappedAlarmC + `
 static long eintr, exec_eintr;
 static int reap(int block) {
 	int st, n = 0;

@@ -299,6 +299,36 @@ func TestGoProgramExecsUnderPreemption(t *testing.T) {
 	}
 }
 
+// cappedAlarmC is the start of the signal-storm programs (signalStormSrc,
+// eintrStormSrc): on_sig counts a signal; on_alrm, the handler of the
+// parent's 100 µs timer alrm (alrm_on), also stops that timer once CAP
+// signals have landed within one fork (in_fork set, during counting),
+// because a fork a signal interrupts is restarted by the kernel and a
+// period shorter than the fork would never let it finish, natively too.
+const cappedAlarmC = `
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CAP 20
+static volatile sig_atomic_t hits, in_fork, during;
+static timer_t alrm;
+static const struct itimerspec alrm_on = {{0, 100000}, {0, 100000}}, alrm_off;
+static void on_sig(int s) { (void)s; hits++; }
+static void on_alrm(int s) {
+	(void)s;
+	hits++;
+	if (in_fork && ++during >= CAP) timer_settime(alrm, 0, &alrm_off, NULL);
+}
+`
+
 // signalStormSrc forks and execs N times while signals with SA_RESTART
 // handlers keep arriving: SIGALRM every 100 µs at the parent (it lands in
 // held forks) and, in each child, a POSIX timer that sends SIGURG every
@@ -314,30 +344,9 @@ func TestGoProgramExecsUnderPreemption(t *testing.T) {
 // the exec long enough for several signals to arrive. Without
 // WAIT_KILLABLE_RECV each interrupted held exec is restarted and notified
 // again; with SA_RESTART cleared it would fail with EINTR instead.
-const signalStormSrc = `
-#define _GNU_SOURCE
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
+const signalStormSrc = cappedAlarmC + `
 #define NARGS 1000
-#define CAP 20
 static char *args[NARGS + 2];
-static volatile sig_atomic_t hits, in_fork, during;
-static timer_t alrm;
-static const struct itimerspec alrm_on = {{0, 100000}, {0, 100000}}, alrm_off;
-static void on_sig(int s) { (void)s; hits++; }
-static void on_alrm(int s) {
-	(void)s;
-	hits++;
-	if (in_fork && ++during >= CAP) timer_settime(alrm, 0, &alrm_off, NULL);
-}
 
 int main(int argc, char **argv) {
 	int n = atoi(argv[1]);
